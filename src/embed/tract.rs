@@ -1,0 +1,1 @@
+//! tract encoder (in progress).

@@ -1,0 +1,193 @@
+//! One trait for reading index bytes from flash, with three implementations:
+//! a memory map ([`MmapSource`]), positioned file reads ([`FileSource`]) and any embedded-io
+//! `Read + Seek` device ([`EmbeddedIoSource`], e.g. raw SPI/NOR flash). [`SliceSource`] serves bytes
+//! already in memory. The search path reads only what it needs through this trait.
+use alloc::vec::Vec;
+use core::cell::{Cell, RefCell};
+
+/// A read from the flash source failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FlashError {
+    /// The read would go past the end of the source.
+    #[error("read of {len} bytes at {offset} is past the end ({size} bytes)")]
+    OutOfRange {
+        /// Offset asked for.
+        offset: u64,
+        /// Length asked for.
+        len: usize,
+        /// Size of the source.
+        size: u64,
+    },
+    /// The device reported an error.
+    #[error("device read failed: {0}")]
+    Device(alloc::string::String),
+}
+
+/// Positioned, read-only access to the bytes of an index.
+pub trait FlashSource {
+    /// Total length in bytes.
+    fn len(&self) -> u64;
+    /// Whether the source is empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Fill `buf` with the bytes at `offset`.
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), FlashError>;
+    /// Borrow bytes directly when the source is memory-resident (zero-copy); `None` otherwise.
+    fn slice(&self, _offset: u64, _len: usize) -> Option<&[u8]> {
+        None
+    }
+    /// Bytes read through `read_at` so far (zero-copy borrows are counted by the caller).
+    fn bytes_read(&self) -> u64;
+}
+
+fn check(offset: u64, len: usize, size: u64) -> Result<(), FlashError> {
+    match offset.checked_add(len as u64) {
+        Some(end) if end <= size => Ok(()),
+        _ => Err(FlashError::OutOfRange { offset, len, size }),
+    }
+}
+
+/// Bytes in memory.
+#[derive(Debug)]
+pub struct SliceSource<B: AsRef<[u8]>> {
+    bytes: B,
+    read: Cell<u64>,
+}
+
+impl<B: AsRef<[u8]>> SliceSource<B> {
+    /// Wrap bytes.
+    pub fn new(bytes: B) -> Self {
+        SliceSource { bytes, read: Cell::new(0) }
+    }
+}
+
+impl<B: AsRef<[u8]>> FlashSource for SliceSource<B> {
+    fn len(&self) -> u64 {
+        self.bytes.as_ref().len() as u64
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), FlashError> {
+        check(offset, buf.len(), self.len())?;
+        let o = offset as usize;
+        buf.copy_from_slice(&self.bytes.as_ref()[o..o + buf.len()]);
+        self.read.set(self.read.get() + buf.len() as u64);
+        Ok(())
+    }
+    fn slice(&self, offset: u64, len: usize) -> Option<&[u8]> {
+        check(offset, len, self.len()).ok()?;
+        self.read.set(self.read.get() + len as u64);
+        Some(&self.bytes.as_ref()[offset as usize..offset as usize + len])
+    }
+    fn bytes_read(&self) -> u64 {
+        self.read.get()
+    }
+}
+
+/// A memory-mapped index file. Pages are faulted in on demand; nothing is read eagerly.
+#[cfg(feature = "std")]
+pub type MmapSource = SliceSource<memmap2::Mmap>;
+
+#[cfg(feature = "std")]
+impl MmapSource {
+    /// Map a file read-only.
+    pub fn open(path: &std::path::Path) -> std::io::Result<Self> {
+        let f = std::fs::File::open(path)?;
+        // SAFETY: the map is read-only; an index file must not be modified while open (builds write a
+        // temporary file and rename it over the old one, which leaves existing maps intact).
+        let m = unsafe { memmap2::Mmap::map(&f)? };
+        Ok(SliceSource::new(m))
+    }
+}
+
+/// Positioned reads (`pread`) on a file; keeps nothing in memory.
+#[cfg(feature = "std")]
+#[derive(Debug)]
+pub struct FileSource {
+    file: std::fs::File,
+    len: u64,
+    read: Cell<u64>,
+}
+
+#[cfg(feature = "std")]
+impl FileSource {
+    /// Open a file.
+    pub fn open(path: &std::path::Path) -> std::io::Result<Self> {
+        let file = std::fs::File::open(path)?;
+        let len = file.metadata()?.len();
+        Ok(FileSource { file, len, read: Cell::new(0) })
+    }
+}
+
+#[cfg(feature = "std")]
+impl FlashSource for FileSource {
+    fn len(&self) -> u64 {
+        self.len
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), FlashError> {
+        check(offset, buf.len(), self.len)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileExt;
+            self.file.read_exact_at(buf, offset).map_err(|e| FlashError::Device(e.to_string()))?;
+        }
+        #[cfg(not(unix))]
+        {
+            use std::io::{Read, Seek, SeekFrom};
+            let mut f = &self.file;
+            f.seek(SeekFrom::Start(offset)).map_err(|e| FlashError::Device(e.to_string()))?;
+            f.read_exact(buf).map_err(|e| FlashError::Device(e.to_string()))?;
+        }
+        self.read.set(self.read.get() + buf.len() as u64);
+        Ok(())
+    }
+    fn bytes_read(&self) -> u64 {
+        self.read.get()
+    }
+}
+
+/// Any embedded-io `Read + Seek` device (raw flash behind SPI, an SD card block driver, …).
+pub struct EmbeddedIoSource<D> {
+    dev: RefCell<D>,
+    len: u64,
+    read: Cell<u64>,
+}
+
+impl<D: embedded_io::Read + embedded_io::Seek> EmbeddedIoSource<D> {
+    /// Wrap a device holding `len` bytes of index.
+    pub fn new(dev: D, len: u64) -> Self {
+        EmbeddedIoSource { dev: RefCell::new(dev), len, read: Cell::new(0) }
+    }
+    /// Give the device back.
+    pub fn into_inner(self) -> D {
+        self.dev.into_inner()
+    }
+}
+
+impl<D: embedded_io::Read + embedded_io::Seek> FlashSource for EmbeddedIoSource<D> {
+    fn len(&self) -> u64 {
+        self.len
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), FlashError> {
+        check(offset, buf.len(), self.len)?;
+        let mut dev = self.dev.borrow_mut();
+        dev.seek(embedded_io::SeekFrom::Start(offset)).map_err(|e| FlashError::Device(alloc::format!("{e:?}")))?;
+        dev.read_exact(buf).map_err(|e| FlashError::Device(alloc::format!("{e:?}")))?;
+        self.read.set(self.read.get() + buf.len() as u64);
+        Ok(())
+    }
+    fn bytes_read(&self) -> u64 {
+        self.read.get()
+    }
+}
+
+/// Read `len` bytes at `offset` into a fresh vector (for small, one-off reads).
+pub fn read_vec<S: FlashSource + ?Sized>(src: &S, offset: u64, len: usize) -> Result<Vec<u8>, FlashError> {
+    check(offset, len, src.len())?;
+    if let Some(s) = src.slice(offset, len) {
+        return Ok(s.to_vec());
+    }
+    let mut v = alloc::vec![0u8; len];
+    src.read_at(offset, &mut v)?;
+    Ok(v)
+}

@@ -1,0 +1,287 @@
+//! The index file format (version 1).
+//!
+//! ```text
+//! header (24 B): magic "LEANNEDG" | version u16 | endian marker u16 (0xFEFF) | section count u32
+//!                | crc32 of the section table u32 | reserved u32
+//! section table: count × (kind u32 | crc32 u32 | offset u64 | length u64)
+//! sections:      meta (postcard) | graph offsets | graph | PQ codebook | PQ codes | passage offsets
+//!                | passage text | passage ids/sources | [hub ids | hub vectors]
+//! ```
+//! All integers little-endian. Every length is checked against the file size before use, every
+//! section has a CRC32, and the writer goes through a temporary file + fsync + rename.
+use crate::error::{Error, Result};
+use crate::flash::{read_vec, FlashSource};
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// File magic.
+pub const MAGIC: [u8; 8] = *b"LEANNEDG";
+/// Format version this build writes and reads.
+pub const VERSION: u16 = 1;
+const ENDIAN: u16 = 0xFEFF;
+const HEADER: usize = 24;
+const ENTRY: usize = 24;
+
+/// Section kinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u32)]
+pub enum Kind {
+    /// Postcard [`Meta`].
+    Meta = 1,
+    /// Graph block offsets (u64 bit offsets).
+    GraphOffsets = 2,
+    /// Bit-packed neighbour lists.
+    Graph = 3,
+    /// f16 PQ centroids.
+    PqCodebook = 4,
+    /// PQ codes, one fixed-size record per node.
+    PqCodes = 5,
+    /// Passage text offset table.
+    PassageOffsets = 6,
+    /// Passage text (title + body).
+    PassageText = 7,
+    /// Passage ids and sources (front-coded).
+    PassageIds = 8,
+    /// Sorted ids of nodes with stored embeddings.
+    HubIds = 9,
+    /// Stored embeddings of hub nodes (f16).
+    HubVectors = 10,
+}
+
+impl Kind {
+    /// All kinds.
+    pub const ALL: [Kind; 10] = [Kind::Meta, Kind::GraphOffsets, Kind::Graph, Kind::PqCodebook, Kind::PqCodes, Kind::PassageOffsets, Kind::PassageText, Kind::PassageIds, Kind::HubIds, Kind::HubVectors];
+    /// Human name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Meta => "meta",
+            Kind::GraphOffsets => "graph_offsets",
+            Kind::Graph => "graph",
+            Kind::PqCodebook => "pq_codebook",
+            Kind::PqCodes => "pq_codes",
+            Kind::PassageOffsets => "passage_offsets",
+            Kind::PassageText => "passage_text",
+            Kind::PassageIds => "passage_ids",
+            Kind::HubIds => "hub_ids",
+            Kind::HubVectors => "hub_vectors",
+        }
+    }
+    fn from_u32(v: u32) -> Option<Kind> {
+        Kind::ALL.iter().copied().find(|k| *k as u32 == v)
+    }
+}
+
+/// Build metadata stored in the index (postcard).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Meta {
+    /// Embedding dimension.
+    pub dim: u32,
+    /// Metric name (always "cosine": unit vectors, distance `1 - dot`).
+    pub metric: String,
+    /// Encoder fingerprint (model id + checksum) the index was built with.
+    pub encoder: String,
+    /// Node / passage count.
+    pub n: u64,
+    /// Search entry point.
+    pub entry: u32,
+    /// Edges stored.
+    pub edges: u64,
+    /// PQ sub-spaces.
+    pub pq_m: u32,
+    /// PQ bits per code (4 or 8).
+    pub pq_bits: u32,
+    /// Number of hub nodes with stored embeddings.
+    pub hub_vectors: u64,
+    /// Source paths referenced by passage records.
+    pub sources: Vec<String>,
+    /// Build parameters, as text (for `info`).
+    pub build: Vec<(String, String)>,
+    /// Version of the tool that wrote it.
+    pub writer: String,
+}
+
+/// One entry of the section table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Section {
+    /// Kind.
+    pub kind: Kind,
+    /// CRC32 of the bytes.
+    pub crc: u32,
+    /// Absolute offset.
+    pub offset: u64,
+    /// Length.
+    pub len: u64,
+}
+
+/// Parsed header and section table.
+#[derive(Clone, Debug)]
+pub struct Layout {
+    /// Sections in file order.
+    pub sections: Vec<Section>,
+}
+
+impl Layout {
+    /// Find a section.
+    pub fn get(&self, kind: Kind) -> Option<Section> {
+        self.sections.iter().copied().find(|s| s.kind == kind)
+    }
+    /// Find a required section.
+    pub fn need(&self, kind: Kind) -> Result<Section> {
+        self.get(kind).ok_or(Error::MissingSection(kind.name()))
+    }
+    /// Bytes of header + table.
+    pub fn header_bytes(&self) -> u64 {
+        (HEADER + ENTRY * self.sections.len()) as u64
+    }
+}
+
+/// Serialise an index image: header, table and sections in the given order.
+pub fn assemble(sections: &[(Kind, Vec<u8>)]) -> Vec<u8> {
+    let mut table = Vec::with_capacity(sections.len() * ENTRY);
+    let mut offset = (HEADER + ENTRY * sections.len()) as u64;
+    for (kind, bytes) in sections {
+        table.extend_from_slice(&(*kind as u32).to_le_bytes());
+        table.extend_from_slice(&crc32fast::hash(bytes).to_le_bytes());
+        table.extend_from_slice(&offset.to_le_bytes());
+        table.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+        offset += bytes.len() as u64;
+    }
+    let mut out = Vec::with_capacity(offset as usize);
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&ENDIAN.to_le_bytes());
+    out.extend_from_slice(&(sections.len() as u32).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(&table).to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&table);
+    for (_, b) in sections {
+        out.extend_from_slice(b);
+    }
+    out
+}
+
+fn u32_at(b: &[u8], o: usize) -> u32 {
+    u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]])
+}
+fn u64_at(b: &[u8], o: usize) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[o..o + 8]);
+    u64::from_le_bytes(a)
+}
+
+/// Parse and validate the header and section table (bounds, overlaps, table CRC).
+pub fn read_layout<S: FlashSource + ?Sized>(src: &S) -> Result<Layout> {
+    let len = src.len();
+    if len < 8 {
+        return Err(if len == 0 { Error::Truncated { what: "header", needed: HEADER as u64, len } } else { Error::BadMagic });
+    }
+    let magic = read_vec(src, 0, 8)?;
+    if magic != MAGIC {
+        return Err(Error::BadMagic);
+    }
+    if len < HEADER as u64 {
+        return Err(Error::Truncated { what: "header", needed: HEADER as u64, len });
+    }
+    let h = read_vec(src, 0, HEADER)?;
+    let version = u16::from_le_bytes([h[8], h[9]]);
+    if version != VERSION {
+        return Err(Error::UnsupportedVersion { found: version, supported: VERSION });
+    }
+    if u16::from_le_bytes([h[10], h[11]]) != ENDIAN {
+        return Err(Error::Endianness);
+    }
+    let count = u32_at(&h, 12) as u64;
+    if count > 64 {
+        return Err(Error::corrupt("header", alloc::format!("{count} sections")));
+    }
+    let table_end = HEADER as u64 + count * ENTRY as u64;
+    if table_end > len {
+        return Err(Error::Truncated { what: "section table", needed: table_end, len });
+    }
+    let table = read_vec(src, HEADER as u64, (count as usize) * ENTRY)?;
+    let found = crc32fast::hash(&table);
+    let expected = u32_at(&h, 16);
+    if found != expected {
+        return Err(Error::Checksum { section: "section_table", expected, found });
+    }
+    let mut sections = Vec::with_capacity(count as usize);
+    let mut prev_end = table_end;
+    for i in 0..count as usize {
+        let e = &table[i * ENTRY..(i + 1) * ENTRY];
+        let kind = Kind::from_u32(u32_at(e, 0)).ok_or_else(|| Error::corrupt("section_table", alloc::format!("unknown section kind {}", u32_at(e, 0))))?;
+        let s = Section { kind, crc: u32_at(e, 4), offset: u64_at(e, 8), len: u64_at(e, 16) };
+        let end = s.offset.checked_add(s.len).ok_or_else(|| Error::corrupt("section_table", "length overflow"))?;
+        if s.offset < prev_end {
+            return Err(Error::corrupt("section_table", alloc::format!("section {} overlaps", kind.name())));
+        }
+        if end > len {
+            return Err(Error::Truncated { what: kind.name(), needed: end, len });
+        }
+        if sections.iter().any(|x: &Section| x.kind == kind) {
+            return Err(Error::corrupt("section_table", alloc::format!("section {} twice", kind.name())));
+        }
+        prev_end = end;
+        sections.push(s);
+    }
+    Ok(Layout { sections })
+}
+
+/// Check one section's CRC, streaming it in chunks.
+pub fn verify_section<S: FlashSource + ?Sized>(src: &S, s: &Section) -> Result<()> {
+    let mut h = crc32fast::Hasher::new();
+    let mut buf = alloc::vec![0u8; 64 * 1024];
+    let mut off = 0u64;
+    while off < s.len {
+        let take = ((s.len - off) as usize).min(buf.len());
+        if let Some(b) = src.slice(s.offset + off, take) {
+            h.update(b);
+        } else {
+            src.read_at(s.offset + off, &mut buf[..take])?;
+            h.update(&buf[..take]);
+        }
+        off += take as u64;
+    }
+    let found = h.finalize();
+    if found != s.crc {
+        return Err(Error::Checksum { section: s.kind.name(), expected: s.crc, found });
+    }
+    Ok(())
+}
+
+/// Read and decode the meta section.
+pub fn read_meta<S: FlashSource + ?Sized>(src: &S, layout: &Layout) -> Result<Meta> {
+    let s = layout.need(Kind::Meta)?;
+    if s.len > 64 << 20 {
+        return Err(Error::corrupt("meta", "meta section larger than 64 MiB"));
+    }
+    verify_section(src, &s)?;
+    let b = read_vec(src, s.offset, s.len as usize)?;
+    postcard::from_bytes(&b).map_err(|e| Error::corrupt("meta", alloc::format!("{e}")))
+}
+
+/// Write an index image atomically: temporary file in the same folder, fsync, rename, fsync folder.
+/// An interrupted write never replaces a good index with a partial one.
+#[cfg(feature = "std")]
+pub fn write_atomic(path: &std::path::Path, sections: &[(Kind, Vec<u8>)]) -> Result<u64> {
+    use std::io::Write;
+    let image = assemble(sections);
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let name = path.file_name().ok_or_else(|| Error::InvalidParam(format!("{} is not a file path", path.display())))?;
+    let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    let res = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&image)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)?;
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if let Err(e) = res {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(path, e));
+    }
+    Ok(image.len() as u64)
+}

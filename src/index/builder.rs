@@ -1,0 +1,364 @@
+//! Building an index: embed passages, build and prune the graph, train PQ, write atomically.
+use super::*;
+use crate::graph::build::{build as build_graph, GraphParams};
+use crate::graph::prune::{by_in_degree, prune, PruneParams, PruneReport};
+use crate::passages::PassageRecord;
+use crate::pq::{self, PqParams};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Build parameters.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BuildParams {
+    /// Graph construction.
+    pub graph: GraphParams,
+    /// High-degree-preserving pruning; `None` keeps the built graph as is.
+    pub prune: Option<PruneParams>,
+    /// PQ sub-spaces (must divide the dimension).
+    pub pq_subspaces: usize,
+    /// PQ bits per code (8 or 4).
+    pub pq_bits: u32,
+    /// Target bytes per passage for graph + PQ; when set, chooses the pruned degree and the PQ size
+    /// (overriding `prune.degree`, `pq_subspaces` and `pq_bits`) and reports the choice.
+    pub budget_bytes_per_passage: Option<f32>,
+    /// Bytes of f16 hub embeddings to store (0 = off): the highest in-degree nodes are never recomputed.
+    pub hub_cache_bytes: u64,
+    /// Embedding batch size while building.
+    pub embed_batch: usize,
+    /// Optional file caching the passage embeddings of this corpus + model (skips re-embedding).
+    pub embed_cache: Option<PathBuf>,
+}
+
+impl Default for BuildParams {
+    fn default() -> Self {
+        BuildParams {
+            graph: GraphParams::default(),
+            prune: Some(PruneParams::default()),
+            pq_subspaces: 16,
+            pq_bits: 8,
+            budget_bytes_per_passage: None,
+            hub_cache_bytes: 0,
+            embed_batch: 32,
+            embed_cache: None,
+        }
+    }
+}
+
+/// What a storage budget chose.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BudgetChoice {
+    /// Budget asked for (bytes per passage, graph + PQ).
+    pub budget: f32,
+    /// PQ sub-spaces chosen.
+    pub pq_subspaces: usize,
+    /// PQ bits.
+    pub pq_bits: u32,
+    /// Pruned out-degree of non-hub nodes (m).
+    pub degree: usize,
+    /// Estimated bytes per passage of that choice.
+    pub estimate: f32,
+}
+
+/// Estimated graph bits per edge at `n` nodes (calibrated on MiniLM embeddings of ~45k passages in
+/// document order: ~13.5 bits/edge incl. headers at degree 8).
+pub fn est_bits_per_edge(n: usize, degree: usize) -> f32 {
+    let id_bits = (n.max(2) as f32).log2() - (degree.max(1) as f32).log2() + 2.0;
+    id_bits.max(4.0) + 18.0 / degree.max(1) as f32
+}
+
+/// Choose PQ size and pruned degree for a budget of graph + PQ bytes per passage.
+///
+/// Spends about 40% of the budget on PQ codes (PQ guides the search; the graph bounds how many nodes
+/// must be recomputed), the rest on edges, counting hub edges (2% of nodes at up to 64 links),
+/// the graph offset table and the codebook amortised over `n`.
+pub fn choose_budget(budget: f32, n: usize, dim: usize, hub: &PruneParams) -> Result<BudgetChoice> {
+    let divs: Vec<usize> = (1..=dim.min(256)).filter(|m| dim % m == 0).collect();
+    let mut best: Option<BudgetChoice> = None;
+    for &bits in &[8u32, 4] {
+        for &m in &divs {
+            let code = if bits == 8 { m as f32 } else { (m as f32 / 2.0).ceil() };
+            let codebook = ((1usize << bits) * dim * 2) as f32 / n.max(1) as f32;
+            let pq_cost = code + codebook;
+            if pq_cost > budget * 0.45 || m < 4 {
+                continue;
+            }
+            let rest = budget - pq_cost - 8.0 / crate::graph::codec::BLOCK as f32;
+            let mut degree = 0;
+            for d in (2..=32usize).rev() {
+                let edges = d as f32 + hub.hub_fraction * (hub.hub_degree.saturating_sub(d)) as f32;
+                if edges * est_bits_per_edge(n, d) / 8.0 <= rest {
+                    degree = d;
+                    break;
+                }
+            }
+            if degree < 4 {
+                continue;
+            }
+            let edges = degree as f32 + hub.hub_fraction * (hub.hub_degree.saturating_sub(degree)) as f32;
+            let est = pq_cost + 0.25 + edges * est_bits_per_edge(n, degree) / 8.0;
+            // Prefer the largest PQ code that leaves degree >= 6; 8-bit codes before 4-bit at equal bytes.
+            let c = BudgetChoice { budget, pq_subspaces: m, pq_bits: bits, degree, estimate: est };
+            let score = |c: &BudgetChoice| {
+                let code = if c.pq_bits == 8 { c.pq_subspaces as f32 } else { c.pq_subspaces as f32 / 2.0 };
+                (c.degree.min(8) as f32) * 100.0 + code + if c.pq_bits == 8 { 0.5 } else { 0.0 }
+            };
+            if best.as_ref().is_none_or(|b| score(&c) > score(b)) {
+                best = Some(c);
+            }
+        }
+    }
+    best.ok_or_else(|| Error::InvalidParam(format!("a budget of {budget} bytes per passage is too small for graph + PQ at {n} passages; try 16 or more")))
+}
+
+/// Build phases, for progress reporting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Embedding passages.
+    Embed,
+    /// Building the graph.
+    Graph,
+    /// Training PQ and encoding.
+    Pq,
+    /// Writing the file.
+    Write,
+}
+
+/// Progress callback: phase, done, total.
+pub type ProgressFn<'a> = &'a (dyn Fn(Phase, u64, u64) + Sync);
+
+/// What a build did.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct BuildReport {
+    /// Passages indexed.
+    pub passages: u64,
+    /// Edges stored.
+    pub edges: u64,
+    /// Pruning summary.
+    pub prune: Option<PruneReport>,
+    /// Budget choice, if a budget was given.
+    pub budget: Option<BudgetChoice>,
+    /// Index file bytes.
+    pub file_bytes: u64,
+    /// Whether embeddings came from the embedding cache.
+    pub embed_cache_hit: bool,
+    /// Hub embeddings stored.
+    pub hub_vectors: u64,
+}
+
+/// Collects passages and builds an index file.
+#[derive(Debug, Default)]
+pub struct IndexBuilder {
+    params: BuildParams,
+    passages: Vec<PassageRecord>,
+}
+
+fn fnv64(h: &mut u64, b: &[u8]) {
+    for &x in b {
+        *h ^= x as u64;
+        *h = h.wrapping_mul(0x100_0000_01b3);
+    }
+}
+
+impl IndexBuilder {
+    /// A builder.
+    pub fn new(params: BuildParams) -> Self {
+        IndexBuilder { params, passages: Vec::new() }
+    }
+    /// Add one passage (kept in insertion order; its position is its id).
+    pub fn add_passage(&mut self, p: PassageRecord) {
+        self.passages.push(p);
+    }
+    /// Passages added.
+    pub fn len(&self) -> usize {
+        self.passages.len()
+    }
+    /// Whether none were added.
+    pub fn is_empty(&self) -> bool {
+        self.passages.is_empty()
+    }
+
+    /// Embed every passage (length-bucketed batches), or load them from the embedding cache.
+    pub fn embed_all<E: Embedder + ?Sized>(&self, e: &E, progress: ProgressFn, cancel: &AtomicBool) -> Result<(Vec<f32>, bool)> {
+        let dim = e.dim();
+        let inputs: Vec<String> = self.passages.iter().map(|p| p.embed_input()).collect();
+        let mut key = 0xcbf2_9ce4_8422_2325u64;
+        fnv64(&mut key, e.fingerprint().as_bytes());
+        for s in &inputs {
+            fnv64(&mut key, s.as_bytes());
+            fnv64(&mut key, &[0xff]);
+        }
+        if let Some(c) = &self.params.embed_cache {
+            if let Ok(b) = std::fs::read(c) {
+                if b.len() == 16 + inputs.len() * dim * 4 && b[..8] == key.to_le_bytes() && b[8..16] == (inputs.len() as u64).to_le_bytes() {
+                    let v = b[16..].chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+                    progress(Phase::Embed, inputs.len() as u64, inputs.len() as u64);
+                    return Ok((v, true));
+                }
+                log::info!("embedding cache {} is for other passages or another model; re-embedding", c.display());
+            }
+        }
+        let mut order: Vec<usize> = (0..inputs.len()).collect();
+        order.sort_by_key(|&i| (inputs[i].len(), i));
+        let mut out = vec![0f32; inputs.len() * dim];
+        let bs = self.params.embed_batch.max(1);
+        let mut done = 0u64;
+        for chunk in order.chunks(bs) {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(Error::Cancelled);
+            }
+            let texts: Vec<&str> = chunk.iter().map(|&i| inputs[i].as_str()).collect();
+            let v = e.embed(&texts)?;
+            if v.len() != texts.len() * dim {
+                return Err(crate::embed::EmbedError::Runtime(format!("embedder returned {} floats for {} texts", v.len(), texts.len())).into());
+            }
+            for (j, &i) in chunk.iter().enumerate() {
+                out[i * dim..(i + 1) * dim].copy_from_slice(&v[j * dim..(j + 1) * dim]);
+            }
+            done += chunk.len() as u64;
+            progress(Phase::Embed, done, inputs.len() as u64);
+        }
+        if let Some(c) = &self.params.embed_cache {
+            let mut b = Vec::with_capacity(16 + out.len() * 4);
+            b.extend_from_slice(&key.to_le_bytes());
+            b.extend_from_slice(&(inputs.len() as u64).to_le_bytes());
+            for x in &out {
+                b.extend_from_slice(&x.to_le_bytes());
+            }
+            let tmp = c.with_extension("tmp");
+            std::fs::write(&tmp, &b).and_then(|_| std::fs::rename(&tmp, c)).map_err(|e| Error::io(c, e))?;
+        }
+        Ok((out, false))
+    }
+
+    /// Embed with `e` and build the index at `path`.
+    pub fn build<E: Embedder + ?Sized>(&self, e: &E, path: &Path, progress: ProgressFn, cancel: &AtomicBool) -> Result<BuildReport> {
+        let (v, hit) = self.embed_all(e, progress, cancel)?;
+        let mut r = self.build_inner(&v, e.dim(), &e.fingerprint(), path, progress, cancel)?;
+        r.embed_cache_hit = hit;
+        Ok(r)
+    }
+
+    /// Build from precomputed unit vectors (`passages × dim`), recording `fingerprint` as the encoder.
+    pub fn build_with_vectors(&self, vectors: &[f32], dim: usize, fingerprint: &str, path: &Path) -> Result<BuildReport> {
+        self.build_inner(vectors, dim, fingerprint, path, &|_, _, _| {}, &AtomicBool::new(false))
+    }
+
+    fn build_inner(&self, vectors: &[f32], dim: usize, fingerprint: &str, path: &Path, progress: ProgressFn, cancel: &AtomicBool) -> Result<BuildReport> {
+        let n = self.passages.len();
+        if n == 0 {
+            return Err(Error::InvalidParam("no passages to index (every input was empty or skipped)".into()));
+        }
+        if dim == 0 || vectors.len() != n * dim {
+            return Err(Error::InvalidParam(format!("{} floats for {n} passages of dimension {dim}", vectors.len())));
+        }
+        let p = &self.params;
+        let mut prune_p = p.prune.clone();
+        let (mut pq_m, mut pq_bits) = (p.pq_subspaces, p.pq_bits);
+        let budget = match p.budget_bytes_per_passage {
+            Some(b) => {
+                let c = choose_budget(b, n, dim, prune_p.as_ref().unwrap_or(&PruneParams::default()))?;
+                log::info!("budget {b} B/passage: PQ {}×{} bits, degree {}, estimated {:.1} B/passage", c.pq_subspaces, c.pq_bits, c.degree, c.estimate);
+                pq_m = c.pq_subspaces;
+                pq_bits = c.pq_bits;
+                let mut pp = prune_p.unwrap_or_default();
+                pp.degree = c.degree;
+                prune_p = Some(pp);
+                Some(c)
+            }
+            None => None,
+        };
+        // graph
+        let total = 2 * n as u64;
+        let mut g = build_graph(vectors, dim, &p.graph, &|d, _| progress(Phase::Graph, d, total));
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Error::Cancelled);
+        }
+        let prune_report = prune_p.as_ref().map(|pp| prune(&mut g, vectors, dim, pp));
+        // PQ
+        progress(Phase::Pq, 0, n as u64);
+        let pq = pq::train(vectors, dim, &PqParams { m: pq_m, bits: pq_bits, seed: p.graph.seed.wrapping_add(1), ..PqParams::default() })?;
+        let cb = pq.code_bytes();
+        let codes: Vec<u8> = {
+            use rayon::prelude::*;
+            let parts: Vec<Vec<u8>> = vectors
+                .par_chunks(dim * 1024)
+                .map(|ch| {
+                    let mut o = Vec::with_capacity(ch.len() / dim * cb);
+                    for v in ch.chunks_exact(dim) {
+                        pq.encode(v, &mut o);
+                    }
+                    o
+                })
+                .collect();
+            parts.concat()
+        };
+        progress(Phase::Pq, n as u64, n as u64);
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Error::Cancelled);
+        }
+        // hubs with stored embeddings
+        let per_hub = (dim * 2 + 4) as u64;
+        let nhub = ((p.hub_cache_bytes / per_hub) as usize).min(n);
+        let mut hubs: Vec<u32> = by_in_degree(&g.adj).into_iter().take(nhub).collect();
+        hubs.sort_unstable();
+        let mut hub_ids = Vec::with_capacity(nhub * 4);
+        let mut hub_vecs = Vec::with_capacity(nhub * dim * 2);
+        for &h in &hubs {
+            hub_ids.extend_from_slice(&h.to_le_bytes());
+            for &x in &vectors[h as usize * dim..(h as usize + 1) * dim] {
+                hub_vecs.extend_from_slice(&half::f16::from_f32(x).to_le_bytes());
+            }
+        }
+        // encode
+        progress(Phase::Write, 0, 1);
+        let eg = crate::graph::codec::encode(&g.adj)?;
+        let mut goffs = Vec::with_capacity(eg.block_offsets.len() * 8);
+        for o in &eg.block_offsets {
+            goffs.extend_from_slice(&o.to_le_bytes());
+        }
+        let ps = crate::passages::encode(&self.passages);
+        let mut build = vec![
+            ("max_degree".to_string(), p.graph.max_degree.to_string()),
+            ("beam".to_string(), p.graph.beam.to_string()),
+            ("alpha".to_string(), p.graph.alpha.to_string()),
+            ("seed".to_string(), p.graph.seed.to_string()),
+            ("pruning".to_string(), prune_p.as_ref().map_or("off".to_string(), |pp| format!("hubs {}% at <= {} links, others <= {}", pp.hub_fraction * 100.0, pp.hub_degree, pp.degree))),
+            ("pq".to_string(), format!("{pq_m} x {pq_bits} bits")),
+        ];
+        if let Some(b) = &budget {
+            build.push(("budget_bytes_per_passage".to_string(), format!("{} (estimated {:.1})", b.budget, b.estimate)));
+        }
+        let meta = Meta {
+            dim: dim as u32,
+            metric: "cosine".into(),
+            encoder: fingerprint.to_string(),
+            n: n as u64,
+            entry: g.entry,
+            edges: eg.edges,
+            pq_m: pq_m as u32,
+            pq_bits,
+            hub_vectors: hubs.len() as u64,
+            sources: ps.sources.clone(),
+            build,
+            writer: format!("leann-edge {}", env!("CARGO_PKG_VERSION")),
+        };
+        let meta_bytes = postcard::to_allocvec(&meta).map_err(|e| Error::InvalidParam(format!("meta: {e}")))?;
+        let mut sections = vec![
+            (Kind::Meta, meta_bytes),
+            (Kind::GraphOffsets, goffs),
+            (Kind::Graph, eg.bytes),
+            (Kind::PqCodebook, pq.codebook_bytes()),
+            (Kind::PqCodes, codes),
+            (Kind::PassageOffsets, ps.offsets),
+            (Kind::PassageIds, ps.ids),
+            (Kind::PassageText, ps.text),
+        ];
+        if !hubs.is_empty() {
+            sections.push((Kind::HubIds, hub_ids));
+            sections.push((Kind::HubVectors, hub_vecs));
+        }
+        let file_bytes = format::write_atomic(path, &sections)?;
+        progress(Phase::Write, 1, 1);
+        Ok(BuildReport { passages: n as u64, edges: eg.edges, prune: prune_report, budget, file_bytes, embed_cache_hit: false, hub_vectors: hubs.len() as u64 })
+    }
+}

@@ -1,0 +1,217 @@
+//! Two-level search with dynamic batching (LEANN Alg. 2).
+//!
+//! Best-first over the graph from the entry point. Each expansion PQ-scores every newly seen
+//! neighbour into an approximate queue; only the best `rerank_ratio` share of those (taken from the
+//! whole approximate queue, so earlier near-misses can still win) is queued for exact recompute.
+//! Queued nodes are gathered across expansions up to `batch_size` and embedded in one encoder call.
+//! Results are ranked by exact distance only.
+use alloc::collections::BinaryHeap;
+use alloc::vec::Vec;
+use core::cmp::Reverse;
+
+/// Search parameters.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SearchParams {
+    /// Results wanted.
+    pub k: usize,
+    /// Size of the exact result list the search keeps (beam).
+    pub ef: usize,
+    /// Share of newly PQ-scored neighbours recomputed exactly, per expansion (0 < r <= 1).
+    pub rerank_ratio: f32,
+    /// Nodes gathered before one encoder call.
+    pub batch_size: usize,
+    /// Hard cap on passages recomputed per query (0 = none).
+    pub max_recompute: usize,
+    /// Neighbour-list cache capacity (lists).
+    pub cache_capacity: usize,
+}
+
+impl Default for SearchParams {
+    fn default() -> Self {
+        SearchParams { k: 3, ef: 24, rerank_ratio: 0.3, batch_size: 16, max_recompute: 0, cache_capacity: 1024 }
+    }
+}
+
+/// One result.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Hit {
+    /// Internal node / passage id.
+    pub id: u32,
+    /// Cosine similarity (1 - distance).
+    pub score: f32,
+}
+
+/// What a query cost.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SearchStats {
+    /// Nodes expanded.
+    pub hops: u64,
+    /// PQ distances computed.
+    pub pq_distances: u64,
+    /// Passages embedded by the encoder.
+    pub recomputed: u64,
+    /// Exact vectors served by the hub-embedding cache instead.
+    pub hub_hits: u64,
+    /// Encoder calls (batches) for recompute.
+    pub embed_calls: u64,
+    /// Neighbour-cache hits.
+    pub cache_hits: u64,
+    /// Neighbour-cache misses.
+    pub cache_misses: u64,
+    /// Index bytes read from flash (or borrowed from the map).
+    pub bytes_read: u64,
+    /// Wall time, microseconds (0 without `std`).
+    pub micros: u64,
+    /// Of which in the encoder, microseconds.
+    pub embed_micros: u64,
+}
+
+/// Result of a search.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SearchResult {
+    /// Hits, best first.
+    pub hits: Vec<Hit>,
+    /// Costs.
+    pub stats: SearchStats,
+}
+
+#[derive(Clone, Copy, PartialEq, PartialOrd)]
+pub(crate) struct D(pub f32, pub u32);
+impl Eq for D {}
+#[allow(clippy::derive_ord_xor_partial_ord)]
+impl Ord for D {
+    fn cmp(&self, o: &Self) -> core::cmp::Ordering {
+        self.0.total_cmp(&o.0).then(self.1.cmp(&o.1))
+    }
+}
+
+/// What the search needs from an index.
+pub trait SearchSpace {
+    /// Node count.
+    fn len(&self) -> usize;
+    /// Whether empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Entry point.
+    fn entry(&self) -> u32;
+    /// Neighbours of `v` into `out`.
+    fn neighbors(&mut self, v: u32, out: &mut Vec<u32>) -> crate::error::Result<()>;
+    /// PQ distance of `v` under the query's table.
+    fn pq_distance(&mut self, table: &[f32], v: u32) -> crate::error::Result<f32>;
+    /// Exact vectors for `ids` (row-major into `out`); updates `stats`.
+    fn exact(&mut self, ids: &[u32], out: &mut Vec<f32>, stats: &mut SearchStats) -> crate::error::Result<()>;
+}
+
+/// Run the two-level search. `q` is the unit query vector, `table` its PQ ADC table.
+pub fn two_level<S: SearchSpace>(space: &mut S, q: &[f32], table: &[f32], p: &SearchParams, stats: &mut SearchStats) -> crate::error::Result<Vec<Hit>> {
+    let n = space.len();
+    if n == 0 || p.k == 0 {
+        return Ok(Vec::new());
+    }
+    if !(p.rerank_ratio > 0.0 && p.rerank_ratio <= 1.0) {
+        return Err(crate::error::Error::InvalidParam(alloc::format!("rerank_ratio must be in (0, 1], not {}", p.rerank_ratio)));
+    }
+    let ef = p.ef.max(p.k);
+    let batch = p.batch_size.max(1);
+    let cap = if p.max_recompute == 0 { usize::MAX } else { p.max_recompute.max(1) };
+    let dot = crate::kernels::active().dot;
+    let dim = q.len();
+    let mut visited = alloc::vec![0u64; n.div_ceil(64)];
+    let mut mark = |v: u32| -> bool {
+        let (w, b) = (v as usize / 64, v % 64);
+        let fresh = visited[w] & (1 << b) == 0;
+        visited[w] |= 1 << b;
+        fresh
+    };
+    let mut frontier: BinaryHeap<Reverse<D>> = BinaryHeap::new();
+    let mut results: BinaryHeap<D> = BinaryHeap::new();
+    let mut approx: BinaryHeap<Reverse<D>> = BinaryHeap::new();
+    let mut pending: Vec<u32> = Vec::with_capacity(batch);
+    let mut vecs: Vec<f32> = Vec::new();
+    let mut nb: Vec<u32> = Vec::new();
+    let mut recomputed = 0usize;
+
+    let mut flush = |space: &mut S, pending: &mut Vec<u32>, frontier: &mut BinaryHeap<Reverse<D>>, results: &mut BinaryHeap<D>, stats: &mut SearchStats| -> crate::error::Result<()> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        space.exact(pending, &mut vecs, stats)?;
+        for (i, &v) in pending.iter().enumerate() {
+            let d = 1.0 - dot(q, &vecs[i * dim..(i + 1) * dim]);
+            frontier.push(Reverse(D(d, v)));
+            if results.len() < ef || d < results.peek().map_or(f32::MAX, |x| x.0) {
+                results.push(D(d, v));
+                if results.len() > ef {
+                    results.pop();
+                }
+            }
+        }
+        pending.clear();
+        Ok(())
+    };
+
+    let entry = space.entry();
+    mark(entry);
+    pending.push(entry);
+    recomputed += 1;
+    flush(space, &mut pending, &mut frontier, &mut results, stats)?;
+    loop {
+        let Some(Reverse(D(d, c))) = frontier.pop() else {
+            if !pending.is_empty() {
+                flush(space, &mut pending, &mut frontier, &mut results, stats)?;
+                continue;
+            }
+            // Nothing exact left to expand: promote the best approximate candidate, if any.
+            if recomputed < cap {
+                if let Some(Reverse(D(_, v))) = approx.pop() {
+                    pending.push(v);
+                    recomputed += 1;
+                    continue;
+                }
+            }
+            break;
+        };
+        if results.len() >= ef && d > results.peek().map_or(f32::MAX, |x| x.0) {
+            if pending.is_empty() {
+                break;
+            }
+            // Pending nodes may beat the current worst: embed them first, then decide again.
+            frontier.push(Reverse(D(d, c)));
+            flush(space, &mut pending, &mut frontier, &mut results, stats)?;
+            continue;
+        }
+        stats.hops += 1;
+        space.neighbors(c, &mut nb)?;
+        let mut fresh = 0usize;
+        for &u in &nb {
+            if (u as usize) < n && mark(u) {
+                let pd = space.pq_distance(table, u)?;
+                stats.pq_distances += 1;
+                approx.push(Reverse(D(pd, u)));
+                fresh += 1;
+            }
+        }
+        if fresh > 0 {
+            let take = ((fresh as f32 * p.rerank_ratio).ceil() as usize).max(1);
+            for _ in 0..take {
+                if recomputed >= cap {
+                    break;
+                }
+                match approx.pop() {
+                    Some(Reverse(D(_, v))) => {
+                        pending.push(v);
+                        recomputed += 1;
+                    }
+                    None => break,
+                }
+            }
+        }
+        if pending.len() >= batch {
+            flush(space, &mut pending, &mut frontier, &mut results, stats)?;
+        }
+    }
+    let mut hits: Vec<Hit> = results.into_sorted_vec().into_iter().take(p.k).map(|D(d, id)| Hit { id, score: 1.0 - d }).collect();
+    hits.truncate(p.k);
+    Ok(hits)
+}
