@@ -46,11 +46,13 @@ pub enum Kind {
     HubIds = 9,
     /// Stored embeddings of hub nodes (f16).
     HubVectors = 10,
+    /// Search seeds: nodes nearest to k-means centroids (u32 each).
+    Seeds = 11,
 }
 
 impl Kind {
     /// All kinds.
-    pub const ALL: [Kind; 10] = [Kind::Meta, Kind::GraphOffsets, Kind::Graph, Kind::PqCodebook, Kind::PqCodes, Kind::PassageOffsets, Kind::PassageText, Kind::PassageIds, Kind::HubIds, Kind::HubVectors];
+    pub const ALL: [Kind; 11] = [Kind::Seeds, Kind::Meta, Kind::GraphOffsets, Kind::Graph, Kind::PqCodebook, Kind::PqCodes, Kind::PassageOffsets, Kind::PassageText, Kind::PassageIds, Kind::HubIds, Kind::HubVectors];
     /// Human name.
     pub fn name(self) -> &'static str {
         match self {
@@ -64,6 +66,7 @@ impl Kind {
             Kind::PassageIds => "passage_ids",
             Kind::HubIds => "hub_ids",
             Kind::HubVectors => "hub_vectors",
+            Kind::Seeds => "seeds",
         }
     }
     fn from_u32(v: u32) -> Option<Kind> {

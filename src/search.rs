@@ -24,11 +24,13 @@ pub struct SearchParams {
     pub max_recompute: usize,
     /// Neighbour-list cache capacity (lists).
     pub cache_capacity: usize,
+    /// Best PQ-scored seeds recomputed at the start (with the entry point).
+    pub seed_recompute: usize,
 }
 
 impl Default for SearchParams {
     fn default() -> Self {
-        SearchParams { k: 3, ef: 24, rerank_ratio: 0.3, batch_size: 16, max_recompute: 0, cache_capacity: 1024 }
+        SearchParams { k: 3, ef: 24, rerank_ratio: 0.3, batch_size: 16, max_recompute: 0, cache_capacity: 1024, seed_recompute: 3 }
     }
 }
 
@@ -95,6 +97,10 @@ pub trait SearchSpace {
     }
     /// Entry point.
     fn entry(&self) -> u32;
+    /// Extra entry candidates spread over the data (PQ-scored at the start of every search).
+    fn seeds(&self) -> &[u32] {
+        &[]
+    }
     /// Neighbours of `v` into `out`.
     fn neighbors(&mut self, v: u32, out: &mut Vec<u32>) -> crate::error::Result<()>;
     /// PQ distance of `v` under the query's table.
@@ -155,6 +161,26 @@ pub fn two_level<S: SearchSpace>(space: &mut S, q: &[f32], table: &[f32], p: &Se
     mark(entry);
     pending.push(entry);
     recomputed += 1;
+    // Seeds spread over the data are PQ-scored up front, so the search starts in the right region
+    // even when the graph has few long-range links; the best of them are recomputed with the entry.
+    let nseeds = space.seeds().len();
+    for i in 0..nseeds {
+        let v = space.seeds()[i];
+        if (v as usize) < n && mark(v) {
+            let pd = space.pq_distance(table, v)?;
+            stats.pq_distances += 1;
+            approx.push(Reverse(D(pd, v)));
+        }
+    }
+    for _ in 0..p.seed_recompute.min(cap.saturating_sub(1)) {
+        match approx.pop() {
+            Some(Reverse(D(_, v))) => {
+                pending.push(v);
+                recomputed += 1;
+            }
+            None => break,
+        }
+    }
     flush(space, &mut pending, &mut frontier, &mut results, stats)?;
     loop {
         let Some(Reverse(D(d, c))) = frontier.pop() else {

@@ -309,6 +309,7 @@ impl IndexBuilder {
                 hub_vecs.extend_from_slice(&half::f16::from_f32(x).to_le_bytes());
             }
         }
+        let seeds = choose_seeds(vectors, dim, p.graph.seed);
         // encode
         progress(Phase::Write, 0, 1);
         let eg = crate::graph::codec::encode(&g.adj)?;
@@ -353,6 +354,7 @@ impl IndexBuilder {
             (Kind::PassageIds, ps.ids),
             (Kind::PassageText, ps.text),
         ];
+        sections.push((Kind::Seeds, seeds.iter().flat_map(|s| s.to_le_bytes()).collect()));
         if !hubs.is_empty() {
             sections.push((Kind::HubIds, hub_ids));
             sections.push((Kind::HubVectors, hub_vecs));
@@ -361,4 +363,37 @@ impl IndexBuilder {
         progress(Phase::Write, 1, 1);
         Ok(BuildReport { passages: n as u64, edges: eg.edges, prune: prune_report, budget, file_bytes, embed_cache_hit: false, hub_vectors: hubs.len() as u64 })
     }
+}
+
+/// Search seeds: for k = clamp(2 sqrt(n), 8, 1024) k-means centroids of a sample, the node nearest each.
+pub fn choose_seeds(vectors: &[f32], dim: usize, seed: u64) -> Vec<u32> {
+    use rayon::prelude::*;
+    let n = vectors.len() / dim;
+    if n < 64 {
+        return Vec::new();
+    }
+    let k = ((2.0 * (n as f64).sqrt()) as usize).clamp(8, 1024);
+    let mut rng = crate::rng::Rng::new(seed ^ 0x5eed);
+    let mut ids: Vec<usize> = (0..n).collect();
+    rng.shuffle(&mut ids);
+    ids.truncate((k * 16).min(n));
+    ids.sort_unstable();
+    let sample: Vec<f32> = ids.iter().flat_map(|&i| vectors[i * dim..(i + 1) * dim].iter().copied()).collect();
+    let cent = pq::kmeans(&sample, dim, k, 6, seed);
+    let mut out: Vec<u32> = cent
+        .par_chunks(dim)
+        .map(|c| {
+            let mut best = (f32::MIN, 0u32);
+            for (i, row) in vectors.chunks_exact(dim).enumerate() {
+                let s = crate::kernels::dot(c, row);
+                if s > best.0 {
+                    best = (s, i as u32);
+                }
+            }
+            best.1
+        })
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
 }

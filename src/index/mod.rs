@@ -43,6 +43,7 @@ pub struct Index<S: FlashSource> {
     passages: PassageReader,
     hub_ids: Vec<u32>,
     hub_vecs: u64,
+    seeds: Vec<u32>,
 }
 
 /// Bytes per component, for `info`.
@@ -126,7 +127,18 @@ impl<S: FlashSource> Index<S> {
             }
             hub_vecs = hv.offset;
         }
-        Ok(Index { goff: go.offset, gnb, graph: (g.offset, g.len), codes: codes.offset, pq, passages, hub_ids, hub_vecs, src, layout, meta })
+        let mut seeds = Vec::new();
+        if let Some(sd) = layout.get(Kind::Seeds) {
+            if sd.len % 4 != 0 || sd.len > 4 * n.max(1) {
+                return Err(Error::corrupt("seeds", "length is not a list of node ids"));
+            }
+            let b = read_vec(&src, sd.offset, sd.len as usize)?;
+            seeds = b.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+            if seeds.iter().any(|&s| s as u64 >= n) {
+                return Err(Error::corrupt("seeds", "seed id out of range"));
+            }
+        }
+        Ok(Index { seeds, goff: go.offset, gnb, graph: (g.offset, g.len), codes: codes.offset, pq, passages, hub_ids, hub_vecs, src, layout, meta })
     }
 
     /// Build metadata.
@@ -292,6 +304,9 @@ impl<S: FlashSource, E: Embedder + ?Sized> SearchSpace for Space<'_, '_, S, E> {
     }
     fn entry(&self) -> u32 {
         self.s.index.meta.entry
+    }
+    fn seeds(&self) -> &[u32] {
+        &self.s.index.seeds
     }
     fn neighbors(&mut self, v: u32, out: &mut Vec<u32>) -> Result<()> {
         if let Some(l) = self.s.cache.get(v) {
