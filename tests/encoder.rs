@@ -1,0 +1,82 @@
+//! The tract encoder against onnxruntime's golden vectors (tests/fixtures/golden.json, made by
+//! models/golden.py). Needs the model: `models/fetch.sh`.
+#![cfg(feature = "tract")]
+use leann_edge::embed::tract::{default_model_dir, TractEmbedder, TractOptions};
+use leann_edge::embed::{EmbedError, Embedder};
+
+fn golden() -> Vec<(String, Vec<f32>)> {
+    let v: serde_json::Value = serde_json::from_str(include_str!("fixtures/golden.json")).unwrap();
+    v["inputs"].as_array().unwrap().iter().map(|r| (r["text"].as_str().unwrap().to_string(), r["vector"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect())).collect()
+}
+
+fn embedder(threads: usize) -> TractEmbedder {
+    let dir = default_model_dir();
+    TractEmbedder::open(&dir, TractOptions { threads, ..Default::default() }).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn cos(a: &[f32], b: &[f32]) -> f32 {
+    leann_edge::kernels::scalar::dot(a, b)
+}
+
+#[test]
+fn matches_onnxruntime_one_by_one_and_batched() {
+    let g = golden();
+    assert!(g.len() >= 16);
+    let e = embedder(1);
+    assert_eq!(e.dim(), 384);
+    for (t, want) in &g {
+        let got = e.embed(&[t]).unwrap();
+        let c = cos(&got, want);
+        assert!(c >= 0.9999, "cosine {c} for {t:?}");
+        let norm = cos(&got, &got);
+        assert!((norm - 1.0).abs() < 1e-4);
+    }
+    // Batched (mixed lengths, padding masked out) must give the same vectors.
+    let texts: Vec<&str> = g.iter().map(|(t, _)| t.as_str()).collect();
+    let all = e.embed(&texts).unwrap();
+    for (i, (t, want)) in g.iter().enumerate() {
+        let c = cos(&all[i * 384..(i + 1) * 384], want);
+        assert!(c >= 0.9999, "batched cosine {c} for {t:?}");
+    }
+}
+
+#[test]
+fn known_similarity_and_two_threads() {
+    let e = embedder(2);
+    let v = e.embed(&["A man is eating food.", "A man is eating a piece of bread.", "The girl is carrying a baby."]).unwrap();
+    let c = cos(&v[..384], &v[384..768]);
+    assert!((c - 0.7535).abs() < 0.002, "cos = {c}");
+    assert!(cos(&v[..384], &v[768..]) < c);
+}
+
+#[test]
+fn missing_or_corrupt_model_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = TractEmbedder::open(dir.path(), TractOptions::default()).err().unwrap();
+    assert!(matches!(err, EmbedError::Model { .. }));
+    assert!(err.to_string().contains("models/fetch.sh"), "{err}");
+    // Right size, wrong bytes: checksum mismatch.
+    let bad = dir.path().join("all-minilm-l6-v2-int8");
+    std::fs::create_dir(&bad).unwrap();
+    let src = default_model_dir();
+    let mut bytes = std::fs::read(src.join("model.onnx")).unwrap();
+    bytes[1000] ^= 0xff;
+    std::fs::write(bad.join("model.onnx"), &bytes).unwrap();
+    std::fs::copy(src.join("tokenizer.json"), bad.join("tokenizer.json")).unwrap();
+    let err = TractEmbedder::open(&bad, TractOptions::default()).err().unwrap();
+    assert!(err.to_string().contains("sha256"), "{err}");
+    // Truncated.
+    std::fs::write(bad.join("model.onnx"), &bytes[..1000]).unwrap();
+    let err = TractEmbedder::open(&bad, TractOptions::default()).err().unwrap();
+    assert!(err.to_string().contains("expected 22928619"), "{err}");
+}
+
+#[test]
+fn manifest_and_fetch_script_agree_with_the_code() {
+    let manifest = include_str!("../models/manifest.toml");
+    let fetch = include_str!("../models/fetch.sh");
+    for k in leann_edge::embed::tract::KNOWN {
+        assert!(manifest.contains(k.sha256) && fetch.contains(k.sha256), "{} checksum out of step", k.name);
+        assert!(manifest.contains(&k.size.to_string()) && fetch.contains(&k.size.to_string()));
+    }
+}
