@@ -50,6 +50,25 @@ impl BitWriter {
             self.bits += take as u64;
         }
     }
+    /// Append `q` ones and a zero.
+    pub fn put_unary(&mut self, mut q: u64) {
+        while q >= 57 {
+            self.put((1u64 << 57) - 1, 57);
+            q -= 57;
+        }
+        self.put((1u64 << q) - 1, q as u32 + 1);
+    }
+    /// Append a Rice code of `v` with parameter `k`.
+    pub fn put_rice(&mut self, v: u64, k: u32) {
+        self.put_unary(v >> k);
+        self.put(v & ((1u64 << k) - 1), k);
+    }
+    /// Append an Elias-gamma code of `v >= 1` (as unary length + low bits).
+    pub fn put_gamma(&mut self, v: u64) {
+        let z = width(v) - 1;
+        self.put_unary(z as u64);
+        self.put(v & ((1u64 << z) - 1), z);
+    }
     /// The bytes (last byte zero-padded).
     pub fn into_bytes(self) -> Vec<u8> {
         self.buf
@@ -75,6 +94,45 @@ impl<'a> BitReader<'a> {
     /// Skip `n` bits (checked on the next read).
     pub fn skip(&mut self, n: u64) {
         self.pos = self.pos.saturating_add(n);
+    }
+    /// Read a unary count (ones terminated by a zero); `None` past the end or above `max`.
+    #[inline]
+    pub fn unary(&mut self, max: u64) -> Option<u64> {
+        let mut q = 0u64;
+        loop {
+            let avail = (self.buf.len() as u64 * 8).checked_sub(self.pos)?;
+            if avail == 0 {
+                return None;
+            }
+            let w = avail.min(57) as u32;
+            let save = self.pos;
+            let bits = self.get(w)?;
+            let ones = (!bits).trailing_zeros().min(w) as u64;
+            if ones < w as u64 {
+                self.pos = save + ones + 1;
+                return Some(q + ones);
+            }
+            q += ones;
+            if q > max {
+                return None;
+            }
+        }
+    }
+    /// Read a Rice code with parameter `k`.
+    #[inline]
+    pub fn rice(&mut self, k: u32) -> Option<u64> {
+        let q = self.unary(1 << 32)?;
+        let r = self.get(k)?;
+        q.checked_shl(k).map(|x| x | r)
+    }
+    /// Read an Elias-gamma code (values >= 1).
+    pub fn gamma(&mut self) -> Option<u64> {
+        let z = self.unary(57)? as u32;
+        if z > 56 {
+            return None;
+        }
+        let rest = self.get(z)?;
+        Some((1u64 << z) | rest)
     }
     /// Read `w <= 57` bits.
     #[inline]

@@ -1,1 +1,105 @@
+//! Board profiles (`boards/*.toml`, compiled in): threads, batch sizes, cache sizes, default search
+//! parameters and RAM budget per device, with detection from `/proc/device-tree/model` and
+//! `/proc/cpuinfo`.
+use crate::error::{Error, Result};
+use crate::search::SearchParams;
 
+/// Default search parameters of a board.
+#[derive(Clone, Debug, serde::Deserialize, serde::Serialize, PartialEq)]
+pub struct BoardSearch {
+    /// Results.
+    pub k: usize,
+    /// Beam.
+    pub ef: usize,
+    /// Rerank share.
+    pub rerank_ratio: f32,
+    /// Encoder batch during search.
+    pub batch_size: usize,
+}
+
+/// One board profile.
+#[derive(Clone, Debug, serde::Deserialize, serde::Serialize, PartialEq)]
+pub struct Board {
+    /// Name.
+    pub name: String,
+    /// Human description.
+    pub description: String,
+    /// Rust target triple.
+    pub target: String,
+    /// Substrings of /proc/device-tree/model that identify it.
+    pub detect_model: Vec<String>,
+    /// `CPU part` values of /proc/cpuinfo that identify it.
+    pub detect_cpu_part: Vec<String>,
+    /// Encoder / build threads.
+    pub threads: usize,
+    /// Encoder batch while building.
+    pub encoder_batch: usize,
+    /// Neighbour-list cache capacity.
+    pub neighbor_cache: usize,
+    /// Hub-embedding bytes stored at build time.
+    pub hub_cache_bytes: u64,
+    /// RAM budget, MB.
+    pub ram_budget_mb: u64,
+    /// Default search parameters.
+    pub search: BoardSearch,
+}
+
+impl Board {
+    /// Search parameters from this profile.
+    pub fn search_params(&self) -> SearchParams {
+        SearchParams { k: self.search.k, ef: self.search.ef, rerank_ratio: self.search.rerank_ratio, batch_size: self.search.batch_size, cache_capacity: self.neighbor_cache, ..SearchParams::default() }
+    }
+}
+
+/// The built-in profiles (file name, contents).
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("x86_64-host", include_str!("../boards/x86_64-host.toml")),
+    ("rpi4", include_str!("../boards/rpi4.toml")),
+    ("rpi5", include_str!("../boards/rpi5.toml")),
+    ("rpi-zero-2w", include_str!("../boards/rpi-zero-2w.toml")),
+    ("jetson-orin-nano", include_str!("../boards/jetson-orin-nano.toml")),
+];
+
+fn parse(name: &str, text: &str) -> Result<Board> {
+    toml::from_str(text).map_err(|e| Error::InvalidParam(format!("board profile {name}: {e}")))
+}
+
+/// All built-in boards.
+pub fn all() -> Result<Vec<Board>> {
+    BUILTIN.iter().map(|(n, t)| parse(n, t)).collect()
+}
+
+/// A board by name, or from a `.toml` path.
+pub fn get(name: &str) -> Result<Board> {
+    if name.ends_with(".toml") {
+        let t = std::fs::read_to_string(name).map_err(|e| Error::io(name, e))?;
+        return parse(name, &t);
+    }
+    match BUILTIN.iter().find(|(n, _)| *n == name) {
+        Some((n, t)) => parse(n, t),
+        None => Err(Error::InvalidParam(format!("unknown board `{name}`; `leann-edge boards` lists them ({})", BUILTIN.iter().map(|b| b.0).collect::<Vec<_>>().join(", ")))),
+    }
+}
+
+/// Pick a board from a device-tree model string and /proc/cpuinfo text.
+pub fn detect_from(model: &str, cpuinfo: &str) -> Result<Board> {
+    let boards = all()?;
+    if let Some(b) = boards.iter().find(|b| b.detect_model.iter().any(|m| model.contains(m.as_str()))) {
+        return Ok(b.clone());
+    }
+    let parts: Vec<&str> = cpuinfo.lines().filter(|l| l.starts_with("CPU part")).filter_map(|l| l.split(':').nth(1)).map(|s| s.trim()).collect();
+    if let Some(b) = boards.iter().find(|b| b.detect_cpu_part.iter().any(|p| parts.contains(&p.as_str()))) {
+        return Ok(b.clone());
+    }
+    get("x86_64-host")
+}
+
+/// The board for this machine: `LEANN_EDGE_BOARD` if set, else detected.
+pub fn detect() -> Result<Board> {
+    if let Ok(n) = std::env::var("LEANN_EDGE_BOARD") {
+        return get(&n);
+    }
+    let model = std::fs::read_to_string("/proc/device-tree/model").unwrap_or_default();
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    detect_from(model.trim_end_matches('\0'), &cpu)
+}

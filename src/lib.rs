@@ -41,7 +41,8 @@
 //! let index = Index::open(&path).unwrap();
 //! let q = &rows[5 * dim..6 * dim];
 //! let res = index.search(q, &emb, &SearchParams::default()).unwrap();
-//! assert_eq!(res.hits[0].id, 5);
+//! // Ids are storage positions; the passage keeps its insertion index (or the id you gave).
+//! assert_eq!(index.passage(res.hits[0].id).unwrap().text, "p5");
 //! ```
 #![cfg_attr(not(feature = "std"), no_std)]
 #![warn(missing_docs)]

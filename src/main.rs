@@ -41,6 +41,9 @@ enum Cmd {
         budget: Option<f32>,
         #[arg(long)]
         json: bool,
+        /// Search mode: two-level (paper Alg. 2) or pq-first.
+        #[arg(long, default_value = "pq-first")]
+        mode: String,
         #[arg(long, default_value = "target/bench-table.leann")]
         index: PathBuf,
     },
@@ -50,7 +53,7 @@ fn main() -> Result<()> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let cli = Cli::parse();
     match cli.cmd {
-        Cmd::BenchTable { passages, queries, dim, ef, ratio, batch, no_prune, degree, pq, pq_bits, budget, json, index } => {
+        Cmd::BenchTable { passages, queries, dim, ef, ratio, batch, no_prune, degree, pq, pq_bits, budget, json, index, mode } => {
             let p = leann_edge::tablebench::read_f32_table(&passages, dim)?;
             let q = leann_edge::tablebench::read_f32_table(&queries, dim)?;
             let mut bp = BuildParams::default();
@@ -67,7 +70,8 @@ fn main() -> Result<()> {
                 bp.pq_bits = b;
             }
             bp.budget_bytes_per_passage = budget;
-            let r = leann_edge::tablebench::run(&p, &q, dim, &bp, &ef, &ratio, batch, &index).context("table benchmark")?;
+            let base = leann_edge::search::SearchParams { batch_size: batch, mode: if mode == "two-level" { leann_edge::search::Mode::TwoLevel } else { leann_edge::search::Mode::PqFirst }, ..Default::default() };
+            let r = leann_edge::tablebench::run(&p, &q, dim, &bp, &ef, &ratio, &base, &index).context("table benchmark")?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {

@@ -26,11 +26,24 @@ pub struct SearchParams {
     pub cache_capacity: usize,
     /// Best PQ-scored seeds recomputed at the start (with the entry point).
     pub seed_recompute: usize,
+    /// Search strategy.
+    pub mode: Mode,
+}
+
+/// Search strategy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, Default)]
+pub enum Mode {
+    /// LEANN Alg. 2: expand exact nodes, recompute the best `rerank_ratio` of new PQ candidates.
+    TwoLevel,
+    /// PQ-guided beam search of width `ef` (no recompute while navigating), then recompute the best
+    /// `ceil(rerank_ratio × ef)` candidates by PQ distance, in batches, and rank them exactly.
+    #[default]
+    PqFirst,
 }
 
 impl Default for SearchParams {
     fn default() -> Self {
-        SearchParams { k: 3, ef: 24, rerank_ratio: 0.3, batch_size: 16, max_recompute: 0, cache_capacity: 1024, seed_recompute: 3 }
+        SearchParams { k: 3, ef: 24, rerank_ratio: 0.3, batch_size: 16, max_recompute: 0, cache_capacity: 1024, seed_recompute: 3, mode: Mode::PqFirst }
     }
 }
 
@@ -117,6 +130,9 @@ pub fn two_level<S: SearchSpace>(space: &mut S, q: &[f32], table: &[f32], p: &Se
     }
     if !(p.rerank_ratio > 0.0 && p.rerank_ratio <= 1.0) {
         return Err(crate::error::Error::InvalidParam(alloc::format!("rerank_ratio must be in (0, 1], not {}", p.rerank_ratio)));
+    }
+    if p.mode == Mode::PqFirst {
+        return pq_first(space, q, table, p, stats);
     }
     let ef = p.ef.max(p.k);
     let batch = p.batch_size.max(1);
@@ -240,4 +256,71 @@ pub fn two_level<S: SearchSpace>(space: &mut S, q: &[f32], table: &[f32], p: &Se
     let mut hits: Vec<Hit> = results.into_sorted_vec().into_iter().take(p.k).map(|D(d, id)| Hit { id, score: 1.0 - d }).collect();
     hits.truncate(p.k);
     Ok(hits)
+}
+
+/// PQ-guided beam search, then exact rerank of the best PQ candidates (see [`Mode::PqFirst`]).
+pub fn pq_first<S: SearchSpace>(space: &mut S, q: &[f32], table: &[f32], p: &SearchParams, stats: &mut SearchStats) -> crate::error::Result<Vec<Hit>> {
+    let n = space.len();
+    let ef = p.ef.max(p.k);
+    let dot = crate::kernels::active().dot;
+    let dim = q.len();
+    let mut visited = alloc::vec![0u64; n.div_ceil(64)];
+    let mut mark = |v: u32| -> bool {
+        let (w, b) = (v as usize / 64, v % 64);
+        let fresh = visited[w] & (1 << b) == 0;
+        visited[w] |= 1 << b;
+        fresh
+    };
+    let mut frontier: BinaryHeap<Reverse<D>> = BinaryHeap::new();
+    let mut best: BinaryHeap<D> = BinaryHeap::new();
+    let mut push = |space: &mut S, v: u32, frontier: &mut BinaryHeap<Reverse<D>>, best: &mut BinaryHeap<D>, stats: &mut SearchStats| -> crate::error::Result<()> {
+        let d = space.pq_distance(table, v)?;
+        stats.pq_distances += 1;
+        if best.len() < ef || d < best.peek().map_or(f32::MAX, |x| x.0) {
+            best.push(D(d, v));
+            if best.len() > ef {
+                best.pop();
+            }
+            frontier.push(Reverse(D(d, v)));
+        }
+        Ok(())
+    };
+    let entry = space.entry();
+    mark(entry);
+    push(space, entry, &mut frontier, &mut best, stats)?;
+    for i in 0..space.seeds().len() {
+        let v = space.seeds()[i];
+        if (v as usize) < n && mark(v) {
+            push(space, v, &mut frontier, &mut best, stats)?;
+        }
+    }
+    let mut nb = Vec::new();
+    while let Some(Reverse(D(d, c))) = frontier.pop() {
+        if best.len() >= ef && d > best.peek().map_or(f32::MAX, |x| x.0) {
+            break;
+        }
+        stats.hops += 1;
+        space.neighbors(c, &mut nb)?;
+        for &u in &nb {
+            if (u as usize) < n && mark(u) {
+                push(space, u, &mut frontier, &mut best, stats)?;
+            }
+        }
+    }
+    let cands = best.into_sorted_vec();
+    let mut r = ((ef as f32 * p.rerank_ratio).ceil() as usize).max(p.k).min(cands.len());
+    if p.max_recompute > 0 {
+        r = r.min(p.max_recompute.max(p.k));
+    }
+    let ids: Vec<u32> = cands[..r].iter().map(|x| x.1).collect();
+    let mut exact: Vec<D> = Vec::with_capacity(r);
+    let mut vecs = Vec::new();
+    for chunk in ids.chunks(p.batch_size.max(1)) {
+        space.exact(chunk, &mut vecs, stats)?;
+        for (i, &v) in chunk.iter().enumerate() {
+            exact.push(D(1.0 - dot(q, &vecs[i * dim..(i + 1) * dim]), v));
+        }
+    }
+    exact.sort_unstable();
+    Ok(exact.into_iter().take(p.k).map(|D(d, id)| Hit { id, score: 1.0 - d }).collect())
 }

@@ -71,7 +71,7 @@ pub fn percentile(sorted: &[u64], p: f64) -> u64 {
 }
 
 /// Build an index of `passages` and sweep search parameters with `queries`.
-pub fn run(passages: &[f32], queries: &[f32], dim: usize, params: &BuildParams, efs: &[usize], ratios: &[f32], batch: usize, index_path: &Path) -> Result<TableBenchReport> {
+pub fn run(passages: &[f32], queries: &[f32], dim: usize, params: &BuildParams, efs: &[usize], ratios: &[f32], base: &SearchParams, index_path: &Path) -> Result<TableBenchReport> {
     let n = passages.len() / dim;
     let keys: Vec<String> = (0..n).map(|i| format!("p{i}")).collect();
     let emb = TableEmbedder::new(dim, keys.clone(), passages.to_vec());
@@ -100,14 +100,14 @@ pub fn run(passages: &[f32], queries: &[f32], dim: usize, params: &BuildParams, 
     let mut sweep = Vec::new();
     for &ef in efs {
         for &ratio in ratios {
-            let sp = SearchParams { k: 10, ef, rerank_ratio: ratio, batch_size: batch, ..SearchParams::default() };
+            let sp = SearchParams { k: 10, ef, rerank_ratio: ratio, ..base.clone() };
             let mut s = index.searcher(&emb, sp.cache_capacity)?;
             let (mut r1, mut r3, mut r10, mut calls, mut pq) = (0.0, 0.0, 0.0, 0.0, 0.0);
             let mut rec = Vec::new();
             let mut us = Vec::new();
             for (q, tr) in qs.iter().zip(&truth) {
                 let res = s.search_vector(q, &sp)?;
-                let got: Vec<u32> = res.hits.iter().map(|h| h.id).collect();
+                let got: Vec<u32> = res.hits.iter().map(|h| index.passage(h.id).ok().and_then(|p| p.text.strip_prefix('p').and_then(|x| x.parse().ok())).unwrap_or(u32::MAX)).collect();
                 if std::env::var_os("LEANN_DEBUG").is_some() { eprintln!("got {got:?} truth {tr:?}"); }
                 r1 += crate::exact::recall(&got, tr, 1);
                 r3 += crate::exact::recall(&got, tr, 3);

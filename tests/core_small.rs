@@ -32,7 +32,7 @@ fn bench_table_small() {
     let rows = common::clustered(20000, dim, 20, 0.5, 1);
     let qs = common::clustered(20, dim, 20, 0.5, 2);
     let dir = tempfile::tempdir().unwrap();
-    let r = leann_edge::tablebench::run(&rows, &qs, dim, &leann_edge::index::BuildParams { pq_subspaces: 8, ..Default::default() }, &[16], &[0.3], 8, &dir.path().join("b.leann")).unwrap();
+    let r = leann_edge::tablebench::run(&rows, &qs, dim, &leann_edge::index::BuildParams { pq_subspaces: 8, ..Default::default() }, &[16], &[0.3], &Default::default(), &dir.path().join("b.leann")).unwrap();
     leann_edge::tablebench::print(&r);
     assert!(r.sweep[0].recall10 > 0.5);
 }

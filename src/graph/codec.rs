@@ -1,10 +1,12 @@
 //! Compact CSR: neighbour lists sorted, delta-coded and bit-packed, in blocks of [`BLOCK`] nodes with
 //! one 8-byte bit offset per block (0.25 B/node at 32 nodes a block; no per-node offsets).
 //!
-//! Per node: `deg` (7 bits); if `deg > 0`: `w0` (6 bits) and the first id as zig-zag delta from the
-//! node's own id (`w0` bits); if `deg > 1`: `w` (5 bits) and `deg - 1` gaps `id[j] - id[j-1] - 1`
-//! (`w` bits each). Any node is reached by reading its block and skipping at most 31 headers.
-use crate::bits::{unzigzag, width, zigzag, BitReader, BitWriter};
+//! Per node: `deg` (7 bits); if `deg > 0`: the first id as zig-zag delta from the node's own id
+//! (Elias-gamma of value + 1); if `deg > 1`: a Rice parameter `k` (5 bits) and `deg - 1` gaps
+//! `id[j] - id[j-1] - 1`, Rice-coded. Rice codes adapt to the gap sizes of each list, so one far
+//! neighbour (another cluster) costs a few extra bits instead of widening every gap as fixed-width
+//! packing would. Any node is reached by reading its block and decoding at most 31 lists before it.
+use crate::bits::{unzigzag, zigzag, BitReader, BitWriter};
 use crate::error::{Error, Result};
 use crate::graph::MAX_DEGREE;
 use alloc::vec::Vec;
@@ -49,15 +51,14 @@ pub fn encode(adj: &[Vec<u32>]) -> Result<EncodedGraph> {
             continue;
         }
         let first = zigzag(list[0] as i64 - v as i64);
-        let w0 = width(first);
-        w.put(w0 as u64, 6);
-        w.put(first, w0);
+        w.put_gamma(first + 1);
         if list.len() > 1 {
-            let maxgap = list.windows(2).map(|p| (p[1] - p[0] - 1) as u64).max().unwrap_or(0);
-            let wg = width(maxgap);
-            w.put(wg as u64, 5);
-            for p in list.windows(2) {
-                w.put((p[1] - p[0] - 1) as u64, wg);
+            let gaps: Vec<u64> = list.windows(2).map(|p| (p[1] - p[0] - 1) as u64).collect();
+            let cost = |k: u32| gaps.iter().map(|&g| (g >> k) + 1 + k as u64).sum::<u64>();
+            let k = (0..31u32).min_by_key(|&k| (cost(k), k)).unwrap_or(0);
+            w.put(k as u64, 5);
+            for g in gaps {
+                w.put_rice(g, k);
             }
         }
     }
@@ -77,11 +78,12 @@ pub fn decode_in_block(r: &mut BitReader<'_>, first_node: u64, skip: usize, n: u
         if deg == 0 {
             continue;
         }
-        let w0 = r.get(6).ok_or_else(|| bad("truncated header"))?;
-        r.skip(w0);
+        r.gamma().ok_or_else(|| bad("truncated list"))?;
         if deg > 1 {
-            let wg = r.get(5).ok_or_else(|| bad("truncated header"))?;
-            r.skip((deg - 1) * wg);
+            let k = r.get(5).ok_or_else(|| bad("truncated header"))? as u32;
+            for _ in 1..deg {
+                r.rice(k).ok_or_else(|| bad("truncated list"))?;
+            }
         }
     }
     let v = first_node + skip as u64;
@@ -90,20 +92,20 @@ pub fn decode_in_block(r: &mut BitReader<'_>, first_node: u64, skip: usize, n: u
     if deg == 0 {
         return Ok(());
     }
-    let w0 = r.get(6).ok_or_else(|| bad("truncated header"))? as u32;
-    if w0 > 40 {
-        return Err(bad("first-id width out of range"));
+    let z = r.gamma().ok_or_else(|| bad("truncated list"))? - 1;
+    if z > u32::MAX as u64 * 2 {
+        return Err(bad("first id out of range"));
     }
-    let first = v as i64 + unzigzag(r.get(w0).ok_or_else(|| bad("truncated list"))?);
+    let first = v as i64 + unzigzag(z);
     if first < 0 || first as u64 >= n {
         return Err(bad("neighbour id out of range"));
     }
     out.push(first as u32);
     if deg > 1 {
-        let wg = r.get(5).ok_or_else(|| bad("truncated header"))? as u32;
+        let k = r.get(5).ok_or_else(|| bad("truncated header"))? as u32;
         let mut cur = first as u64;
         for _ in 1..deg {
-            cur += r.get(wg).ok_or_else(|| bad("truncated list"))? + 1;
+            cur = cur.saturating_add(r.rice(k).ok_or_else(|| bad("truncated list"))? + 1);
             if cur >= n {
                 return Err(bad("neighbour id out of range"));
             }

@@ -27,6 +27,10 @@ pub struct BuildParams {
     pub embed_batch: usize,
     /// Optional file caching the passage embeddings of this corpus + model (skips re-embedding).
     pub embed_cache: Option<PathBuf>,
+    /// Store nodes in cluster order (k-means clusters chained by similarity) so neighbour ids are
+    /// close and delta-code into fewer bits. Node ids then differ from insertion order: a passage
+    /// given without id or source gets its insertion index as id.
+    pub reorder: bool,
 }
 
 impl Default for BuildParams {
@@ -40,6 +44,7 @@ impl Default for BuildParams {
             hub_cache_bytes: 0,
             embed_batch: 32,
             embed_cache: None,
+            reorder: true,
         }
     }
 }
@@ -267,6 +272,25 @@ impl IndexBuilder {
             }
             None => None,
         };
+        let (cents, _) = kmeans_seeds(vectors, dim, p.graph.seed);
+        let reordered;
+        let (vectors, passages): (&[f32], std::borrow::Cow<'_, [PassageRecord]>) = if p.reorder && !cents.is_empty() {
+            let perm = cluster_order(vectors, dim, &cents);
+            let mut v = Vec::with_capacity(vectors.len());
+            let mut ps = Vec::with_capacity(n);
+            for &old in &perm {
+                v.extend_from_slice(&vectors[old as usize * dim..(old as usize + 1) * dim]);
+                let mut r = self.passages[old as usize].clone();
+                if r.id.is_none() && r.source.is_none() {
+                    r.id = Some(old.to_string());
+                }
+                ps.push(r);
+            }
+            reordered = v;
+            (&reordered[..], std::borrow::Cow::Owned(ps))
+        } else {
+            (vectors, std::borrow::Cow::Borrowed(&self.passages[..]))
+        };
         // graph
         let total = 2 * n as u64;
         let mut g = build_graph(vectors, dim, &p.graph, &|d, _| progress(Phase::Graph, d, total));
@@ -309,7 +333,7 @@ impl IndexBuilder {
                 hub_vecs.extend_from_slice(&half::f16::from_f32(x).to_le_bytes());
             }
         }
-        let seeds = choose_seeds(vectors, dim, p.graph.seed);
+        let seeds = nearest_nodes(vectors, dim, &kmeans_seeds(vectors, dim, p.graph.seed).0);
         // encode
         progress(Phase::Write, 0, 1);
         let eg = crate::graph::codec::encode(&g.adj)?;
@@ -317,7 +341,7 @@ impl IndexBuilder {
         for o in &eg.block_offsets {
             goffs.extend_from_slice(&o.to_le_bytes());
         }
-        let ps = crate::passages::encode(&self.passages);
+        let ps = crate::passages::encode(&passages);
         let mut build = vec![
             ("max_degree".to_string(), p.graph.max_degree.to_string()),
             ("beam".to_string(), p.graph.beam.to_string()),
@@ -365,12 +389,11 @@ impl IndexBuilder {
     }
 }
 
-/// Search seeds: for k = clamp(2 sqrt(n), 8, 1024) k-means centroids of a sample, the node nearest each.
-pub fn choose_seeds(vectors: &[f32], dim: usize, seed: u64) -> Vec<u32> {
-    use rayon::prelude::*;
+/// k-means centroids of a sample, k = clamp(2 sqrt(n), 8, 1024) (none below 64 vectors).
+pub fn kmeans_seeds(vectors: &[f32], dim: usize, seed: u64) -> (Vec<f32>, usize) {
     let n = vectors.len() / dim;
     if n < 64 {
-        return Vec::new();
+        return (Vec::new(), 0);
     }
     let k = ((2.0 * (n as f64).sqrt()) as usize).clamp(8, 1024);
     let mut rng = crate::rng::Rng::new(seed ^ 0x5eed);
@@ -379,8 +402,13 @@ pub fn choose_seeds(vectors: &[f32], dim: usize, seed: u64) -> Vec<u32> {
     ids.truncate((k * 16).min(n));
     ids.sort_unstable();
     let sample: Vec<f32> = ids.iter().flat_map(|&i| vectors[i * dim..(i + 1) * dim].iter().copied()).collect();
-    let cent = pq::kmeans(&sample, dim, k, 6, seed);
-    let mut out: Vec<u32> = cent
+    (pq::kmeans(&sample, dim, k, 6, seed), k)
+}
+
+/// Search seeds: the node nearest each centroid.
+pub fn nearest_nodes(vectors: &[f32], dim: usize, cents: &[f32]) -> Vec<u32> {
+    use rayon::prelude::*;
+    let mut out: Vec<u32> = cents
         .par_chunks(dim)
         .map(|c| {
             let mut best = (f32::MIN, 0u32);
@@ -396,4 +424,38 @@ pub fn choose_seeds(vectors: &[f32], dim: usize, seed: u64) -> Vec<u32> {
     out.sort_unstable();
     out.dedup();
     out
+}
+
+/// A storage order: nodes grouped by nearest centroid, clusters chained greedily by centroid
+/// similarity, insertion order inside a cluster. Returns new position → old id.
+pub fn cluster_order(vectors: &[f32], dim: usize, cents: &[f32]) -> Vec<u32> {
+    use rayon::prelude::*;
+    let k = cents.len() / dim;
+    let assign: Vec<usize> = vectors
+        .par_chunks(dim)
+        .map(|v| {
+            let mut best = (f32::MIN, 0usize);
+            for (c, cv) in cents.chunks_exact(dim).enumerate() {
+                let s = crate::kernels::dot(v, cv);
+                if s > best.0 {
+                    best = (s, c);
+                }
+            }
+            best.1
+        })
+        .collect();
+    let mut rank = vec![usize::MAX; k];
+    let mut cur = 0usize;
+    for r in 0..k {
+        rank[cur] = r;
+        let cv = &cents[cur * dim..(cur + 1) * dim];
+        let next = (0..k).filter(|&c| rank[c] == usize::MAX).max_by(|&a, &b| crate::kernels::dot(cv, &cents[a * dim..(a + 1) * dim]).total_cmp(&crate::kernels::dot(cv, &cents[b * dim..(b + 1) * dim])).then(b.cmp(&a)));
+        match next {
+            Some(c) => cur = c,
+            None => break,
+        }
+    }
+    let mut order: Vec<u32> = (0..assign.len() as u32).collect();
+    order.sort_by_key(|&i| (rank[assign[i as usize]], i));
+    order
 }

@@ -207,7 +207,7 @@ impl<S: FlashSource> Index<S> {
         let e = read_vec(&self.src, self.goff + b * 8, 16)?;
         let start = u64::from_le_bytes(e[..8].try_into().unwrap_or([0; 8]));
         let end = u64::from_le_bytes(e[8..].try_into().unwrap_or([0; 8]));
-        let max_bits = (BLOCK as u64) * (18 + 127 * 40);
+        let max_bits = (BLOCK as u64) * (80 + 127 * 96);
         if end < start || end - start > max_bits || end.div_ceil(8) > self.graph.1 {
             return Err(Error::corrupt("graph_offsets", alloc::format!("block {b} range {start}..{end} invalid")));
         }
