@@ -65,6 +65,8 @@ pub mod rng;
 pub mod search;
 
 #[cfg(feature = "std")]
+pub mod bench;
+#[cfg(feature = "std")]
 pub mod boards;
 #[cfg(feature = "std")]
 pub mod ingest;

@@ -43,7 +43,7 @@ pub enum Mode {
 
 impl Default for SearchParams {
     fn default() -> Self {
-        SearchParams { k: 3, ef: 24, rerank_ratio: 0.3, batch_size: 16, max_recompute: 0, cache_capacity: 1024, seed_recompute: 3, mode: Mode::PqFirst }
+        SearchParams { k: 3, ef: 128, rerank_ratio: 0.5, batch_size: 16, max_recompute: 0, cache_capacity: 1024, seed_recompute: 3, mode: Mode::PqFirst }
     }
 }
 
@@ -273,7 +273,7 @@ pub fn pq_first<S: SearchSpace>(space: &mut S, q: &[f32], table: &[f32], p: &Sea
     };
     let mut frontier: BinaryHeap<Reverse<D>> = BinaryHeap::new();
     let mut best: BinaryHeap<D> = BinaryHeap::new();
-    let mut push = |space: &mut S, v: u32, frontier: &mut BinaryHeap<Reverse<D>>, best: &mut BinaryHeap<D>, stats: &mut SearchStats| -> crate::error::Result<()> {
+    let push = |space: &mut S, v: u32, frontier: &mut BinaryHeap<Reverse<D>>, best: &mut BinaryHeap<D>, stats: &mut SearchStats| -> crate::error::Result<()> {
         let d = space.pq_distance(table, v)?;
         stats.pq_distances += 1;
         if best.len() < ef || d < best.peek().map_or(f32::MAX, |x| x.0) {

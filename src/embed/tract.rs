@@ -9,7 +9,7 @@
 //!    table, which stays int8 and is gathered first, then dequantised row by row (saves ~35 MB RSS);
 //! 3. one optimised plan per (batch, length) bucket is built on first use and cached (shapes fixed,
 //!    no symbolic overhead); lengths are bucketed to multiples of 16 tokens and batches to powers of
-//!    two, padded rows/tokens are masked out of the mean pooling.
+//!    two, at most `max_plans` plans are kept (LRU); padded rows/tokens are masked out of the pooling.
 use super::{EmbedError, Embedder};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -68,11 +68,13 @@ pub struct TractOptions {
     pub max_plans: usize,
     /// Skip the sha256 check (size is still checked). For slow boards after a verified fetch.
     pub skip_checksum: bool,
+    /// One plan with symbolic shapes (least RAM) instead of one per (batch, length) bucket.
+    pub symbolic: bool,
 }
 
 impl Default for TractOptions {
     fn default() -> Self {
-        TractOptions { threads: 1, max_tokens: None, max_plans: 12, skip_checksum: false }
+        TractOptions { threads: 1, max_tokens: None, max_plans: 8, skip_checksum: false, symbolic: std::env::var_os("LEANN_EDGE_TRACT_SYMBOLIC").is_some() }
     }
 }
 
@@ -327,9 +329,8 @@ impl TractEmbedder {
         let mut subs = HashMap::new();
         subs.insert(self.sym_b.clone(), TDim::from(b as i64));
         subs.insert(self.sym_s.clone(), TDim::from(s as i64));
-        let plan = self
-            .model
-            .set_symbols(&subs)
+        let model = if self.opts.symbolic { Ok(self.model.clone()) } else { self.model.set_symbols(&subs) };
+        let plan = model
             .and_then(|m| m.into_optimized())
             .and_then(|m| m.into_runnable())
             .map_err(|e| EmbedError::Runtime(format!("building a plan for batch {b} × {s} tokens: {e}")))?;
@@ -345,7 +346,7 @@ impl TractEmbedder {
     fn run_batch(&self, enc: &[tokenizers::Encoding], out: &mut [f32]) -> Result<(), EmbedError> {
         let n = enc.len();
         let longest = enc.iter().map(|e| e.get_ids().len()).max().unwrap_or(1).max(1);
-        let s = longest.div_ceil(16) * 16;
+        let s = if self.opts.symbolic { longest } else { longest.div_ceil(16) * 16 };
         let b = n.next_power_of_two();
         let mut ids = vec![0i64; b * s];
         let mut mask = vec![0i64; b * s];
@@ -356,7 +357,7 @@ impl TractEmbedder {
                 mask[r * s + j] = 1;
             }
         }
-        let plan = self.plan(b, s)?;
+        let plan = if self.opts.symbolic { self.plan(0, 0)? } else { self.plan(b, s)? };
         let ids_t = Tensor::from_shape(&[b, s], &ids).map_err(|e| EmbedError::Runtime(e.to_string()))?;
         let mask_t = Tensor::from_shape(&[b, s], &mask).map_err(|e| EmbedError::Runtime(e.to_string()))?;
         let mut inputs: TVec<TValue> = tvec![ids_t.into(), mask_t.into()];

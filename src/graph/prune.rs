@@ -23,7 +23,7 @@ pub struct PruneParams {
 
 impl Default for PruneParams {
     fn default() -> Self {
-        PruneParams { hub_fraction: 0.02, hub_degree: 64, degree: 8, alpha: 1.2 }
+        PruneParams { hub_fraction: 0.02, hub_degree: 64, degree: 16, alpha: 1.2 }
     }
 }
 

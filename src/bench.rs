@@ -1,0 +1,235 @@
+//! The end-to-end benchmark behind `leann-edge bench`: real encoder doing the recompute, every query
+//! of a BEIR-layout set, recall@3 against exact search over the same encoder's embeddings, and
+//! success@10 / nDCG@10 against qrels for both leann-edge and exact search.
+use crate::embed::Embedder;
+use crate::error::{Error, Result};
+use crate::flash::FlashSource;
+use crate::index::Index;
+use crate::search::SearchParams;
+use crate::tablebench::percentile;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// Benchmark inputs.
+#[derive(Clone, Debug)]
+pub struct BenchConfig {
+    /// queries.jsonl (`{"id","text"}`).
+    pub queries: PathBuf,
+    /// qrels.tsv (`query-id corpus-id score`, header line).
+    pub qrels: Option<PathBuf>,
+    /// Only the first N queries.
+    pub limit: Option<usize>,
+    /// Exact passage vectors (storage order); computed and written here if missing or stale.
+    pub vectors: PathBuf,
+}
+
+/// Per-query record.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct QueryRecord {
+    /// Query id.
+    pub id: String,
+    /// Top-k passage ids (as given in the corpus).
+    pub hits: Vec<String>,
+    /// Milliseconds, query embedding included.
+    pub ms: f64,
+    /// Passages recomputed.
+    pub recomputed: u64,
+}
+
+/// One parameter point.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct BenchPoint {
+    /// Parameters.
+    pub params: SearchParams,
+    /// Mean recall@3 vs exact search.
+    pub recall3: f64,
+    /// success@10 vs qrels (leann-edge).
+    pub success10: Option<f64>,
+    /// nDCG@10 vs qrels (leann-edge).
+    pub ndcg10: Option<f64>,
+    /// Mean passages recomputed.
+    pub recompute_mean: f64,
+    /// p95 passages recomputed.
+    pub recompute_p95: u64,
+    /// Latency p50, ms.
+    pub p50_ms: f64,
+    /// Latency p95, ms.
+    pub p95_ms: f64,
+    /// Per query.
+    pub queries: Vec<QueryRecord>,
+}
+
+/// Whole report.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct BenchReport {
+    /// Passages.
+    pub passages: u64,
+    /// Queries run.
+    pub queries: usize,
+    /// Index bytes on disk.
+    pub index_bytes: u64,
+    /// Overhead (all but passage text) per passage.
+    pub overhead_per_passage: f64,
+    /// Overhead as % of the passage text.
+    pub overhead_percent_of_text: f64,
+    /// success@10 of exact search.
+    pub exact_success10: Option<f64>,
+    /// nDCG@10 of exact search.
+    pub exact_ndcg10: Option<f64>,
+    /// Peak resident memory of this process, MB (VmHWM).
+    pub peak_rss_mb: f64,
+    /// Points.
+    pub points: Vec<BenchPoint>,
+}
+
+fn read_lines(p: &PathBuf) -> Result<String> {
+    std::fs::read_to_string(p).map_err(|e| Error::io(p, e))
+}
+
+/// Peak RSS in MB from /proc/self/status (0 where unavailable).
+pub fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status").ok().and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<f64>().ok())).map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn ndcg10(ranked: &[String], rel: &HashMap<String, f64>) -> f64 {
+    let dcg: f64 = ranked.iter().take(10).enumerate().map(|(i, id)| rel.get(id).copied().unwrap_or(0.0) / ((i + 2) as f64).log2()).sum();
+    let mut ideal: Vec<f64> = rel.values().copied().collect();
+    ideal.sort_by(|a, b| b.total_cmp(a));
+    let idcg: f64 = ideal.iter().take(10).enumerate().map(|(i, r)| r / ((i + 2) as f64).log2()).sum();
+    if idcg > 0.0 {
+        dcg / idcg
+    } else {
+        0.0
+    }
+}
+
+/// Run the benchmark for each parameter point.
+pub fn run<S: FlashSource, E: Embedder>(idx: &Index<S>, enc: &E, cfg: &BenchConfig, points: &[SearchParams], progress: bool) -> Result<BenchReport> {
+    idx.check_embedder(enc)?;
+    let n = idx.len();
+    let dim = idx.meta().dim as usize;
+    // queries
+    let mut qs: Vec<(String, String)> = Vec::new();
+    for line in read_lines(&cfg.queries)?.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line).map_err(|e| Error::InvalidParam(format!("{}: bad JSON line ({e})", cfg.queries.display())))?;
+        let id = v.get("id").or_else(|| v.get("_id")).map(|x| x.as_str().map(String::from).unwrap_or_else(|| x.to_string())).unwrap_or_default();
+        let text = v.get("text").and_then(|t| t.as_str()).unwrap_or("").to_string();
+        if !text.trim().is_empty() {
+            qs.push((id, text));
+        }
+    }
+    if let Some(l) = cfg.limit {
+        qs.truncate(l);
+    }
+    let mut qrels: HashMap<String, HashMap<String, f64>> = HashMap::new();
+    if let Some(p) = &cfg.qrels {
+        for (i, line) in read_lines(p)?.lines().enumerate() {
+            let f: Vec<&str> = line.split('\t').collect();
+            if f.len() < 3 || (i == 0 && f[2].parse::<f64>().is_err()) {
+                continue;
+            }
+            let score: f64 = f[2].trim().parse().unwrap_or(0.0);
+            if score > 0.0 {
+                qrels.entry(f[0].to_string()).or_default().insert(f[1].to_string(), score);
+            }
+        }
+    }
+    // exact vectors (storage order)
+    let want = n * dim * 4;
+    let vecs: Vec<f32> = match std::fs::read(&cfg.vectors) {
+        Ok(b) if b.len() == want => b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+        _ => {
+            log::warn!("{} missing or stale: embedding all {n} passages for the exact baseline", cfg.vectors.display());
+            let mut v = Vec::with_capacity(n * dim);
+            for chunk in (0..n as u32).collect::<Vec<_>>().chunks(32) {
+                let texts: Vec<String> = chunk.iter().map(|&i| idx.embed_input(i)).collect::<Result<_>>()?;
+                let refs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
+                v.extend(enc.embed(&refs)?);
+                if progress && v.len() / dim % 3200 < 32 {
+                    eprintln!("  exact baseline: {}/{n}", v.len() / dim);
+                }
+            }
+            let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+            std::fs::write(&cfg.vectors, bytes).map_err(|e| Error::io(&cfg.vectors, e))?;
+            v
+        }
+    };
+    let ids: Vec<String> = (0..n as u32).map(|i| idx.passage(i).map(|p| if p.id.is_empty() { i.to_string() } else { p.id })).collect::<Result<_>>()?;
+    // exact search per query
+    let qv = {
+        let texts: Vec<&str> = qs.iter().map(|q| q.1.as_str()).collect();
+        let mut out = Vec::new();
+        for c in texts.chunks(32) {
+            out.extend(enc.embed(c)?);
+        }
+        out
+    };
+    let exact: Vec<Vec<u32>> = qv.chunks_exact(dim).map(|q| crate::exact::top_k(&vecs, dim, q, 10).into_iter().map(|x| x.0).collect()).collect();
+    let metric = |ranked: &[Vec<String>]| -> (Option<f64>, Option<f64>) {
+        if qrels.is_empty() {
+            return (None, None);
+        }
+        let (mut s, mut nd, mut c) = (0.0, 0.0, 0usize);
+        for ((qid, _), r) in qs.iter().zip(ranked) {
+            if let Some(rel) = qrels.get(qid) {
+                c += 1;
+                if r.iter().take(10).any(|id| rel.contains_key(id)) {
+                    s += 1.0;
+                }
+                nd += ndcg10(r, rel);
+            }
+        }
+        if c == 0 {
+            (None, None)
+        } else {
+            (Some(s / c as f64), Some(nd / c as f64))
+        }
+    };
+    let exact_ranked: Vec<Vec<String>> = exact.iter().map(|e| e.iter().map(|&i| ids[i as usize].clone()).collect()).collect();
+    let (es, en) = metric(&exact_ranked);
+    let mut out_points = Vec::new();
+    for p in points {
+        let mut sp = p.clone();
+        let k_show = sp.k;
+        sp.k = sp.k.max(10);
+        let mut se = idx.searcher(enc, sp.cache_capacity)?;
+        let mut recs = Vec::new();
+        let mut r3 = 0.0;
+        let mut ranked = Vec::new();
+        for (qi, (qid, text)) in qs.iter().enumerate() {
+            let t = std::time::Instant::now();
+            let r = se.search_text(text, &sp)?;
+            let ms = t.elapsed().as_secs_f64() * 1000.0;
+            let got: Vec<u32> = r.hits.iter().map(|h| h.id).collect();
+            r3 += crate::exact::recall(&got, &exact[qi], 3);
+            let hit_ids: Vec<String> = got.iter().map(|&i| ids[i as usize].clone()).collect();
+            ranked.push(hit_ids.clone());
+            recs.push(QueryRecord { id: qid.clone(), hits: hit_ids.into_iter().take(k_show.max(10)).collect(), ms, recomputed: r.stats.recomputed });
+            if progress && (qi + 1) % 100 == 0 {
+                eprintln!("  ef {} ratio {}: {}/{} queries", sp.ef, sp.rerank_ratio, qi + 1, qs.len());
+            }
+        }
+        let (s10, n10) = metric(&ranked);
+        let mut ms: Vec<u64> = recs.iter().map(|r| (r.ms * 1000.0) as u64).collect();
+        ms.sort_unstable();
+        let mut rc: Vec<u64> = recs.iter().map(|r| r.recomputed).collect();
+        let mean = rc.iter().sum::<u64>() as f64 / rc.len().max(1) as f64;
+        rc.sort_unstable();
+        out_points.push(BenchPoint { params: p.clone(), recall3: r3 / qs.len().max(1) as f64, success10: s10, ndcg10: n10, recompute_mean: mean, recompute_p95: percentile(&rc, 0.95), p50_ms: percentile(&ms, 0.5) as f64 / 1000.0, p95_ms: percentile(&ms, 0.95) as f64 / 1000.0, queries: recs });
+    }
+    let br = idx.breakdown();
+    let text = br.parts.iter().find(|p| p.0 == "passage_text").map_or(0, |p| p.1);
+    Ok(BenchReport { passages: n as u64, queries: qs.len(), index_bytes: br.total, overhead_per_passage: br.overhead as f64 / n.max(1) as f64, overhead_percent_of_text: 100.0 * br.overhead as f64 / text.max(1) as f64, exact_success10: es, exact_ndcg10: en, peak_rss_mb: peak_rss_mb(), points: out_points })
+}
+
+/// Print a report.
+pub fn print(r: &BenchReport) {
+    println!("passages {}  queries {}  index {} bytes  overhead {:.2} B/passage ({:.2}% of text)  peak RSS {:.0} MB", r.passages, r.queries, r.index_bytes, r.overhead_per_passage, r.overhead_percent_of_text, r.peak_rss_mb);
+    if let (Some(s), Some(n)) = (r.exact_success10, r.exact_ndcg10) {
+        println!("exact search: success@10 {s:.3}  nDCG@10 {n:.3}");
+    }
+    println!("{:>5} {:>6} {:>8} {:>8} {:>8} {:>8} {:>6} {:>9} {:>9}", "ef", "ratio", "R@3", "succ@10", "nDCG@10", "recomp", "p95", "p50_ms", "p95_ms");
+    for p in &r.points {
+        println!("{:>5} {:>6.2} {:>8.3} {:>8} {:>8} {:>8.1} {:>6} {:>9.1} {:>9.1}", p.params.ef, p.params.rerank_ratio, p.recall3, p.success10.map_or("-".into(), |x| format!("{x:.3}")), p.ndcg10.map_or("-".into(), |x| format!("{x:.3}")), p.recompute_mean, p.recompute_p95, p.p50_ms, p.p95_ms);
+    }
+}
