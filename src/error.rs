@@ -92,12 +92,18 @@ pub enum Error {
 impl Error {
     /// Shorthand for a [`Error::Corrupt`].
     pub fn corrupt(section: &'static str, detail: impl Into<String>) -> Self {
-        Error::Corrupt { section, detail: detail.into() }
+        Error::Corrupt {
+            section,
+            detail: detail.into(),
+        }
     }
     /// Shorthand for an I/O error on a path.
     #[cfg(feature = "std")]
     pub fn io(path: impl Into<std::path::PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { path: path.into(), source }
+        Error::Io {
+            path: path.into(),
+            source,
+        }
     }
 }
 

@@ -59,7 +59,10 @@ pub struct SliceSource<B: AsRef<[u8]>> {
 impl<B: AsRef<[u8]>> SliceSource<B> {
     /// Wrap bytes.
     pub fn new(bytes: B) -> Self {
-        SliceSource { bytes, read: Cell::new(0) }
+        SliceSource {
+            bytes,
+            read: Cell::new(0),
+        }
     }
 }
 
@@ -115,7 +118,11 @@ impl FileSource {
     pub fn open(path: &std::path::Path) -> std::io::Result<Self> {
         let file = std::fs::File::open(path)?;
         let len = file.metadata()?.len();
-        Ok(FileSource { file, len, read: Cell::new(0) })
+        Ok(FileSource {
+            file,
+            len,
+            read: Cell::new(0),
+        })
     }
 }
 
@@ -129,14 +136,18 @@ impl FlashSource for FileSource {
         #[cfg(unix)]
         {
             use std::os::unix::fs::FileExt;
-            self.file.read_exact_at(buf, offset).map_err(|e| FlashError::Device(e.to_string()))?;
+            self.file
+                .read_exact_at(buf, offset)
+                .map_err(|e| FlashError::Device(e.to_string()))?;
         }
         #[cfg(not(unix))]
         {
             use std::io::{Read, Seek, SeekFrom};
             let mut f = &self.file;
-            f.seek(SeekFrom::Start(offset)).map_err(|e| FlashError::Device(e.to_string()))?;
-            f.read_exact(buf).map_err(|e| FlashError::Device(e.to_string()))?;
+            f.seek(SeekFrom::Start(offset))
+                .map_err(|e| FlashError::Device(e.to_string()))?;
+            f.read_exact(buf)
+                .map_err(|e| FlashError::Device(e.to_string()))?;
         }
         self.read.set(self.read.get() + buf.len() as u64);
         Ok(())
@@ -156,7 +167,11 @@ pub struct EmbeddedIoSource<D> {
 impl<D: embedded_io::Read + embedded_io::Seek> EmbeddedIoSource<D> {
     /// Wrap a device holding `len` bytes of index.
     pub fn new(dev: D, len: u64) -> Self {
-        EmbeddedIoSource { dev: RefCell::new(dev), len, read: Cell::new(0) }
+        EmbeddedIoSource {
+            dev: RefCell::new(dev),
+            len,
+            read: Cell::new(0),
+        }
     }
     /// Give the device back.
     pub fn into_inner(self) -> D {
@@ -171,8 +186,10 @@ impl<D: embedded_io::Read + embedded_io::Seek> FlashSource for EmbeddedIoSource<
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), FlashError> {
         check(offset, buf.len(), self.len)?;
         let mut dev = self.dev.borrow_mut();
-        dev.seek(embedded_io::SeekFrom::Start(offset)).map_err(|e| FlashError::Device(alloc::format!("{e:?}")))?;
-        dev.read_exact(buf).map_err(|e| FlashError::Device(alloc::format!("{e:?}")))?;
+        dev.seek(embedded_io::SeekFrom::Start(offset))
+            .map_err(|e| FlashError::Device(alloc::format!("{e:?}")))?;
+        dev.read_exact(buf)
+            .map_err(|e| FlashError::Device(alloc::format!("{e:?}")))?;
         self.read.set(self.read.get() + buf.len() as u64);
         Ok(())
     }
@@ -182,7 +199,11 @@ impl<D: embedded_io::Read + embedded_io::Seek> FlashSource for EmbeddedIoSource<
 }
 
 /// Read `len` bytes at `offset` into a fresh vector (for small, one-off reads).
-pub fn read_vec<S: FlashSource + ?Sized>(src: &S, offset: u64, len: usize) -> Result<Vec<u8>, FlashError> {
+pub fn read_vec<S: FlashSource + ?Sized>(
+    src: &S,
+    offset: u64,
+    len: usize,
+) -> Result<Vec<u8>, FlashError> {
     check(offset, len, src.len())?;
     if let Some(s) = src.slice(offset, len) {
         return Ok(s.to_vec());

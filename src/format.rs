@@ -52,7 +52,19 @@ pub enum Kind {
 
 impl Kind {
     /// All kinds.
-    pub const ALL: [Kind; 11] = [Kind::Seeds, Kind::Meta, Kind::GraphOffsets, Kind::Graph, Kind::PqCodebook, Kind::PqCodes, Kind::PassageOffsets, Kind::PassageText, Kind::PassageIds, Kind::HubIds, Kind::HubVectors];
+    pub const ALL: [Kind; 11] = [
+        Kind::Seeds,
+        Kind::Meta,
+        Kind::GraphOffsets,
+        Kind::Graph,
+        Kind::PqCodebook,
+        Kind::PqCodes,
+        Kind::PassageOffsets,
+        Kind::PassageText,
+        Kind::PassageIds,
+        Kind::HubIds,
+        Kind::HubVectors,
+    ];
     /// Human name.
     pub fn name(self) -> &'static str {
         match self {
@@ -176,22 +188,40 @@ fn u64_at(b: &[u8], o: usize) -> u64 {
 pub fn read_layout<S: FlashSource + ?Sized>(src: &S) -> Result<Layout> {
     let len = src.len();
     if len < 8 {
-        return Err(if len == 0 { Error::Truncated { what: "header", needed: HEADER as u64, len } } else { Error::BadMagic });
+        return Err(if len == 0 {
+            Error::Truncated {
+                what: "header",
+                needed: HEADER as u64,
+                len,
+            }
+        } else {
+            Error::BadMagic
+        });
     }
     let magic = read_vec(src, 0, 8)?;
     if magic != MAGIC {
         return Err(Error::BadMagic);
     }
     if len < HEADER as u64 {
-        return Err(Error::Truncated { what: "header", needed: HEADER as u64, len });
+        return Err(Error::Truncated {
+            what: "header",
+            needed: HEADER as u64,
+            len,
+        });
     }
     let h = read_vec(src, 0, HEADER)?;
     let version = u16::from_le_bytes([h[8], h[9]]);
     if version != VERSION {
-        return Err(Error::UnsupportedVersion { found: version, supported: VERSION });
+        return Err(Error::UnsupportedVersion {
+            found: version,
+            supported: VERSION,
+        });
     }
     if u16::from_le_bytes([h[10], h[11]]) != ENDIAN {
         return Err(Error::Endianness);
+    }
+    if u32_at(&h, 20) != 0 {
+        return Err(Error::corrupt("header", "reserved field is not zero"));
     }
     let count = u32_at(&h, 12) as u64;
     if count > 64 {
@@ -199,29 +229,60 @@ pub fn read_layout<S: FlashSource + ?Sized>(src: &S) -> Result<Layout> {
     }
     let table_end = HEADER as u64 + count * ENTRY as u64;
     if table_end > len {
-        return Err(Error::Truncated { what: "section table", needed: table_end, len });
+        return Err(Error::Truncated {
+            what: "section table",
+            needed: table_end,
+            len,
+        });
     }
     let table = read_vec(src, HEADER as u64, (count as usize) * ENTRY)?;
     let found = crc32fast::hash(&table);
     let expected = u32_at(&h, 16);
     if found != expected {
-        return Err(Error::Checksum { section: "section_table", expected, found });
+        return Err(Error::Checksum {
+            section: "section_table",
+            expected,
+            found,
+        });
     }
     let mut sections = Vec::with_capacity(count as usize);
     let mut prev_end = table_end;
     for i in 0..count as usize {
         let e = &table[i * ENTRY..(i + 1) * ENTRY];
-        let kind = Kind::from_u32(u32_at(e, 0)).ok_or_else(|| Error::corrupt("section_table", alloc::format!("unknown section kind {}", u32_at(e, 0))))?;
-        let s = Section { kind, crc: u32_at(e, 4), offset: u64_at(e, 8), len: u64_at(e, 16) };
-        let end = s.offset.checked_add(s.len).ok_or_else(|| Error::corrupt("section_table", "length overflow"))?;
+        let kind = Kind::from_u32(u32_at(e, 0)).ok_or_else(|| {
+            Error::corrupt(
+                "section_table",
+                alloc::format!("unknown section kind {}", u32_at(e, 0)),
+            )
+        })?;
+        let s = Section {
+            kind,
+            crc: u32_at(e, 4),
+            offset: u64_at(e, 8),
+            len: u64_at(e, 16),
+        };
+        let end = s
+            .offset
+            .checked_add(s.len)
+            .ok_or_else(|| Error::corrupt("section_table", "length overflow"))?;
         if s.offset < prev_end {
-            return Err(Error::corrupt("section_table", alloc::format!("section {} overlaps", kind.name())));
+            return Err(Error::corrupt(
+                "section_table",
+                alloc::format!("section {} overlaps", kind.name()),
+            ));
         }
         if end > len {
-            return Err(Error::Truncated { what: kind.name(), needed: end, len });
+            return Err(Error::Truncated {
+                what: kind.name(),
+                needed: end,
+                len,
+            });
         }
         if sections.iter().any(|x: &Section| x.kind == kind) {
-            return Err(Error::corrupt("section_table", alloc::format!("section {} twice", kind.name())));
+            return Err(Error::corrupt(
+                "section_table",
+                alloc::format!("section {} twice", kind.name()),
+            ));
         }
         prev_end = end;
         sections.push(s);
@@ -246,7 +307,11 @@ pub fn verify_section<S: FlashSource + ?Sized>(src: &S, s: &Section) -> Result<(
     }
     let found = h.finalize();
     if found != s.crc {
-        return Err(Error::Checksum { section: s.kind.name(), expected: s.crc, found });
+        return Err(Error::Checksum {
+            section: s.kind.name(),
+            expected: s.crc,
+            found,
+        });
     }
     Ok(())
 }
@@ -268,9 +333,18 @@ pub fn read_meta<S: FlashSource + ?Sized>(src: &S, layout: &Layout) -> Result<Me
 pub fn write_atomic(path: &std::path::Path, sections: &[(Kind, Vec<u8>)]) -> Result<u64> {
     use std::io::Write;
     let image = assemble(sections);
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let name = path.file_name().ok_or_else(|| Error::InvalidParam(format!("{} is not a file path", path.display())))?;
-    let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::InvalidParam(format!("{} is not a file path", path.display())))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     let res = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(&image)?;

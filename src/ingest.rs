@@ -20,7 +20,11 @@ pub struct IngestOptions {
 
 impl Default for IngestOptions {
     fn default() -> Self {
-        IngestOptions { max_tokens: 256, overlap_tokens: 32, max_file_bytes: 16 << 20 }
+        IngestOptions {
+            max_tokens: 256,
+            overlap_tokens: 32,
+            max_file_bytes: 16 << 20,
+        }
     }
 }
 
@@ -59,7 +63,11 @@ impl IngestSummary {
 pub fn approx_tokens(s: &str) -> usize {
     let mut n = 0usize;
     for w in s.split_whitespace() {
-        n += 1 + w.chars().filter(|c| c.is_ascii_punctuation()).count().min(4);
+        n += 1 + w
+            .chars()
+            .filter(|c| c.is_ascii_punctuation())
+            .count()
+            .min(4);
     }
     n + n / 4
 }
@@ -76,7 +84,14 @@ pub fn collect(paths: &[PathBuf], opts: &IngestOptions) -> (Vec<PassageRecord>, 
     (out, sum)
 }
 
-fn walk(p: &Path, opts: &IngestOptions, out: &mut Vec<PassageRecord>, sum: &mut IngestSummary, seen: &mut HashSet<PathBuf>, depth: usize) {
+fn walk(
+    p: &Path,
+    opts: &IngestOptions,
+    out: &mut Vec<PassageRecord>,
+    sum: &mut IngestSummary,
+    seen: &mut HashSet<PathBuf>,
+    depth: usize,
+) {
     if depth > 64 {
         sum.skip(p, "nested too deep");
         return;
@@ -85,7 +100,16 @@ fn walk(p: &Path, opts: &IngestOptions, out: &mut Vec<PassageRecord>, sum: &mut 
         Ok(m) => m,
         Err(e) => {
             let lm = std::fs::symlink_metadata(p);
-            sum.skip(p, if lm.is_ok_and(|m| m.file_type().is_symlink()) { "broken or looping symlink" } else if e.kind() == std::io::ErrorKind::NotFound { "not found" } else { "unreadable" });
+            sum.skip(
+                p,
+                if lm.is_ok_and(|m| m.file_type().is_symlink()) {
+                    "broken or looping symlink"
+                } else if e.kind() == std::io::ErrorKind::NotFound {
+                    "not found"
+                } else {
+                    "unreadable"
+                },
+            );
             return;
         }
     };
@@ -104,7 +128,9 @@ fn walk(p: &Path, opts: &IngestOptions, out: &mut Vec<PassageRecord>, sum: &mut 
         };
         entries.sort();
         for e in entries {
-            if e.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) {
+            if e.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            {
                 continue;
             }
             walk(&e, opts, out, sum, seen, depth + 1);
@@ -144,7 +170,10 @@ fn walk(p: &Path, opts: &IngestOptions, out: &mut Vec<PassageRecord>, sum: &mut 
     };
     sum.files += 1;
     sum.bytes += text.len() as u64;
-    let ext = p.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    let ext = p
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
     let path_s = p.display().to_string();
     match ext.as_str() {
         "jsonl" => read_jsonl(&text, p, out, sum),
@@ -161,7 +190,9 @@ fn walk(p: &Path, opts: &IngestOptions, out: &mut Vec<PassageRecord>, sum: &mut 
 }
 
 fn file_title(p: &Path) -> String {
-    p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+    p.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 fn first_heading(text: &str) -> Option<String> {
@@ -174,7 +205,11 @@ fn first_heading(text: &str) -> Option<String> {
         // reST: a line underlined with = - ~ etc.
         if let Some(next) = lines.get(i + 1) {
             let n = next.trim();
-            if !t.is_empty() && n.len() >= t.len().min(3) && n.chars().all(|c| "=-~^*#+".contains(c)) && !n.is_empty() {
+            if !t.is_empty()
+                && n.len() >= t.len().min(3)
+                && n.chars().all(|c| "=-~^*#+".contains(c))
+                && !n.is_empty()
+            {
                 return Some(t.to_string());
             }
         }
@@ -196,7 +231,10 @@ fn read_jsonl(text: &str, p: &Path, out: &mut Vec<PassageRecord>, sum: &mut Inge
         };
         let text = v.get("text").and_then(|t| t.as_str()).unwrap_or("");
         if text.trim().is_empty() {
-            sum.skip(&p.join(format!("line {}", ln + 1)), "JSONL record without text");
+            sum.skip(
+                &p.join(format!("line {}", ln + 1)),
+                "JSONL record without text",
+            );
             continue;
         }
         let id = match v.get("id").or_else(|| v.get("_id")) {
@@ -204,8 +242,17 @@ fn read_jsonl(text: &str, p: &Path, out: &mut Vec<PassageRecord>, sum: &mut Inge
             Some(other) => other.to_string(),
             None => format!("{}", ln + 1),
         };
-        let title = v.get("title").and_then(|t| t.as_str()).unwrap_or("").to_string();
-        out.push(PassageRecord { id: Some(id), title, text: text.to_string(), source: None });
+        let title = v
+            .get("title")
+            .and_then(|t| t.as_str())
+            .unwrap_or("")
+            .to_string();
+        out.push(PassageRecord {
+            id: Some(id),
+            title,
+            text: text.to_string(),
+            source: None,
+        });
     }
 }
 
@@ -227,13 +274,43 @@ pub fn html_to_text(html: &str) -> (Option<String>, String) {
                 Some(e) => i + e + 1,
                 None => break,
             };
-            let tag = lower[i + 1..end - 1].trim_start_matches('/').split(|c: char| c.is_whitespace() || c == '/').next().unwrap_or("").to_string();
-            if (tag == "script" || tag == "style" || tag == "head") && !lower[i + 1..].starts_with('/') {
+            let tag = lower[i + 1..end - 1]
+                .trim_start_matches('/')
+                .split(|c: char| c.is_whitespace() || c == '/')
+                .next()
+                .unwrap_or("")
+                .to_string();
+            if (tag == "script" || tag == "style" || tag == "head")
+                && !lower[i + 1..].starts_with('/')
+            {
                 let close = format!("</{tag}");
-                i = lower[end..].find(&close).map(|c| end + c).unwrap_or(b.len());
+                i = lower[end..]
+                    .find(&close)
+                    .map(|c| end + c)
+                    .unwrap_or(b.len());
                 continue;
             }
-            if ["p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "pre", "section", "article", "blockquote", "dt", "dd"].contains(&tag.as_str()) {
+            if [
+                "p",
+                "div",
+                "br",
+                "li",
+                "h1",
+                "h2",
+                "h3",
+                "h4",
+                "h5",
+                "h6",
+                "tr",
+                "pre",
+                "section",
+                "article",
+                "blockquote",
+                "dt",
+                "dd",
+            ]
+            .contains(&tag.as_str())
+            {
                 out.push_str("\n\n");
             } else {
                 out.push(' ');
@@ -246,12 +323,22 @@ pub fn html_to_text(html: &str) -> (Option<String>, String) {
         }
     }
     // collapse spaces inside lines, keep paragraph breaks
-    let paras: Vec<String> = out.split("\n\n").map(|p| p.split_whitespace().collect::<Vec<_>>().join(" ")).filter(|p| !p.is_empty()).collect();
+    let paras: Vec<String> = out
+        .split("\n\n")
+        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|p| !p.is_empty())
+        .collect();
     (title.filter(|t| !t.is_empty()), paras.join("\n\n"))
 }
 
 fn decode_entities(s: &str) -> String {
-    s.replace("&nbsp;", " ").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&apos;", "'").replace("&amp;", "&")
+    s.replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
 }
 
 /// Split `text` into units (paragraphs, or sentences of over-long paragraphs) with byte ranges.
@@ -274,7 +361,9 @@ fn units(text: &str, max_tokens: usize) -> Vec<(usize, usize)> {
         let seg = &text[s..e];
         for (k, c) in seg.char_indices() {
             let at = s + k + c.len_utf8();
-            if matches!(c, '.' | '!' | '?' | '。') && text[at..e].starts_with(|x: char| x.is_whitespace()) {
+            if matches!(c, '.' | '!' | '?' | '。')
+                && text[at..e].starts_with(|x: char| x.is_whitespace())
+            {
                 out.push((ss, at));
                 ss = at;
             }
@@ -316,11 +405,14 @@ fn units(text: &str, max_tokens: usize) -> Vec<(usize, usize)> {
         }
         let mut cs = s;
         let mut acc = 0;
-        for (k, w) in text[s..e].split_inclusive(char::is_whitespace).scan(s, |pos, w| {
-            let st = *pos;
-            *pos += w.len();
-            Some((st, w))
-        }) {
+        for (k, w) in text[s..e]
+            .split_inclusive(char::is_whitespace)
+            .scan(s, |pos, w| {
+                let st = *pos;
+                *pos += w.len();
+                Some((st, w))
+            })
+        {
             let t = approx_tokens(w);
             if acc + t > max_tokens && k > cs {
                 fin.push((cs, k));
@@ -336,7 +428,14 @@ fn units(text: &str, max_tokens: usize) -> Vec<(usize, usize)> {
     fin
 }
 
-fn chunk_into(text: &str, title: &str, path: &str, opts: &IngestOptions, out: &mut Vec<PassageRecord>, _plain: bool) {
+fn chunk_into(
+    text: &str,
+    title: &str,
+    path: &str,
+    opts: &IngestOptions,
+    out: &mut Vec<PassageRecord>,
+    _plain: bool,
+) {
     let max = opts.max_tokens.max(16);
     let us = units(text, max);
     let mut i = 0;
@@ -353,7 +452,17 @@ fn chunk_into(text: &str, title: &str, path: &str, opts: &IngestOptions, out: &m
         }
         let (s, e) = (us[i].0, us[j - 1].1);
         let line = text[..s].bytes().filter(|&b| b == b'\n').count() as u64 + 1;
-        out.push(PassageRecord { id: None, title: title.to_string(), text: text[s..e].trim().to_string(), source: Some(Source { path: path.to_string(), byte_start: s as u64, byte_end: e as u64, line }) });
+        out.push(PassageRecord {
+            id: None,
+            title: title.to_string(),
+            text: text[s..e].trim().to_string(),
+            source: Some(Source {
+                path: path.to_string(),
+                byte_start: s as u64,
+                byte_end: e as u64,
+                line,
+            }),
+        });
         if j >= us.len() {
             break;
         }

@@ -68,7 +68,12 @@ pub struct Kernels {
     pub adc: fn(&[f32], usize, &[u8]) -> f32,
 }
 
-const SCALAR: Kernels = Kernels { isa: Isa::Scalar, dot: scalar::dot, l2sq: scalar::l2sq, adc: scalar::adc };
+const SCALAR: Kernels = Kernels {
+    isa: Isa::Scalar,
+    dot: scalar::dot,
+    l2sq: scalar::l2sq,
+    adc: scalar::adc,
+};
 
 /// The kernels for this process: decided once, from CPU features and `LEANN_EDGE_SCALAR`.
 #[cfg(feature = "std")]
@@ -134,7 +139,12 @@ pub fn normalize(v: &mut [f32]) {
 }
 
 #[cfg(target_arch = "x86_64")]
-const AVX2: Kernels = Kernels { isa: Isa::Avx2, dot: avx2::dot, l2sq: avx2::l2sq, adc: avx2::adc };
+const AVX2: Kernels = Kernels {
+    isa: Isa::Avx2,
+    dot: avx2::dot,
+    l2sq: avx2::l2sq,
+    adc: avx2::adc,
+};
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
@@ -189,7 +199,10 @@ mod avx2 {
         let mut acc = _mm256_setzero_ps();
         for c in 0..chunks {
             // SAFETY: c*8+8 <= n <= len of both slices.
-            let d = _mm256_sub_ps(_mm256_loadu_ps(a.as_ptr().add(c * 8)), _mm256_loadu_ps(b.as_ptr().add(c * 8)));
+            let d = _mm256_sub_ps(
+                _mm256_loadu_ps(a.as_ptr().add(c * 8)),
+                _mm256_loadu_ps(b.as_ptr().add(c * 8)),
+            );
             acc = _mm256_fmadd_ps(d, d, acc);
         }
         let mut s = hsum(acc);
@@ -207,7 +220,16 @@ mod avx2 {
         let chunks = m / 8;
         let mut acc = _mm256_setzero_ps();
         let step = _mm256_set1_epi32((8 * ksub) as i32);
-        let mut base = _mm256_setr_epi32(0, ksub as i32, 2 * ksub as i32, 3 * ksub as i32, 4 * ksub as i32, 5 * ksub as i32, 6 * ksub as i32, 7 * ksub as i32);
+        let mut base = _mm256_setr_epi32(
+            0,
+            ksub as i32,
+            2 * ksub as i32,
+            3 * ksub as i32,
+            4 * ksub as i32,
+            5 * ksub as i32,
+            6 * ksub as i32,
+            7 * ksub as i32,
+        );
         for c in 0..chunks {
             // SAFETY: 8 code bytes at c*8 are in bounds; each gathered index is s*ksub + code < m*ksub <= table.len()
             // because code < 256 and the assert above bounds ksub; codes >= ksub cannot occur for 8-bit (ksub=256)
@@ -228,7 +250,12 @@ mod avx2 {
 }
 
 #[cfg(target_arch = "aarch64")]
-const NEON: Kernels = Kernels { isa: Isa::Neon, dot: neon::dot, l2sq: neon::l2sq, adc: scalar::adc };
+const NEON: Kernels = Kernels {
+    isa: Isa::Neon,
+    dot: neon::dot,
+    l2sq: neon::l2sq,
+    adc: scalar::adc,
+};
 
 #[cfg(target_arch = "aarch64")]
 mod neon {
@@ -242,8 +269,16 @@ mod neon {
             let mut a0 = vdupq_n_f32(0.0);
             let mut a1 = vdupq_n_f32(0.0);
             for c in 0..chunks {
-                a0 = vfmaq_f32(a0, vld1q_f32(a.as_ptr().add(c * 8)), vld1q_f32(b.as_ptr().add(c * 8)));
-                a1 = vfmaq_f32(a1, vld1q_f32(a.as_ptr().add(c * 8 + 4)), vld1q_f32(b.as_ptr().add(c * 8 + 4)));
+                a0 = vfmaq_f32(
+                    a0,
+                    vld1q_f32(a.as_ptr().add(c * 8)),
+                    vld1q_f32(b.as_ptr().add(c * 8)),
+                );
+                a1 = vfmaq_f32(
+                    a1,
+                    vld1q_f32(a.as_ptr().add(c * 8 + 4)),
+                    vld1q_f32(b.as_ptr().add(c * 8 + 4)),
+                );
             }
             vaddvq_f32(vaddq_f32(a0, a1))
         };
@@ -259,7 +294,10 @@ mod neon {
         let mut s = unsafe {
             let mut acc = vdupq_n_f32(0.0);
             for c in 0..chunks {
-                let d = vsubq_f32(vld1q_f32(a.as_ptr().add(c * 4)), vld1q_f32(b.as_ptr().add(c * 4)));
+                let d = vsubq_f32(
+                    vld1q_f32(a.as_ptr().add(c * 4)),
+                    vld1q_f32(b.as_ptr().add(c * 4)),
+                );
                 acc = vfmaq_f32(acc, d, d);
             }
             vaddvq_f32(acc)

@@ -14,7 +14,11 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
 
 #[derive(Parser)]
-#[command(name = "leann-edge", version, about = "Semantic search over your own documents in a tiny fraction of the storage (LEANN on the edge)")]
+#[command(
+    name = "leann-edge",
+    version,
+    about = "Semantic search over your own documents in a tiny fraction of the storage (LEANN on the edge)"
+)]
 struct Cli {
     /// Board profile (see `leann-edge boards`); default: detected.
     #[arg(long, global = true)]
@@ -183,7 +187,13 @@ fn board(cli: &Cli) -> Result<Board> {
 fn encoder(cli: &Cli, b: &Board) -> Result<TractEmbedder> {
     let dir = cli.model.clone().unwrap_or_else(default_model_dir);
     let threads = cli.threads.unwrap_or(b.threads).max(1);
-    Ok(TractEmbedder::open(&dir, TractOptions { threads, ..Default::default() })?)
+    Ok(TractEmbedder::open(
+        &dir,
+        TractOptions {
+            threads,
+            ..Default::default()
+        },
+    )?)
 }
 
 fn search_params(b: &Board, s: &SearchOpts) -> Result<SearchParams> {
@@ -215,14 +225,22 @@ fn search_params(b: &Board, s: &SearchOpts) -> Result<SearchParams> {
 
 fn open_index(path: &Path) -> Result<Index<leann_edge::flash::MmapSource>> {
     if !path.exists() {
-        bail!("{} does not exist; build it with `leann-edge build <docs> -o {}`", path.display(), path.display());
+        bail!(
+            "{} does not exist; build it with `leann-edge build <docs> -o {}`",
+            path.display(),
+            path.display()
+        );
     }
     Index::open(path).with_context(|| format!("cannot open index {}", path.display()))
 }
 
 fn bar(len: u64, msg: &str) -> ProgressBar {
     let pb = ProgressBar::new(len);
-    pb.set_style(ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} ({eta})").unwrap().progress_chars("=> "));
+    pb.set_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} ({eta})")
+            .unwrap()
+            .progress_chars("=> "),
+    );
     pb.set_message(msg.to_string());
     pb
 }
@@ -247,10 +265,33 @@ fn main() {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn do_build(cli: &Cli, b: &Board, paths: &[PathBuf], output: &Path, params: BuildParams, ingest: IngestOptions, keep_vectors: bool, quiet: bool) -> Result<()> {
+fn do_build(
+    cli: &Cli,
+    b: &Board,
+    paths: &[PathBuf],
+    output: &Path,
+    params: BuildParams,
+    ingest: IngestOptions,
+    keep_vectors: bool,
+    quiet: bool,
+) -> Result<()> {
     let (recs, sum) = collect(paths, &ingest);
     if !quiet {
-        eprintln!("read {} files ({} bytes): {} passages; skipped {}{}", sum.files, sum.bytes, recs.len(), sum.skipped_total(), if sum.lossy_utf8 > 0 { format!("; {} files had invalid UTF-8 (decoded lossily)", sum.lossy_utf8) } else { String::new() });
+        eprintln!(
+            "read {} files ({} bytes): {} passages; skipped {}{}",
+            sum.files,
+            sum.bytes,
+            recs.len(),
+            sum.skipped_total(),
+            if sum.lossy_utf8 > 0 {
+                format!(
+                    "; {} files had invalid UTF-8 (decoded lossily)",
+                    sum.lossy_utf8
+                )
+            } else {
+                String::new()
+            }
+        );
         for (r, n) in &sum.skipped {
             eprintln!("  skipped {n}: {r}");
         }
@@ -287,7 +328,14 @@ fn do_build(cli: &Cli, b: &Board, paths: &[PathBuf], output: &Path, params: Buil
     };
     let cancel = AtomicBool::new(false);
     let (vecs, _) = builder.embed_all(&enc, &progress, &cancel)?;
-    let report = builder.build_with_vectors_progress(&vecs, enc.dim(), &enc.fingerprint(), output, &progress, &cancel)?;
+    let report = builder.build_with_vectors_progress(
+        &vecs,
+        enc.dim(),
+        &enc.fingerprint(),
+        output,
+        &progress,
+        &cancel,
+    )?;
     if let Some((_, pb)) = bars.lock().unwrap().take() {
         pb.finish();
     }
@@ -301,7 +349,13 @@ fn do_build(cli: &Cli, b: &Board, paths: &[PathBuf], output: &Path, params: Buil
         std::fs::write(&vp, &bytes).with_context(|| format!("writing {}", vp.display()))?;
     }
     if !quiet {
-        eprintln!("wrote {} ({} bytes): {} passages, {} edges", output.display(), report.file_bytes, report.passages, report.edges);
+        eprintln!(
+            "wrote {} ({} bytes): {} passages, {} edges",
+            output.display(),
+            report.file_bytes,
+            report.passages,
+            report.edges
+        );
         if let Some(c) = &report.budget {
             eprintln!("budget {} B/passage chose PQ {} x {} bits and degree {} (estimated {:.1} B/passage)", c.budget, c.pq_subspaces, c.pq_bits, c.degree, c.estimate);
         }
@@ -311,9 +365,29 @@ fn do_build(cli: &Cli, b: &Board, paths: &[PathBuf], output: &Path, params: Buil
 
 fn run(cli: Cli) -> Result<()> {
     match &cli.cmd {
-        Cmd::Build { paths, output, budget_bytes_per_passage, chunk_tokens, overlap_tokens, max_file_mib, embed_cache, no_prune, degree, pq, hub_cache_bytes, keep_vectors, seed } => {
+        Cmd::Build {
+            paths,
+            output,
+            budget_bytes_per_passage,
+            chunk_tokens,
+            overlap_tokens,
+            max_file_mib,
+            embed_cache,
+            no_prune,
+            degree,
+            pq,
+            hub_cache_bytes,
+            keep_vectors,
+            seed,
+        } => {
             let b = board(&cli)?;
-            let mut params = BuildParams { budget_bytes_per_passage: *budget_bytes_per_passage, embed_cache: embed_cache.clone(), hub_cache_bytes: hub_cache_bytes.unwrap_or(b.hub_cache_bytes), embed_batch: b.encoder_batch, ..BuildParams::default() };
+            let mut params = BuildParams {
+                budget_bytes_per_passage: *budget_bytes_per_passage,
+                embed_cache: embed_cache.clone(),
+                hub_cache_bytes: hub_cache_bytes.unwrap_or(b.hub_cache_bytes),
+                embed_batch: b.encoder_batch,
+                ..BuildParams::default()
+            };
             params.graph.seed = *seed;
             if *no_prune {
                 params.prune = None;
@@ -324,26 +398,76 @@ fn run(cli: Cli) -> Result<()> {
             if let Some(m) = pq {
                 params.pq_subspaces = *m;
             }
-            let ingest = IngestOptions { max_tokens: *chunk_tokens, overlap_tokens: *overlap_tokens, max_file_bytes: max_file_mib << 20 };
-            do_build(&cli, &b, paths, output, params, ingest, *keep_vectors, false)
+            let ingest = IngestOptions {
+                max_tokens: *chunk_tokens,
+                overlap_tokens: *overlap_tokens,
+                max_file_bytes: max_file_mib << 20,
+            };
+            do_build(
+                &cli,
+                &b,
+                paths,
+                output,
+                params,
+                ingest,
+                *keep_vectors,
+                false,
+            )
         }
-        Cmd::Search { index, query, s, json, stats } => {
+        Cmd::Search {
+            index,
+            query,
+            s,
+            json,
+            stats,
+        } => {
             let b = board(&cli)?;
             let p = search_params(&b, s)?;
             let idx = open_index(index)?;
             let enc = encoder(&cli, &b)?;
             let mut se = idx.searcher(&enc, p.cache_capacity)?;
             let r = se.search_text(query, &p)?;
-            let hits: Vec<_> = r.hits.iter().map(|h| idx.passage(h.id).map(|ps| (h, ps))).collect::<Result<_, _>>()?;
+            let hits: Vec<_> = r
+                .hits
+                .iter()
+                .map(|h| idx.passage(h.id).map(|ps| (h, ps)))
+                .collect::<Result<_, _>>()?;
             if *json {
                 let hs: Vec<_> = hits.iter().enumerate().map(|(i, (h, ps))| json!({"rank": i + 1, "id": ps.id, "node": h.id, "score": h.score, "title": ps.title, "source": ps.source.as_ref().map(|s| format!("{}:{}", s.path, s.line)), "text": ps.text})).collect();
-                println!("{}", serde_json::to_string_pretty(&json!({"query": query, "hits": hs, "stats": r.stats}))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &json!({"query": query, "hits": hs, "stats": r.stats})
+                    )?
+                );
             } else {
                 for (i, (h, ps)) in hits.iter().enumerate() {
-                    let src = ps.source.as_ref().map(|s| format!("{}:{}", s.path, s.line)).unwrap_or_else(|| ps.id.clone());
-                    println!("{}. [{:.3}] {}{}", i + 1, h.score, src, if ps.title.is_empty() { String::new() } else { format!("  — {}", ps.title) });
+                    let src = ps
+                        .source
+                        .as_ref()
+                        .map(|s| format!("{}:{}", s.path, s.line))
+                        .unwrap_or_else(|| ps.id.clone());
+                    println!(
+                        "{}. [{:.3}] {}{}",
+                        i + 1,
+                        h.score,
+                        src,
+                        if ps.title.is_empty() {
+                            String::new()
+                        } else {
+                            format!("  — {}", ps.title)
+                        }
+                    );
                     let text: String = ps.text.chars().take(400).collect();
-                    println!("   {}{}\n", text.replace('\n', "\n   "), if ps.text.chars().count() > 400 { " …" } else { "" });
+                    println!(
+                        "   {}{}\n",
+                        text.replace('\n', "\n   "),
+                        if ps.text.chars().count() > 400 {
+                            " …"
+                        } else {
+                            ""
+                        }
+                    );
                 }
                 if hits.is_empty() {
                     println!("no results");
@@ -359,19 +483,55 @@ fn run(cli: Cli) -> Result<()> {
             let idx = open_index(index)?;
             let br = idx.breakdown();
             let n = br.passages.max(1) as f64;
-            let text = br.parts.iter().find(|p| p.0 == "passage_text").map_or(0, |p| p.1);
+            let text = br
+                .parts
+                .iter()
+                .find(|p| p.0 == "passage_text")
+                .map_or(0, |p| p.1);
             let m = idx.meta();
             if *json {
                 let parts: serde_json::Map<String, serde_json::Value> = br.parts.iter().map(|(k, v)| (k.clone(), json!({"bytes": v, "bytes_per_passage": *v as f64 / n, "percent_of_text": 100.0 * *v as f64 / text.max(1) as f64}))).collect();
-                println!("{}", serde_json::to_string_pretty(&json!({"passages": br.passages, "total_bytes": br.total, "overhead_bytes": br.overhead, "overhead_bytes_per_passage": br.overhead as f64 / n, "passage_text_bytes": text, "components": parts, "dim": m.dim, "encoder": m.encoder, "edges": m.edges, "build": m.build.iter().cloned().collect::<std::collections::BTreeMap<_, _>>()}))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &json!({"passages": br.passages, "total_bytes": br.total, "overhead_bytes": br.overhead, "overhead_bytes_per_passage": br.overhead as f64 / n, "passage_text_bytes": text, "components": parts, "dim": m.dim, "encoder": m.encoder, "edges": m.edges, "build": m.build.iter().cloned().collect::<std::collections::BTreeMap<_, _>>()})
+                    )?
+                );
             } else {
-                println!("{}: {} passages, {} bytes, encoder {}", index.display(), br.passages, br.total, m.encoder);
-                println!("{:<18} {:>12} {:>10} {:>9}", "component", "bytes", "B/passage", "% text");
+                println!(
+                    "{}: {} passages, {} bytes, encoder {}",
+                    index.display(),
+                    br.passages,
+                    br.total,
+                    m.encoder
+                );
+                println!(
+                    "{:<18} {:>12} {:>10} {:>9}",
+                    "component", "bytes", "B/passage", "% text"
+                );
                 for (k, v) in &br.parts {
-                    println!("{:<18} {:>12} {:>10.2} {:>8.2}%", k, v, *v as f64 / n, 100.0 * *v as f64 / text.max(1) as f64);
+                    println!(
+                        "{:<18} {:>12} {:>10.2} {:>8.2}%",
+                        k,
+                        v,
+                        *v as f64 / n,
+                        100.0 * *v as f64 / text.max(1) as f64
+                    );
                 }
-                println!("{:<18} {:>12} {:>10.2} {:>8.2}%", "overhead (not text)", br.overhead, br.overhead as f64 / n, 100.0 * br.overhead as f64 / text.max(1) as f64);
-                println!("edges {} ({:.1} per passage), PQ {} x {} bits", m.edges, m.edges as f64 / n, m.pq_m, m.pq_bits);
+                println!(
+                    "{:<18} {:>12} {:>10.2} {:>8.2}%",
+                    "overhead (not text)",
+                    br.overhead,
+                    br.overhead as f64 / n,
+                    100.0 * br.overhead as f64 / text.max(1) as f64
+                );
+                println!(
+                    "edges {} ({:.1} per passage), PQ {} x {} bits",
+                    m.edges,
+                    m.edges as f64 / n,
+                    m.pq_m,
+                    m.pq_bits
+                );
                 for (k, v) in &m.build {
                     println!("  {k}: {v}");
                 }
@@ -384,11 +544,18 @@ fn run(cli: Cli) -> Result<()> {
             let b = board(&cli)?;
             let enc = encoder(&cli, &b)?;
             idx.check_embedder(&enc)?;
-            println!("{}: OK ({} sections, checksums match, encoder {} present)", index.display(), idx.layout().sections.len(), idx.meta().encoder);
+            println!(
+                "{}: OK ({} sections, checksums match, encoder {} present)",
+                index.display(),
+                idx.layout().sections.len(),
+                idx.meta().encoder
+            );
             Ok(())
         }
         Cmd::Boards => {
-            let here = leann_edge::boards::detect().map(|b| b.name).unwrap_or_default();
+            let here = leann_edge::boards::detect()
+                .map(|b| b.name)
+                .unwrap_or_default();
             for b in leann_edge::boards::all()? {
                 println!("{}{:<18} {:<32} threads {:>2}  batch {:>2}  cache {:>5}  ef {:>3}  RAM {} MB  — {}", if b.name == here { "* " } else { "  " }, b.name, b.target, b.threads, b.encoder_batch, b.neighbor_cache, b.search.ef, b.ram_budget_mb, b.description);
             }
@@ -397,43 +564,109 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Demo => {
             let b = board(&cli)?;
             let corpus = find_demo_corpus()?;
-            let out = std::env::temp_dir().join(format!("leann-edge-demo-{}.leann", std::process::id()));
+            let out =
+                std::env::temp_dir().join(format!("leann-edge-demo-{}.leann", std::process::id()));
             eprintln!("indexing the example corpus in {} ...", corpus.display());
-            do_build(&cli, &b, &[corpus], &out, BuildParams { embed_batch: b.encoder_batch, ..BuildParams::default() }, IngestOptions::default(), false, false)?;
+            do_build(
+                &cli,
+                &b,
+                &[corpus],
+                &out,
+                BuildParams {
+                    embed_batch: b.encoder_batch,
+                    ..BuildParams::default()
+                },
+                IngestOptions::default(),
+                false,
+                false,
+            )?;
             let idx = open_index(&out)?;
             let br = idx.breakdown();
-            let text = br.parts.iter().find(|p| p.0 == "passage_text").map_or(0, |p| p.1);
+            let text = br
+                .parts
+                .iter()
+                .find(|p| p.0 == "passage_text")
+                .map_or(0, |p| p.1);
             println!("index: {} passages, {} bytes on disk, of which {} passage text; overhead {:.1} B/passage", br.passages, br.total, text, br.overhead as f64 / br.passages.max(1) as f64);
             let enc = encoder(&cli, &b)?;
             let p = b.search_params();
             let mut se = idx.searcher(&enc, p.cache_capacity)?;
-            for q in ["How much memory does the Raspberry Pi Zero 2 W have?", "What is product quantization?", "how do I keep my sourdough starter alive", "Which planet has the most moons?"] {
+            for q in [
+                "How much memory does the Raspberry Pi Zero 2 W have?",
+                "What is product quantization?",
+                "how do I keep my sourdough starter alive",
+                "Which planet has the most moons?",
+            ] {
                 let r = se.search_text(q, &p)?;
                 println!("\nQ: {q}");
                 for (i, h) in r.hits.iter().enumerate() {
                     let ps = idx.passage(h.id)?;
-                    let src = ps.source.as_ref().map(|s| format!("{}:{}", Path::new(&s.path).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(), s.line)).unwrap_or_default();
+                    let src = ps
+                        .source
+                        .as_ref()
+                        .map(|s| {
+                            format!(
+                                "{}:{}",
+                                Path::new(&s.path)
+                                    .file_name()
+                                    .map(|f| f.to_string_lossy().into_owned())
+                                    .unwrap_or_default(),
+                                s.line
+                            )
+                        })
+                        .unwrap_or_default();
                     let text: String = ps.text.chars().take(140).collect();
-                    println!("  {}. [{:.3}] {src}  {}", i + 1, h.score, text.replace('\n', " "));
+                    println!(
+                        "  {}. [{:.3}] {src}  {}",
+                        i + 1,
+                        h.score,
+                        text.replace('\n', " ")
+                    );
                 }
-                println!("  ({} ms, {} passages recomputed)", r.stats.micros / 1000, r.stats.recomputed);
+                println!(
+                    "  ({} ms, {} passages recomputed)",
+                    r.stats.micros / 1000,
+                    r.stats.recomputed
+                );
             }
             let _ = std::fs::remove_file(&out);
             Ok(())
         }
-        Cmd::Bench { index, queries, qrels, s, limit, sweep_ef, sweep_ratio, json } => {
+        Cmd::Bench {
+            index,
+            queries,
+            qrels,
+            s,
+            limit,
+            sweep_ef,
+            sweep_ratio,
+            json,
+        } => {
             let b = board(&cli)?;
             let base = search_params(&b, s)?;
             let idx = open_index(index)?;
             let enc = encoder(&cli, &b)?;
-            let cfg = leann_edge::bench::BenchConfig { queries: queries.clone(), qrels: qrels.clone(), limit: *limit, vectors: vectors_path(index) };
+            let cfg = leann_edge::bench::BenchConfig {
+                queries: queries.clone(),
+                qrels: qrels.clone(),
+                limit: *limit,
+                vectors: vectors_path(index),
+            };
             let mut points = vec![base.clone()];
             if !sweep_ef.is_empty() {
                 points.clear();
-                let ratios = if sweep_ratio.is_empty() { vec![base.rerank_ratio] } else { sweep_ratio.clone() };
+                let ratios = if sweep_ratio.is_empty() {
+                    vec![base.rerank_ratio]
+                } else {
+                    sweep_ratio.clone()
+                };
                 for &e in sweep_ef {
                     for &r in &ratios {
-                        points.push(SearchParams { ef: e, rerank_ratio: r, ..base.clone() });
+                        points.push(SearchParams {
+                            ef: e,
+                            rerank_ratio: r,
+                            ..base.clone()
+                        });
                     }
                 }
             }
@@ -445,10 +678,30 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Cmd::BenchTable { passages, queries, dim, ef, ratio, batch, no_prune, degree, pq, pq_bits, budget, reorder, json, mode, index } => {
+        Cmd::BenchTable {
+            passages,
+            queries,
+            dim,
+            ef,
+            ratio,
+            batch,
+            no_prune,
+            degree,
+            pq,
+            pq_bits,
+            budget,
+            reorder,
+            json,
+            mode,
+            index,
+        } => {
             let p = leann_edge::tablebench::read_f32_table(passages, *dim)?;
             let q = leann_edge::tablebench::read_f32_table(queries, *dim)?;
-            let mut bp = BuildParams { reorder: *reorder, budget_bytes_per_passage: *budget, ..BuildParams::default() };
+            let mut bp = BuildParams {
+                reorder: *reorder,
+                budget_bytes_per_passage: *budget,
+                ..BuildParams::default()
+            };
             if *no_prune {
                 bp.prune = None;
             }
@@ -461,8 +714,17 @@ fn run(cli: Cli) -> Result<()> {
             if let Some(b) = pq_bits {
                 bp.pq_bits = *b;
             }
-            let base = SearchParams { batch_size: *batch, mode: if mode == "two-level" { Mode::TwoLevel } else { Mode::PqFirst }, ..Default::default() };
-            let r = leann_edge::tablebench::run(&p, &q, *dim, &bp, ef, ratio, &base, index).context("table benchmark")?;
+            let base = SearchParams {
+                batch_size: *batch,
+                mode: if mode == "two-level" {
+                    Mode::TwoLevel
+                } else {
+                    Mode::PqFirst
+                },
+                ..Default::default()
+            };
+            let r = leann_edge::tablebench::run(&p, &q, *dim, &bp, ef, ratio, &base, index)
+                .context("table benchmark")?;
             if *json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {
@@ -486,5 +748,7 @@ fn find_demo_corpus() -> Result<PathBuf> {
             }
         }
     }
-    Err(anyhow!("the example corpus (examples/corpus) was not found; run the demo from the repository root"))
+    Err(anyhow!(
+        "the example corpus (examples/corpus) was not found; run the demo from the repository root"
+    ))
 }

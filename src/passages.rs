@@ -46,7 +46,10 @@ pub struct PassageRecord {
 impl PassageRecord {
     /// A passage with text only.
     pub fn plain(text: &str) -> Self {
-        PassageRecord { text: text.to_string(), ..Default::default() }
+        PassageRecord {
+            text: text.to_string(),
+            ..Default::default()
+        }
     }
     /// The string given to the encoder: `title\n\nbody`, or the body alone.
     pub fn embed_input(&self) -> String {
@@ -115,7 +118,11 @@ pub fn encode(recs: &[PassageRecord]) -> EncodedPassages {
         let mut prev: &str = "";
         for r in chunk {
             let id = r.id.as_deref().unwrap_or("");
-            let shared = prev.bytes().zip(id.bytes()).take_while(|(a, b)| a == b).count();
+            let shared = prev
+                .bytes()
+                .zip(id.bytes())
+                .take_while(|(a, b)| a == b)
+                .count();
             // keep the cut on a char boundary
             let mut shared = shared;
             while !id.is_char_boundary(shared) {
@@ -187,18 +194,35 @@ impl PassageReader {
     pub fn new(n: u64, text: (u64, u64), offsets: (u64, u64), ids: (u64, u64)) -> Result<Self> {
         let nblocks = n.div_ceil(TEXT_BLOCK as u64);
         if offsets.1 < nblocks * 16 {
-            return Err(bad("passage_offsets", "offset table shorter than the passage count needs"));
+            return Err(bad(
+                "passage_offsets",
+                "offset table shorter than the passage count needs",
+            ));
         }
         if ids.1 < n.div_ceil(ID_BLOCK as u64) * 8 {
-            return Err(bad("passage_ids", "id table shorter than the passage count needs"));
+            return Err(bad(
+                "passage_ids",
+                "id table shorter than the passage count needs",
+            ));
         }
-        Ok(PassageReader { n, text_off: text.0, text_len: text.1, offs_off: offsets.0, offs_len: offsets.1, ids_off: ids.0, ids_len: ids.1 })
+        Ok(PassageReader {
+            n,
+            text_off: text.0,
+            text_len: text.1,
+            offs_off: offsets.0,
+            offs_len: offsets.1,
+            ids_off: ids.0,
+            ids_len: ids.1,
+        })
     }
 
     /// Byte range of passage `i` inside the text section.
     pub fn range<S: FlashSource + ?Sized>(&self, src: &S, i: u64) -> Result<(u64, u64)> {
         if i >= self.n {
-            return Err(Error::InvalidParam(alloc::format!("passage {i} out of range ({} passages)", self.n)));
+            return Err(Error::InvalidParam(alloc::format!(
+                "passage {i} out of range ({} passages)",
+                self.n
+            )));
         }
         let nblocks = self.n.div_ceil(TEXT_BLOCK as u64);
         let b = i / TEXT_BLOCK as u64;
@@ -216,18 +240,32 @@ impl PassageReader {
         let take = (stream_len - start_byte).min(6 + 64 * 8 + 8) as usize;
         let buf = read_vec(src, self.offs_off + stream_off + start_byte, take)?;
         let mut r = BitReader::new(&buf, bitpos % 8);
-        let w = r.get(6).ok_or_else(|| bad("passage_offsets", "truncated"))? as u32;
+        let w = r
+            .get(6)
+            .ok_or_else(|| bad("passage_offsets", "truncated"))? as u32;
         if w > 57 {
             return Err(bad("passage_offsets", "length width out of range"));
         }
         let mut start = base;
         for _ in 0..k {
-            start = start.checked_add(r.get(w).ok_or_else(|| bad("passage_offsets", "truncated"))?).ok_or_else(|| bad("passage_offsets", "overflow"))?;
+            start = start
+                .checked_add(
+                    r.get(w)
+                        .ok_or_else(|| bad("passage_offsets", "truncated"))?,
+                )
+                .ok_or_else(|| bad("passage_offsets", "overflow"))?;
         }
-        let len = r.get(w).ok_or_else(|| bad("passage_offsets", "truncated"))?;
-        let end = start.checked_add(len).ok_or_else(|| bad("passage_offsets", "overflow"))?;
+        let len = r
+            .get(w)
+            .ok_or_else(|| bad("passage_offsets", "truncated"))?;
+        let end = start
+            .checked_add(len)
+            .ok_or_else(|| bad("passage_offsets", "overflow"))?;
         if end > self.text_len {
-            return Err(bad("passage_text", "passage range past the end of the text"));
+            return Err(bad(
+                "passage_text",
+                "passage range past the end of the text",
+            ));
         }
         Ok((start, end))
     }
@@ -237,7 +275,9 @@ impl PassageReader {
         let (s, e) = self.range(src, i)?;
         let raw = read_vec(src, self.text_off + s, (e - s) as usize)?;
         let mut p = 0;
-        let tl = get_varint(&raw, &mut p).ok_or_else(|| bad("passage_text", "truncated title length"))? as usize;
+        let tl = get_varint(&raw, &mut p)
+            .ok_or_else(|| bad("passage_text", "truncated title length"))?
+            as usize;
         if p + tl > raw.len() {
             return Err(bad("passage_text", "title longer than the record"));
         }
@@ -247,15 +287,30 @@ impl PassageReader {
     }
 
     /// Id and source of passage `i` (source paths resolved from `paths`).
-    pub fn id_source<S: FlashSource + ?Sized>(&self, src: &S, i: u64, paths: &[String]) -> Result<(String, Option<Source>)> {
+    pub fn id_source<S: FlashSource + ?Sized>(
+        &self,
+        src: &S,
+        i: u64,
+        paths: &[String],
+    ) -> Result<(String, Option<Source>)> {
         if i >= self.n {
-            return Err(Error::InvalidParam(alloc::format!("passage {i} out of range")));
+            return Err(Error::InvalidParam(alloc::format!(
+                "passage {i} out of range"
+            )));
         }
         let nb = self.n.div_ceil(ID_BLOCK as u64);
         let b = i / ID_BLOCK as u64;
         let e = read_vec(src, self.ids_off + b * 8, 8)?;
         let start = u64::from_le_bytes(e[..].try_into().unwrap_or([0; 8]));
-        let end = if b + 1 < nb { u64::from_le_bytes(read_vec(src, self.ids_off + (b + 1) * 8, 8)?[..].try_into().unwrap_or([0; 8])) } else { self.ids_len - nb * 8 };
+        let end = if b + 1 < nb {
+            u64::from_le_bytes(
+                read_vec(src, self.ids_off + (b + 1) * 8, 8)?[..]
+                    .try_into()
+                    .unwrap_or([0; 8]),
+            )
+        } else {
+            self.ids_len - nb * 8
+        };
         if start > end || nb * 8 + end > self.ids_len {
             return Err(bad("passage_ids", "block offsets out of order"));
         }
@@ -277,11 +332,19 @@ impl PassageReader {
             let src_rec = if pi == 0 {
                 None
             } else {
-                let path = paths.get(pi as usize - 1).cloned().ok_or_else(|| bad("passage_ids", "source index out of range"))?;
+                let path = paths
+                    .get(pi as usize - 1)
+                    .cloned()
+                    .ok_or_else(|| bad("passage_ids", "source index out of range"))?;
                 let byte_start = get_varint(&buf, &mut p).ok_or_else(t)?;
                 let len = get_varint(&buf, &mut p).ok_or_else(t)?;
                 let line = get_varint(&buf, &mut p).ok_or_else(t)?;
-                Some(Source { path, byte_start, byte_end: byte_start.saturating_add(len), line })
+                Some(Source {
+                    path,
+                    byte_start,
+                    byte_end: byte_start.saturating_add(len),
+                    line,
+                })
             };
             last = src_rec;
         }

@@ -46,14 +46,28 @@ impl Pq {
     /// Read a codebook written by [`Pq::codebook_bytes`].
     pub fn from_codebook_bytes(dim: usize, m: usize, bits: u32, bytes: &[u8]) -> Result<Self> {
         if m == 0 || dim % m != 0 || !(bits == 4 || bits == 8) {
-            return Err(Error::corrupt("pq", alloc::format!("bad PQ shape dim={dim} m={m} bits={bits}")));
+            return Err(Error::corrupt(
+                "pq",
+                alloc::format!("bad PQ shape dim={dim} m={m} bits={bits}"),
+            ));
         }
         let want = (1usize << bits) * dim;
         if bytes.len() != want * 2 {
-            return Err(Error::corrupt("pq", alloc::format!("codebook has {} bytes, expected {}", bytes.len(), want * 2)));
+            return Err(Error::corrupt(
+                "pq",
+                alloc::format!("codebook has {} bytes, expected {}", bytes.len(), want * 2),
+            ));
         }
-        let centroids = bytes.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32()).collect();
-        Ok(Pq { dim, m, bits, centroids })
+        let centroids = bytes
+            .chunks_exact(2)
+            .map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32())
+            .collect();
+        Ok(Pq {
+            dim,
+            m,
+            bits,
+            centroids,
+        })
     }
     fn centroid(&self, s: usize, c: usize) -> &[f32] {
         let dsub = self.dsub();
@@ -136,7 +150,13 @@ pub struct PqParams {
 
 impl Default for PqParams {
     fn default() -> Self {
-        PqParams { m: 16, bits: 8, sample: 25_000, iters: 20, seed: 7 }
+        PqParams {
+            m: 16,
+            bits: 8,
+            sample: 25_000,
+            iters: 20,
+            seed: 7,
+        }
     }
 }
 
@@ -145,10 +165,16 @@ impl Default for PqParams {
 pub fn train(vectors: &[f32], dim: usize, p: &PqParams) -> Result<Pq> {
     use rayon::prelude::*;
     if p.m == 0 || dim % p.m != 0 || p.m > 256 {
-        return Err(Error::InvalidParam(format!("PQ sub-spaces {} must divide the dimension {dim} (and be <= 256)", p.m)));
+        return Err(Error::InvalidParam(format!(
+            "PQ sub-spaces {} must divide the dimension {dim} (and be <= 256)",
+            p.m
+        )));
     }
     if !(p.bits == 8 || p.bits == 4) {
-        return Err(Error::InvalidParam(format!("PQ bits must be 4 or 8, not {}", p.bits)));
+        return Err(Error::InvalidParam(format!(
+            "PQ bits must be 4 or 8, not {}",
+            p.bits
+        )));
     }
     let n = vectors.len() / dim;
     if n == 0 {
@@ -164,7 +190,14 @@ pub fn train(vectors: &[f32], dim: usize, p: &PqParams) -> Result<Pq> {
     let per_sub: Vec<Vec<f32>> = (0..p.m)
         .into_par_iter()
         .map(|s| {
-            let data: Vec<f32> = ids.iter().flat_map(|&i| vectors[i * dim + s * dsub..i * dim + (s + 1) * dsub].iter().copied()).collect();
+            let data: Vec<f32> = ids
+                .iter()
+                .flat_map(|&i| {
+                    vectors[i * dim + s * dsub..i * dim + (s + 1) * dsub]
+                        .iter()
+                        .copied()
+                })
+                .collect();
             kmeans(&data, dsub, ksub, p.iters, p.seed.wrapping_add(s as u64))
         })
         .collect();
@@ -172,7 +205,12 @@ pub fn train(vectors: &[f32], dim: usize, p: &PqParams) -> Result<Pq> {
     for c in per_sub {
         centroids.extend(c.into_iter().map(|x| f16::from_f32(x).to_f32()));
     }
-    Ok(Pq { dim, m: p.m, bits: p.bits, centroids })
+    Ok(Pq {
+        dim,
+        m: p.m,
+        bits: p.bits,
+        centroids,
+    })
 }
 
 /// Plain Lloyd k-means with seeded init; empty clusters are re-seeded from random points.
@@ -182,7 +220,11 @@ pub fn kmeans(data: &[f32], d: usize, k: usize, iters: usize, seed: u64) -> Vec<
     let mut rng = crate::rng::Rng::new(seed);
     let mut cent = vec![0f32; k * d];
     for c in 0..k {
-        let i = if n >= k { (c * n) / k + rng.below((n / k).max(1)) } else { rng.below(n) };
+        let i = if n >= k {
+            (c * n) / k + rng.below((n / k).max(1))
+        } else {
+            rng.below(n)
+        };
         cent[c * d..(c + 1) * d].copy_from_slice(&data[i.min(n - 1) * d..(i.min(n - 1) + 1) * d]);
     }
     let l2 = crate::kernels::active().l2sq;

@@ -43,7 +43,16 @@ pub enum Mode {
 
 impl Default for SearchParams {
     fn default() -> Self {
-        SearchParams { k: 3, ef: 128, rerank_ratio: 0.5, batch_size: 16, max_recompute: 0, cache_capacity: 1024, seed_recompute: 3, mode: Mode::PqFirst }
+        SearchParams {
+            k: 3,
+            ef: 128,
+            rerank_ratio: 0.5,
+            batch_size: 16,
+            max_recompute: 0,
+            cache_capacity: 1024,
+            seed_recompute: 3,
+            mode: Mode::PqFirst,
+        }
     }
 }
 
@@ -119,24 +128,42 @@ pub trait SearchSpace {
     /// PQ distance of `v` under the query's table.
     fn pq_distance(&mut self, table: &[f32], v: u32) -> crate::error::Result<f32>;
     /// Exact vectors for `ids` (row-major into `out`); updates `stats`.
-    fn exact(&mut self, ids: &[u32], out: &mut Vec<f32>, stats: &mut SearchStats) -> crate::error::Result<()>;
+    fn exact(
+        &mut self,
+        ids: &[u32],
+        out: &mut Vec<f32>,
+        stats: &mut SearchStats,
+    ) -> crate::error::Result<()>;
 }
 
 /// Run the two-level search. `q` is the unit query vector, `table` its PQ ADC table.
-pub fn two_level<S: SearchSpace>(space: &mut S, q: &[f32], table: &[f32], p: &SearchParams, stats: &mut SearchStats) -> crate::error::Result<Vec<Hit>> {
+pub fn two_level<S: SearchSpace>(
+    space: &mut S,
+    q: &[f32],
+    table: &[f32],
+    p: &SearchParams,
+    stats: &mut SearchStats,
+) -> crate::error::Result<Vec<Hit>> {
     let n = space.len();
     if n == 0 || p.k == 0 {
         return Ok(Vec::new());
     }
     if !(p.rerank_ratio > 0.0 && p.rerank_ratio <= 1.0) {
-        return Err(crate::error::Error::InvalidParam(alloc::format!("rerank_ratio must be in (0, 1], not {}", p.rerank_ratio)));
+        return Err(crate::error::Error::InvalidParam(alloc::format!(
+            "rerank_ratio must be in (0, 1], not {}",
+            p.rerank_ratio
+        )));
     }
     if p.mode == Mode::PqFirst {
         return pq_first(space, q, table, p, stats);
     }
     let ef = p.ef.max(p.k);
     let batch = p.batch_size.max(1);
-    let cap = if p.max_recompute == 0 { usize::MAX } else { p.max_recompute.max(1) };
+    let cap = if p.max_recompute == 0 {
+        usize::MAX
+    } else {
+        p.max_recompute.max(1)
+    };
     let dot = crate::kernels::active().dot;
     let dim = q.len();
     let mut visited = alloc::vec![0u64; n.div_ceil(64)];
@@ -154,7 +181,12 @@ pub fn two_level<S: SearchSpace>(space: &mut S, q: &[f32], table: &[f32], p: &Se
     let mut nb: Vec<u32> = Vec::new();
     let mut recomputed = 0usize;
 
-    let mut flush = |space: &mut S, pending: &mut Vec<u32>, frontier: &mut BinaryHeap<Reverse<D>>, results: &mut BinaryHeap<D>, stats: &mut SearchStats| -> crate::error::Result<()> {
+    let mut flush = |space: &mut S,
+                     pending: &mut Vec<u32>,
+                     frontier: &mut BinaryHeap<Reverse<D>>,
+                     results: &mut BinaryHeap<D>,
+                     stats: &mut SearchStats|
+     -> crate::error::Result<()> {
         if pending.is_empty() {
             return Ok(());
         }
@@ -253,13 +285,24 @@ pub fn two_level<S: SearchSpace>(space: &mut S, q: &[f32], table: &[f32], p: &Se
             flush(space, &mut pending, &mut frontier, &mut results, stats)?;
         }
     }
-    let mut hits: Vec<Hit> = results.into_sorted_vec().into_iter().take(p.k).map(|D(d, id)| Hit { id, score: 1.0 - d }).collect();
+    let mut hits: Vec<Hit> = results
+        .into_sorted_vec()
+        .into_iter()
+        .take(p.k)
+        .map(|D(d, id)| Hit { id, score: 1.0 - d })
+        .collect();
     hits.truncate(p.k);
     Ok(hits)
 }
 
 /// PQ-guided beam search, then exact rerank of the best PQ candidates (see [`Mode::PqFirst`]).
-pub fn pq_first<S: SearchSpace>(space: &mut S, q: &[f32], table: &[f32], p: &SearchParams, stats: &mut SearchStats) -> crate::error::Result<Vec<Hit>> {
+pub fn pq_first<S: SearchSpace>(
+    space: &mut S,
+    q: &[f32],
+    table: &[f32],
+    p: &SearchParams,
+    stats: &mut SearchStats,
+) -> crate::error::Result<Vec<Hit>> {
     let n = space.len();
     let ef = p.ef.max(p.k);
     let dot = crate::kernels::active().dot;
@@ -273,7 +316,12 @@ pub fn pq_first<S: SearchSpace>(space: &mut S, q: &[f32], table: &[f32], p: &Sea
     };
     let mut frontier: BinaryHeap<Reverse<D>> = BinaryHeap::new();
     let mut best: BinaryHeap<D> = BinaryHeap::new();
-    let push = |space: &mut S, v: u32, frontier: &mut BinaryHeap<Reverse<D>>, best: &mut BinaryHeap<D>, stats: &mut SearchStats| -> crate::error::Result<()> {
+    let push = |space: &mut S,
+                v: u32,
+                frontier: &mut BinaryHeap<Reverse<D>>,
+                best: &mut BinaryHeap<D>,
+                stats: &mut SearchStats|
+     -> crate::error::Result<()> {
         let d = space.pq_distance(table, v)?;
         stats.pq_distances += 1;
         if best.len() < ef || d < best.peek().map_or(f32::MAX, |x| x.0) {
@@ -308,7 +356,9 @@ pub fn pq_first<S: SearchSpace>(space: &mut S, q: &[f32], table: &[f32], p: &Sea
         }
     }
     let cands = best.into_sorted_vec();
-    let mut r = ((ef as f32 * p.rerank_ratio).ceil() as usize).max(p.k).min(cands.len());
+    let mut r = ((ef as f32 * p.rerank_ratio).ceil() as usize)
+        .max(p.k)
+        .min(cands.len());
     if p.max_recompute > 0 {
         r = r.min(p.max_recompute.max(p.k));
     }
@@ -322,5 +372,9 @@ pub fn pq_first<S: SearchSpace>(space: &mut S, q: &[f32], table: &[f32], p: &Sea
         }
     }
     exact.sort_unstable();
-    Ok(exact.into_iter().take(p.k).map(|D(d, id)| Hit { id, score: 1.0 - d }).collect())
+    Ok(exact
+        .into_iter()
+        .take(p.k)
+        .map(|D(d, id)| Hit { id, score: 1.0 - d })
+        .collect())
 }

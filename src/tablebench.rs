@@ -13,9 +13,15 @@ use std::path::Path;
 pub fn read_f32_table(path: &Path, dim: usize) -> Result<Vec<f32>> {
     let b = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     if dim == 0 || b.len() % (4 * dim) != 0 {
-        return Err(Error::InvalidParam(format!("{}: {} bytes is not a whole number of {dim}-d f32 rows", path.display(), b.len())));
+        return Err(Error::InvalidParam(format!(
+            "{}: {} bytes is not a whole number of {dim}-d f32 rows",
+            path.display(),
+            b.len()
+        )));
     }
-    Ok(b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+    Ok(b.chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect())
 }
 
 /// One point of the sweep.
@@ -71,7 +77,17 @@ pub fn percentile(sorted: &[u64], p: f64) -> u64 {
 }
 
 /// Build an index of `passages` and sweep search parameters with `queries`.
-pub fn run(passages: &[f32], queries: &[f32], dim: usize, params: &BuildParams, efs: &[usize], ratios: &[f32], base: &SearchParams, index_path: &Path) -> Result<TableBenchReport> {
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    passages: &[f32],
+    queries: &[f32],
+    dim: usize,
+    params: &BuildParams,
+    efs: &[usize],
+    ratios: &[f32],
+    base: &SearchParams,
+    index_path: &Path,
+) -> Result<TableBenchReport> {
     let n = passages.len() / dim;
     let keys: Vec<String> = (0..n).map(|i| format!("p{i}")).collect();
     let emb = TableEmbedder::new(dim, keys.clone(), passages.to_vec());
@@ -80,11 +96,20 @@ pub fn run(passages: &[f32], queries: &[f32], dim: usize, params: &BuildParams, 
         b.add_passage(PassageRecord::plain(k));
     }
     let t = std::time::Instant::now();
-    let build = b.build_with_vectors(emb.rows(), dim, &crate::Embedder::fingerprint(&emb), index_path)?;
+    let build = b.build_with_vectors(
+        emb.rows(),
+        dim,
+        &crate::Embedder::fingerprint(&emb),
+        index_path,
+    )?;
     let build_secs = t.elapsed().as_secs_f64();
     let index = Index::open(index_path)?;
     let br = index.breakdown();
-    let bytes_per_passage = br.parts.iter().map(|(k, v)| (k.clone(), *v as f64 / n as f64)).collect();
+    let bytes_per_passage = br
+        .parts
+        .iter()
+        .map(|(k, v)| (k.clone(), *v as f64 / n as f64))
+        .collect();
     let qs: Vec<Vec<f32>> = queries
         .chunks_exact(dim)
         .map(|q| {
@@ -95,20 +120,44 @@ pub fn run(passages: &[f32], queries: &[f32], dim: usize, params: &BuildParams, 
         .collect();
     let truth: Vec<Vec<u32>> = {
         use rayon::prelude::*;
-        qs.par_iter().map(|q| crate::exact::top_k(emb.rows(), dim, q, 10).into_iter().map(|x| x.0).collect()).collect()
+        qs.par_iter()
+            .map(|q| {
+                crate::exact::top_k(emb.rows(), dim, q, 10)
+                    .into_iter()
+                    .map(|x| x.0)
+                    .collect()
+            })
+            .collect()
     };
     let mut sweep = Vec::new();
     for &ef in efs {
         for &ratio in ratios {
-            let sp = SearchParams { k: 10, ef, rerank_ratio: ratio, ..base.clone() };
+            let sp = SearchParams {
+                k: 10,
+                ef,
+                rerank_ratio: ratio,
+                ..base.clone()
+            };
             let mut s = index.searcher(&emb, sp.cache_capacity)?;
             let (mut r1, mut r3, mut r10, mut calls, mut pq) = (0.0, 0.0, 0.0, 0.0, 0.0);
             let mut rec = Vec::new();
             let mut us = Vec::new();
             for (q, tr) in qs.iter().zip(&truth) {
                 let res = s.search_vector(q, &sp)?;
-                let got: Vec<u32> = res.hits.iter().map(|h| index.passage(h.id).ok().and_then(|p| p.text.strip_prefix('p').and_then(|x| x.parse().ok())).unwrap_or(u32::MAX)).collect();
-                if std::env::var_os("LEANN_DEBUG").is_some() { eprintln!("got {got:?} truth {tr:?}"); }
+                let got: Vec<u32> = res
+                    .hits
+                    .iter()
+                    .map(|h| {
+                        index
+                            .passage(h.id)
+                            .ok()
+                            .and_then(|p| p.text.strip_prefix('p').and_then(|x| x.parse().ok()))
+                            .unwrap_or(u32::MAX)
+                    })
+                    .collect();
+                if std::env::var_os("LEANN_DEBUG").is_some() {
+                    eprintln!("got {got:?} truth {tr:?}");
+                }
                 r1 += crate::exact::recall(&got, tr, 1);
                 r3 += crate::exact::recall(&got, tr, 3);
                 r10 += crate::exact::recall(&got, tr, 10);
@@ -121,25 +170,65 @@ pub fn run(passages: &[f32], queries: &[f32], dim: usize, params: &BuildParams, 
             let mean = rec.iter().sum::<u64>() as f64 / nq;
             rec.sort_unstable();
             us.sort_unstable();
-            sweep.push(SweepPoint { ef, rerank_ratio: ratio, recall1: r1 / nq, recall3: r3 / nq, recall10: r10 / nq, recompute_mean: mean, recompute_p95: percentile(&rec, 0.95), calls_mean: calls / nq, pq_mean: pq / nq, micros_p50: percentile(&us, 0.5) });
+            sweep.push(SweepPoint {
+                ef,
+                rerank_ratio: ratio,
+                recall1: r1 / nq,
+                recall3: r3 / nq,
+                recall10: r10 / nq,
+                recompute_mean: mean,
+                recompute_p95: percentile(&rec, 0.95),
+                calls_mean: calls / nq,
+                pq_mean: pq / nq,
+                micros_p50: percentile(&us, 0.5),
+            });
         }
     }
-    Ok(TableBenchReport { passages: n, queries: qs.len(), build, bytes_per_passage, overhead_per_passage: br.overhead as f64 / n as f64, build_secs, sweep })
+    Ok(TableBenchReport {
+        passages: n,
+        queries: qs.len(),
+        build,
+        bytes_per_passage,
+        overhead_per_passage: br.overhead as f64 / n as f64,
+        build_secs,
+        sweep,
+    })
 }
 
 /// Print a report as a table.
 pub fn print(r: &TableBenchReport) {
-    println!("passages {}  queries {}  build {:.1}s  edges {}", r.passages, r.queries, r.build_secs, r.build.edges);
+    println!(
+        "passages {}  queries {}  build {:.1}s  edges {}",
+        r.passages, r.queries, r.build_secs, r.build.edges
+    );
     if let Some(b) = &r.build.budget {
-        println!("budget {} B/passage -> PQ {} x {} bits, degree {} (estimated {:.1} B)", b.budget, b.pq_subspaces, b.pq_bits, b.degree, b.estimate);
+        println!(
+            "budget {} B/passage -> PQ {} x {} bits, degree {} (estimated {:.1} B)",
+            b.budget, b.pq_subspaces, b.pq_bits, b.degree, b.estimate
+        );
     }
     print!("bytes/passage:");
     for (k, v) in &r.bytes_per_passage {
         print!("  {k} {v:.2}");
     }
     println!("\noverhead (all but passage text): {:.2} B/passage (table-bench passage text is a placeholder id, so passage_ids/offsets here are lower bounds)", r.overhead_per_passage);
-    println!("{:>5} {:>6} {:>8} {:>8} {:>8} {:>10} {:>8} {:>8} {:>8} {:>8}", "ef", "ratio", "R@1", "R@3", "R@10", "recomp", "p95", "calls", "pq", "p50_us");
+    println!(
+        "{:>5} {:>6} {:>8} {:>8} {:>8} {:>10} {:>8} {:>8} {:>8} {:>8}",
+        "ef", "ratio", "R@1", "R@3", "R@10", "recomp", "p95", "calls", "pq", "p50_us"
+    );
     for p in &r.sweep {
-        println!("{:>5} {:>6.2} {:>8.3} {:>8.3} {:>8.3} {:>10.1} {:>8} {:>8.1} {:>8.0} {:>8}", p.ef, p.rerank_ratio, p.recall1, p.recall3, p.recall10, p.recompute_mean, p.recompute_p95, p.calls_mean, p.pq_mean, p.micros_p50);
+        println!(
+            "{:>5} {:>6.2} {:>8.3} {:>8.3} {:>8.3} {:>10.1} {:>8} {:>8.1} {:>8.0} {:>8}",
+            p.ef,
+            p.rerank_ratio,
+            p.recall1,
+            p.recall3,
+            p.recall10,
+            p.recompute_mean,
+            p.recompute_p95,
+            p.calls_mean,
+            p.pq_mean,
+            p.micros_p50
+        );
     }
 }

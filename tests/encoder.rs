@@ -6,12 +6,34 @@ use leann_edge::embed::{EmbedError, Embedder};
 
 fn golden() -> Vec<(String, Vec<f32>)> {
     let v: serde_json::Value = serde_json::from_str(include_str!("fixtures/golden.json")).unwrap();
-    v["inputs"].as_array().unwrap().iter().map(|r| (r["text"].as_str().unwrap().to_string(), r["vector"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect())).collect()
+    v["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["text"].as_str().unwrap().to_string(),
+                r["vector"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_f64().unwrap() as f32)
+                    .collect(),
+            )
+        })
+        .collect()
 }
 
 fn embedder(threads: usize) -> TractEmbedder {
     let dir = default_model_dir();
-    TractEmbedder::open(&dir, TractOptions { threads, ..Default::default() }).unwrap_or_else(|e| panic!("{e}"))
+    TractEmbedder::open(
+        &dir,
+        TractOptions {
+            threads,
+            ..Default::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn cos(a: &[f32], b: &[f32]) -> f32 {
@@ -43,7 +65,13 @@ fn matches_onnxruntime_one_by_one_and_batched() {
 #[test]
 fn known_similarity_and_two_threads() {
     let e = embedder(2);
-    let v = e.embed(&["A man is eating food.", "A man is eating a piece of bread.", "The girl is carrying a baby."]).unwrap();
+    let v = e
+        .embed(&[
+            "A man is eating food.",
+            "A man is eating a piece of bread.",
+            "The girl is carrying a baby.",
+        ])
+        .unwrap();
     let c = cos(&v[..384], &v[384..768]);
     assert!((c - 0.7535).abs() < 0.002, "cos = {c}");
     assert!(cos(&v[..384], &v[768..]) < c);
@@ -52,7 +80,9 @@ fn known_similarity_and_two_threads() {
 #[test]
 fn missing_or_corrupt_model_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let err = TractEmbedder::open(dir.path(), TractOptions::default()).err().unwrap();
+    let err = TractEmbedder::open(dir.path(), TractOptions::default())
+        .err()
+        .unwrap();
     assert!(matches!(err, EmbedError::Model { .. }));
     assert!(err.to_string().contains("models/fetch.sh"), "{err}");
     // Right size, wrong bytes: checksum mismatch.
@@ -63,11 +93,15 @@ fn missing_or_corrupt_model_is_a_clear_error() {
     bytes[1000] ^= 0xff;
     std::fs::write(bad.join("model.onnx"), &bytes).unwrap();
     std::fs::copy(src.join("tokenizer.json"), bad.join("tokenizer.json")).unwrap();
-    let err = TractEmbedder::open(&bad, TractOptions::default()).err().unwrap();
+    let err = TractEmbedder::open(&bad, TractOptions::default())
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("sha256"), "{err}");
     // Truncated.
     std::fs::write(bad.join("model.onnx"), &bytes[..1000]).unwrap();
-    let err = TractEmbedder::open(&bad, TractOptions::default()).err().unwrap();
+    let err = TractEmbedder::open(&bad, TractOptions::default())
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("expected 22928619"), "{err}");
 }
 
@@ -76,7 +110,11 @@ fn manifest_and_fetch_script_agree_with_the_code() {
     let manifest = include_str!("../models/manifest.toml");
     let fetch = include_str!("../models/fetch.sh");
     for k in leann_edge::embed::tract::KNOWN {
-        assert!(manifest.contains(k.sha256) && fetch.contains(k.sha256), "{} checksum out of step", k.name);
+        assert!(
+            manifest.contains(k.sha256) && fetch.contains(k.sha256),
+            "{} checksum out of step",
+            k.name
+        );
         assert!(manifest.contains(&k.size.to_string()) && fetch.contains(&k.size.to_string()));
     }
 }

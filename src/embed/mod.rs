@@ -87,11 +87,22 @@ impl TableEmbedder {
         }
         let mut order: Vec<u32> = (0..keys.len() as u32).collect();
         order.sort_by(|&a, &b| keys[a as usize].cmp(&keys[b as usize]));
-        TableEmbedder { dim, keys, order, rows, calls: AtomicU64::new(0), batches: AtomicU64::new(0), passages: AtomicU64::new(0) }
+        TableEmbedder {
+            dim,
+            keys,
+            order,
+            rows,
+            calls: AtomicU64::new(0),
+            batches: AtomicU64::new(0),
+            passages: AtomicU64::new(0),
+        }
     }
     /// Row of a key.
     pub fn lookup(&self, text: &str) -> Option<usize> {
-        self.order.binary_search_by(|&i| self.keys[i as usize].as_str().cmp(text)).ok().map(|p| self.order[p] as usize)
+        self.order
+            .binary_search_by(|&i| self.keys[i as usize].as_str().cmp(text))
+            .ok()
+            .map(|p| self.order[p] as usize)
     }
     /// Vector of row `i`.
     pub fn row(&self, i: usize) -> &[f32] {
@@ -103,7 +114,11 @@ impl TableEmbedder {
     }
     /// Counters so far.
     pub fn counts(&self) -> EmbedCounts {
-        EmbedCounts { calls: self.calls.load(Ordering::Relaxed), batches: self.batches.load(Ordering::Relaxed), passages: self.passages.load(Ordering::Relaxed) }
+        EmbedCounts {
+            calls: self.calls.load(Ordering::Relaxed),
+            batches: self.batches.load(Ordering::Relaxed),
+            passages: self.passages.load(Ordering::Relaxed),
+        }
     }
     /// Reset counters.
     pub fn reset_counts(&self) {
@@ -122,10 +137,13 @@ impl Embedder for TableEmbedder {
         if !texts.is_empty() {
             self.batches.fetch_add(1, Ordering::Relaxed);
         }
-        self.passages.fetch_add(texts.len() as u64, Ordering::Relaxed);
+        self.passages
+            .fetch_add(texts.len() as u64, Ordering::Relaxed);
         let mut out = Vec::with_capacity(texts.len() * self.dim);
         for t in texts {
-            let i = self.lookup(t).ok_or_else(|| EmbedError::Unknown(String::from(*t)))?;
+            let i = self
+                .lookup(t)
+                .ok_or_else(|| EmbedError::Unknown(String::from(*t)))?;
             out.extend_from_slice(self.row(i));
         }
         Ok(out)
@@ -136,6 +154,11 @@ impl Embedder for TableEmbedder {
         for r in self.rows.iter().step_by(97) {
             h.update(&r.to_le_bytes());
         }
-        alloc::format!("table:{}x{}:{:08x}", self.keys.len(), self.dim, h.finalize())
+        alloc::format!(
+            "table:{}x{}:{:08x}",
+            self.keys.len(),
+            self.dim,
+            h.finalize()
+        )
     }
 }

@@ -21,7 +21,10 @@ impl TensorRtEmbedder {
         #[cfg(feature = "tensorrt")]
         {
             // SAFETY: loading a system library by name runs its initialisers; libnvinfer is NVIDIA's.
-            let lib = unsafe { libloading::Library::new("libnvinfer.so.10").or_else(|_| libloading::Library::new("libnvinfer.so.8")) };
+            let lib = unsafe {
+                libloading::Library::new("libnvinfer.so.10")
+                    .or_else(|_| libloading::Library::new("libnvinfer.so.8"))
+            };
             if let Err(e) = lib {
                 return Err(EmbedError::BackendUnavailable { backend: "tensorrt", why: format!("TensorRT runtime not found ({e}); install TensorRT (JetPack) or use the default tract encoder") });
             }
@@ -35,7 +38,10 @@ impl Embedder for TensorRtEmbedder {
         self.dim
     }
     fn embed(&self, _texts: &[&str]) -> Result<Vec<f32>, EmbedError> {
-        Err(EmbedError::BackendUnavailable { backend: "tensorrt", why: "not implemented".into() })
+        Err(EmbedError::BackendUnavailable {
+            backend: "tensorrt",
+            why: "not implemented".into(),
+        })
     }
     fn fingerprint(&self) -> String {
         "tensorrt".into()

@@ -34,7 +34,13 @@ pub struct KnownModel {
 }
 
 /// Models from `models/manifest.toml` (kept in step by a test).
-pub const KNOWN: &[KnownModel] = &[KnownModel { name: "all-minilm-l6-v2-int8", size: 22_928_619, sha256: "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6", dim: 384, max_tokens: 256 }];
+pub const KNOWN: &[KnownModel] = &[KnownModel {
+    name: "all-minilm-l6-v2-int8",
+    size: 22_928_619,
+    sha256: "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6",
+    dim: 384,
+    max_tokens: 256,
+}];
 
 /// Default model folder: `$LEANN_EDGE_MODEL`, else `models/all-minilm-l6-v2-int8` next to the
 /// current directory or the executable's repository.
@@ -74,11 +80,18 @@ pub struct TractOptions {
 
 impl Default for TractOptions {
     fn default() -> Self {
-        TractOptions { threads: 1, max_tokens: None, max_plans: 8, skip_checksum: false, symbolic: std::env::var_os("LEANN_EDGE_TRACT_SYMBOLIC").is_some() }
+        TractOptions {
+            threads: 1,
+            max_tokens: None,
+            max_plans: 8,
+            skip_checksum: false,
+            symbolic: std::env::var_os("LEANN_EDGE_TRACT_SYMBOLIC").is_some(),
+        }
     }
 }
 
 type Plan = Arc<TypedRunnableModel>;
+type PlanCache = (u64, HashMap<(usize, usize), (Plan, u64)>);
 
 /// The tract-backed MiniLM embedder.
 pub struct TractEmbedder {
@@ -86,7 +99,7 @@ pub struct TractEmbedder {
     model: TypedModel,
     sym_b: Symbol,
     sym_s: Symbol,
-    plans: Mutex<(u64, HashMap<(usize, usize), (Plan, u64)>)>,
+    plans: Mutex<PlanCache>,
     has_token_types: bool,
     dim: usize,
     max_tokens: usize,
@@ -97,7 +110,10 @@ pub struct TractEmbedder {
 }
 
 fn model_err(path: &Path, problem: impl Into<String>) -> EmbedError {
-    EmbedError::Model { path: path.display().to_string(), problem: problem.into() }
+    EmbedError::Model {
+        path: path.display().to_string(),
+        problem: problem.into(),
+    }
 }
 
 fn sha256_file(path: &Path) -> std::io::Result<String> {
@@ -120,8 +136,17 @@ fn sha256_file(path: &Path) -> std::io::Result<String> {
 /// word-embedding table int8 behind a `Gather` → `Cast` → `Mul(Gather(scale))` chain.
 fn fold_dequant(g: &mut pb::GraphProto) -> Result<usize, String> {
     use pb::tensor_proto::DataType;
-    let init_idx: HashMap<String, usize> = g.initializer.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
-    let is_i8 = |name: &str| init_idx.get(name).is_some_and(|&i| g.initializer[i].data_type == DataType::Int8 as i32);
+    let init_idx: HashMap<String, usize> = g
+        .initializer
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.name.clone(), i))
+        .collect();
+    let is_i8 = |name: &str| {
+        init_idx
+            .get(name)
+            .is_some_and(|&i| g.initializer[i].data_type == DataType::Int8 as i32)
+    };
     // Find Cast(int8 initializer) whose single consumer is Mul(cast_out, f32 initializer).
     let mut folds: Vec<(usize, usize)> = Vec::new(); // (cast node, mul node)
     for (ci, n) in g.node.iter().enumerate() {
@@ -129,7 +154,13 @@ fn fold_dequant(g: &mut pb::GraphProto) -> Result<usize, String> {
             continue;
         }
         let out = &n.output[0];
-        let consumers: Vec<usize> = g.node.iter().enumerate().filter(|(_, m)| m.input.iter().any(|i| i == out)).map(|(i, _)| i).collect();
+        let consumers: Vec<usize> = g
+            .node
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.input.iter().any(|i| i == out))
+            .map(|(i, _)| i)
+            .collect();
         if consumers.len() != 1 {
             continue;
         }
@@ -138,7 +169,11 @@ fn fold_dequant(g: &mut pb::GraphProto) -> Result<usize, String> {
         if m.op_type != "Mul" || m.input.len() != 2 {
             continue;
         }
-        let scale = if m.input[0] == *out { &m.input[1] } else { &m.input[0] };
+        let scale = if m.input[0] == *out {
+            &m.input[1]
+        } else {
+            &m.input[0]
+        };
         if !init_idx.contains_key(scale.as_str()) {
             continue;
         }
@@ -151,33 +186,95 @@ fn fold_dequant(g: &mut pb::GraphProto) -> Result<usize, String> {
         let qname = g.node[ci].input[0].clone();
         let cast_out = g.node[ci].output[0].clone();
         let mul = g.node[mi].clone();
-        let sname = if mul.input[0] == cast_out { mul.input[1].clone() } else { mul.input[0].clone() };
+        let sname = if mul.input[0] == cast_out {
+            mul.input[1].clone()
+        } else {
+            mul.input[0].clone()
+        };
         let wname = mul.output[0].clone();
         let q = &g.initializer[init_idx[&qname]];
         let s = &g.initializer[init_idx[&sname]];
         let qd: Vec<i8> = q.raw_data.iter().map(|&b| b as i8).collect();
-        let sd: Vec<f32> = if !s.raw_data.is_empty() { s.raw_data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect() } else { s.float_data.clone() };
+        let sd: Vec<f32> = if !s.raw_data.is_empty() {
+            s.raw_data
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect()
+        } else {
+            s.float_data.clone()
+        };
         if qd.is_empty() || sd.is_empty() {
             continue;
         }
         let qdims: Vec<usize> = q.dims.iter().map(|&d| d as usize).collect();
         let sdims: Vec<usize> = s.dims.iter().map(|&d| d as usize).collect();
         // Is this weight only used by a Gather on axis 0 (an embedding table)?
-        let users: Vec<usize> = g.node.iter().enumerate().filter(|(_, n)| n.input.iter().any(|i| *i == wname)).map(|(i, _)| i).collect();
-        let big_table = qd.len() > 4_000_000 && users.len() == 1 && g.node[users[0]].op_type == "Gather" && g.node[users[0]].input[0] == wname && qdims.len() == 2 && sdims == [qdims[0], 1];
+        let users: Vec<usize> = g
+            .node
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.input.contains(&wname))
+            .map(|(i, _)| i)
+            .collect();
+        let big_table = qd.len() > 4_000_000
+            && users.len() == 1
+            && g.node[users[0]].op_type == "Gather"
+            && g.node[users[0]].input[0] == wname
+            && qdims.len() == 2
+            && sdims == [qdims[0], 1];
         if big_table {
             let gi = users[0];
             let gather = g.node[gi].clone();
             let ids = gather.input[1].clone();
             let out = gather.output[0].clone();
-            let mk = |op: &str, inputs: Vec<String>, output: String, attrs: Vec<pb::AttributeProto>| pb::NodeProto { input: inputs, output: vec![output.clone()], name: format!("leann_{output}"), op_type: op.into(), attribute: attrs, ..Default::default() };
-            let axis0 = pb::AttributeProto { name: "axis".into(), i: 0, r#type: pb::attribute_proto::AttributeType::Int as i32, ..Default::default() };
-            let to_f = pb::AttributeProto { name: "to".into(), i: DataType::Float as i64, r#type: pb::attribute_proto::AttributeType::Int as i32, ..Default::default() };
+            let mk = |op: &str,
+                      inputs: Vec<String>,
+                      output: String,
+                      attrs: Vec<pb::AttributeProto>| pb::NodeProto {
+                input: inputs,
+                output: vec![output.clone()],
+                name: format!("leann_{output}"),
+                op_type: op.into(),
+                attribute: attrs,
+                ..Default::default()
+            };
+            let axis0 = pb::AttributeProto {
+                name: "axis".into(),
+                i: 0,
+                r#type: pb::attribute_proto::AttributeType::Int as i32,
+                ..Default::default()
+            };
+            let to_f = pb::AttributeProto {
+                name: "to".into(),
+                i: DataType::Float as i64,
+                r#type: pb::attribute_proto::AttributeType::Int as i32,
+                ..Default::default()
+            };
             let nodes = vec![
-                mk("Gather", vec![qname.clone(), ids.clone()], format!("{out}_q"), vec![axis0.clone()]),
-                mk("Cast", vec![format!("{out}_q")], format!("{out}_f"), vec![to_f]),
-                mk("Gather", vec![sname.clone(), ids], format!("{out}_s"), vec![axis0]),
-                mk("Mul", vec![format!("{out}_f"), format!("{out}_s")], out, vec![]),
+                mk(
+                    "Gather",
+                    vec![qname.clone(), ids.clone()],
+                    format!("{out}_q"),
+                    vec![axis0.clone()],
+                ),
+                mk(
+                    "Cast",
+                    vec![format!("{out}_q")],
+                    format!("{out}_f"),
+                    vec![to_f],
+                ),
+                mk(
+                    "Gather",
+                    vec![sname.clone(), ids],
+                    format!("{out}_s"),
+                    vec![axis0],
+                ),
+                mk(
+                    "Mul",
+                    vec![format!("{out}_f"), format!("{out}_s")],
+                    out,
+                    vec![],
+                ),
             ];
             remove[ci] = true;
             remove[mi] = true;
@@ -188,9 +285,15 @@ fn fold_dequant(g: &mut pb::GraphProto) -> Result<usize, String> {
         // broadcast q (2-D or any) by s (same rank with 1s, or scalar)
         let rank = qdims.len();
         let mut w = vec![0f32; qd.len()];
-        let sfull: Vec<usize> = if sdims.len() == rank { sdims.clone() } else { vec![1; rank] };
+        let sfull: Vec<usize> = if sdims.len() == rank {
+            sdims.clone()
+        } else {
+            vec![1; rank]
+        };
         if sd.len() != 1 && sfull.iter().product::<usize>() != sd.len() {
-            return Err(format!("scale {sname} shape {sdims:?} does not broadcast to {qdims:?}"));
+            return Err(format!(
+                "scale {sname} shape {sdims:?} does not broadcast to {qdims:?}"
+            ));
         }
         let mut strides = vec![1usize; rank];
         for i in (0..rank.saturating_sub(1)).rev() {
@@ -213,7 +316,13 @@ fn fold_dequant(g: &mut pb::GraphProto) -> Result<usize, String> {
             *wv = qv as f32 * sd[si];
         }
         let raw: Vec<u8> = w.iter().flat_map(|x| x.to_le_bytes()).collect();
-        new_inits.push(pb::TensorProto { name: wname, dims: q.dims.clone(), data_type: DataType::Float as i32, raw_data: raw, ..Default::default() });
+        new_inits.push(pb::TensorProto {
+            name: wname,
+            dims: q.dims.clone(),
+            data_type: DataType::Float as i32,
+            raw_data: raw,
+            ..Default::default()
+        });
         remove[ci] = true;
         remove[mi] = true;
     }
@@ -228,8 +337,13 @@ fn fold_dequant(g: &mut pb::GraphProto) -> Result<usize, String> {
         }
     }
     // Drop int8 initialisers no node reads any more.
-    let used: std::collections::HashSet<String> = g.node.iter().flat_map(|n| n.input.iter().cloned()).collect();
-    g.initializer.retain(|t| used.contains(&t.name) || t.data_type != DataType::Int8 as i32);
+    let used: std::collections::HashSet<String> = g
+        .node
+        .iter()
+        .flat_map(|n| n.input.iter().cloned())
+        .collect();
+    g.initializer
+        .retain(|t| used.contains(&t.name) || t.data_type != DataType::Int8 as i32);
     g.initializer.extend(new_inits);
     Ok(count)
 }
@@ -239,15 +353,27 @@ impl TractEmbedder {
     pub fn open(dir: &Path, opts: TractOptions) -> Result<Self, EmbedError> {
         let onnx_path = dir.join("model.onnx");
         let tok_path = dir.join("tokenizer.json");
-        let meta = std::fs::metadata(&onnx_path).map_err(|e| model_err(&onnx_path, format!("cannot read it ({e})")))?;
-        let known = KNOWN.iter().find(|k| dir.file_name().is_some_and(|f| f == k.name)).or_else(|| KNOWN.iter().find(|k| k.size == meta.len()));
+        let meta = std::fs::metadata(&onnx_path)
+            .map_err(|e| model_err(&onnx_path, format!("cannot read it ({e})")))?;
+        let known = KNOWN
+            .iter()
+            .find(|k| dir.file_name().is_some_and(|f| f == k.name))
+            .or_else(|| KNOWN.iter().find(|k| k.size == meta.len()));
         let fingerprint = match known {
             Some(k) => {
                 if meta.len() != k.size {
-                    return Err(model_err(&onnx_path, format!("is {} bytes, expected {} (incomplete or wrong file)", meta.len(), k.size)));
+                    return Err(model_err(
+                        &onnx_path,
+                        format!(
+                            "is {} bytes, expected {} (incomplete or wrong file)",
+                            meta.len(),
+                            k.size
+                        ),
+                    ));
                 }
                 if !opts.skip_checksum {
-                    let sum = sha256_file(&onnx_path).map_err(|e| model_err(&onnx_path, format!("cannot read it ({e})")))?;
+                    let sum = sha256_file(&onnx_path)
+                        .map_err(|e| model_err(&onnx_path, format!("cannot read it ({e})")))?;
                     if sum != k.sha256 {
                         return Err(model_err(&onnx_path, format!("sha256 {sum} does not match the manifest ({}) — corrupt or a different model", k.sha256)));
                     }
@@ -255,26 +381,46 @@ impl TractEmbedder {
                 format!("{}:sha256:{}", k.name, &k.sha256[..16])
             }
             None => {
-                let sum = sha256_file(&onnx_path).map_err(|e| model_err(&onnx_path, format!("cannot read it ({e})")))?;
-                log::warn!("{} is not in models/manifest.toml; using it unverified", onnx_path.display());
+                let sum = sha256_file(&onnx_path)
+                    .map_err(|e| model_err(&onnx_path, format!("cannot read it ({e})")))?;
+                log::warn!(
+                    "{} is not in models/manifest.toml; using it unverified",
+                    onnx_path.display()
+                );
                 format!("custom:sha256:{}", &sum[..16])
             }
         };
-        let mut tokenizer = tokenizers::Tokenizer::from_file(&tok_path).map_err(|e| model_err(&tok_path, format!("cannot load tokenizer ({e})")))?;
-        let max_tokens = opts.max_tokens.or(known.map(|k| k.max_tokens)).unwrap_or(256);
+        let mut tokenizer = tokenizers::Tokenizer::from_file(&tok_path)
+            .map_err(|e| model_err(&tok_path, format!("cannot load tokenizer ({e})")))?;
+        let max_tokens = opts
+            .max_tokens
+            .or(known.map(|k| k.max_tokens))
+            .unwrap_or(256);
         tokenizer.with_padding(None);
         tokenizer
-            .with_truncation(Some(tokenizers::TruncationParams { max_length: max_tokens, ..Default::default() }))
+            .with_truncation(Some(tokenizers::TruncationParams {
+                max_length: max_tokens,
+                ..Default::default()
+            }))
             .map_err(|e| model_err(&tok_path, format!("bad truncation setting ({e})")))?;
         let onnx = tract_onnx::onnx();
-        let mut proto = onnx.proto_model_for_path(&onnx_path).map_err(|e| model_err(&onnx_path, format!("not a valid ONNX model ({e})")))?;
+        let mut proto = onnx
+            .proto_model_for_path(&onnx_path)
+            .map_err(|e| model_err(&onnx_path, format!("not a valid ONNX model ({e})")))?;
         if let Some(g) = proto.graph.as_mut() {
             let n = fold_dequant(g).map_err(|e| model_err(&onnx_path, e))?;
             log::debug!("folded {n} int8 weight dequantisations");
         }
-        let inf = onnx.model_for_proto_model(&proto).map_err(|e| model_err(&onnx_path, format!("tract cannot load it ({e})")))?;
+        let inf = onnx
+            .model_for_proto_model(&proto)
+            .map_err(|e| model_err(&onnx_path, format!("tract cannot load it ({e})")))?;
         drop(proto);
-        let names: Vec<String> = inf.input_outlets().map_err(|e| EmbedError::Runtime(e.to_string()))?.iter().map(|o| inf.node(o.node).name.clone()).collect();
+        let names: Vec<String> = inf
+            .input_outlets()
+            .map_err(|e| EmbedError::Runtime(e.to_string()))?
+            .iter()
+            .map(|o| inf.node(o.node).name.clone())
+            .collect();
         if !names.iter().any(|n| n == "input_ids") || !names.iter().any(|n| n == "attention_mask") {
             return Err(model_err(&onnx_path, format!("inputs {names:?}: expected input_ids and attention_mask (a BERT-style encoder)")));
         }
@@ -283,27 +429,66 @@ impl TractEmbedder {
         let b = inf.sym("batch");
         let s = inf.sym("sequence");
         for a in ["batch >= 1", "sequence >= 1", "sequence <= 512"] {
-            inf.symbols.add_assertion(a).map_err(|e| EmbedError::Runtime(e.to_string()))?;
+            inf.symbols
+                .add_assertion(a)
+                .map_err(|e| EmbedError::Runtime(e.to_string()))?;
         }
         for i in 0..names.len() {
-            inf.set_input_fact(i, i64::fact(&[TDim::from(b.clone()), TDim::from(s.clone())]).into()).map_err(|e| EmbedError::Runtime(e.to_string()))?;
+            inf.set_input_fact(
+                i,
+                i64::fact(&[TDim::from(b.clone()), TDim::from(s.clone())]).into(),
+            )
+            .map_err(|e| EmbedError::Runtime(e.to_string()))?;
         }
         // Reorder inputs by name so run() can feed ids, mask, types in a fixed order.
-        let model = inf.into_typed().and_then(|m| m.into_decluttered()).map_err(|e| model_err(&onnx_path, format!("tract cannot type the model ({e:?})")))?;
-        let out_fact = model.output_fact(0).map_err(|e| EmbedError::Runtime(e.to_string()))?;
-        let dim = out_fact.shape.last().and_then(|d| d.to_usize().ok()).ok_or_else(|| model_err(&onnx_path, "output has no fixed hidden size"))?;
-        let executor = if opts.threads > 1 { Some(tract_linalg::multithread::Executor::multithread(opts.threads)) } else { None };
+        let model = inf
+            .into_typed()
+            .and_then(|m| m.into_decluttered())
+            .map_err(|e| model_err(&onnx_path, format!("tract cannot type the model ({e:?})")))?;
+        let out_fact = model
+            .output_fact(0)
+            .map_err(|e| EmbedError::Runtime(e.to_string()))?;
+        let dim = out_fact
+            .shape
+            .last()
+            .and_then(|d| d.to_usize().ok())
+            .ok_or_else(|| model_err(&onnx_path, "output has no fixed hidden size"))?;
+        let executor = if opts.threads > 1 {
+            Some(tract_linalg::multithread::Executor::multithread(
+                opts.threads,
+            ))
+        } else {
+            None
+        };
         let input_order = names;
-        let mut e = TractEmbedder { tokenizer, model, sym_b: b, sym_s: s, plans: Mutex::new((0, HashMap::new())), has_token_types, dim, max_tokens, fingerprint, opts, executor };
+        let mut e = TractEmbedder {
+            tokenizer,
+            model,
+            sym_b: b,
+            sym_s: s,
+            plans: Mutex::new((0, HashMap::new())),
+            has_token_types,
+            dim,
+            max_tokens,
+            fingerprint,
+            opts,
+            executor,
+        };
         e.reorder_check(&input_order)?;
         Ok(e)
     }
 
     fn reorder_check(&mut self, names: &[String]) -> Result<(), EmbedError> {
         // The model's inputs must be (input_ids, attention_mask[, token_type_ids]) in this order.
-        let want: Vec<&str> = if self.has_token_types { vec!["input_ids", "attention_mask", "token_type_ids"] } else { vec!["input_ids", "attention_mask"] };
+        let want: Vec<&str> = if self.has_token_types {
+            vec!["input_ids", "attention_mask", "token_type_ids"]
+        } else {
+            vec!["input_ids", "attention_mask"]
+        };
         if names.iter().map(|s| s.as_str()).collect::<Vec<_>>() != want {
-            return Err(EmbedError::Runtime(format!("model inputs are {names:?}; expected {want:?}")));
+            return Err(EmbedError::Runtime(format!(
+                "model inputs are {names:?}; expected {want:?}"
+            )));
         }
         Ok(())
     }
@@ -319,7 +504,10 @@ impl TractEmbedder {
     }
 
     fn plan(&self, b: usize, s: usize) -> Result<Plan, EmbedError> {
-        let mut g = self.plans.lock().map_err(|_| EmbedError::Runtime("plan cache poisoned".into()))?;
+        let mut g = self
+            .plans
+            .lock()
+            .map_err(|_| EmbedError::Runtime("plan cache poisoned".into()))?;
         g.0 += 1;
         let tick = g.0;
         if let Some((p, t)) = g.1.get_mut(&(b, s)) {
@@ -329,11 +517,17 @@ impl TractEmbedder {
         let mut subs = HashMap::new();
         subs.insert(self.sym_b.clone(), TDim::from(b as i64));
         subs.insert(self.sym_s.clone(), TDim::from(s as i64));
-        let model = if self.opts.symbolic { Ok(self.model.clone()) } else { self.model.set_symbols(&subs) };
+        let model = if self.opts.symbolic {
+            Ok(self.model.clone())
+        } else {
+            self.model.set_symbols(&subs)
+        };
         let plan = model
             .and_then(|m| m.into_optimized())
             .and_then(|m| m.into_runnable())
-            .map_err(|e| EmbedError::Runtime(format!("building a plan for batch {b} × {s} tokens: {e}")))?;
+            .map_err(|e| {
+                EmbedError::Runtime(format!("building a plan for batch {b} × {s} tokens: {e}"))
+            })?;
         if g.1.len() >= self.opts.max_plans.max(1) {
             if let Some(old) = g.1.iter().min_by_key(|(_, v)| v.1).map(|(k, _)| *k) {
                 g.1.remove(&old);
@@ -345,8 +539,17 @@ impl TractEmbedder {
 
     fn run_batch(&self, enc: &[tokenizers::Encoding], out: &mut [f32]) -> Result<(), EmbedError> {
         let n = enc.len();
-        let longest = enc.iter().map(|e| e.get_ids().len()).max().unwrap_or(1).max(1);
-        let s = if self.opts.symbolic { longest } else { longest.div_ceil(16) * 16 };
+        let longest = enc
+            .iter()
+            .map(|e| e.get_ids().len())
+            .max()
+            .unwrap_or(1)
+            .max(1);
+        let s = if self.opts.symbolic {
+            longest
+        } else {
+            longest.div_ceil(16) * 16
+        };
         let b = n.next_power_of_two();
         let mut ids = vec![0i64; b * s];
         let mut mask = vec![0i64; b * s];
@@ -357,12 +560,22 @@ impl TractEmbedder {
                 mask[r * s + j] = 1;
             }
         }
-        let plan = if self.opts.symbolic { self.plan(0, 0)? } else { self.plan(b, s)? };
-        let ids_t = Tensor::from_shape(&[b, s], &ids).map_err(|e| EmbedError::Runtime(e.to_string()))?;
-        let mask_t = Tensor::from_shape(&[b, s], &mask).map_err(|e| EmbedError::Runtime(e.to_string()))?;
+        let plan = if self.opts.symbolic {
+            self.plan(0, 0)?
+        } else {
+            self.plan(b, s)?
+        };
+        let ids_t =
+            Tensor::from_shape(&[b, s], &ids).map_err(|e| EmbedError::Runtime(e.to_string()))?;
+        let mask_t =
+            Tensor::from_shape(&[b, s], &mask).map_err(|e| EmbedError::Runtime(e.to_string()))?;
         let mut inputs: TVec<TValue> = tvec![ids_t.into(), mask_t.into()];
         if self.has_token_types {
-            inputs.push(Tensor::zero::<i64>(&[b, s]).map_err(|e| EmbedError::Runtime(e.to_string()))?.into());
+            inputs.push(
+                Tensor::zero::<i64>(&[b, s])
+                    .map_err(|e| EmbedError::Runtime(e.to_string()))?
+                    .into(),
+            );
         }
         let run = || plan.run(inputs);
         let res = match &self.executor {
@@ -370,18 +583,29 @@ impl TractEmbedder {
             None => run(),
         }
         .map_err(|e| EmbedError::Runtime(e.to_string()))?;
-        let hidden = res[0].to_plain_array_view::<f32>().map_err(|e| EmbedError::Runtime(e.to_string()))?;
-        let hs = hidden.as_slice().ok_or_else(|| EmbedError::Runtime("non-contiguous output".into()))?;
+        let hidden = res[0]
+            .to_plain_array_view::<f32>()
+            .map_err(|e| EmbedError::Runtime(e.to_string()))?;
+        let hs = hidden
+            .as_slice()
+            .ok_or_else(|| EmbedError::Runtime("non-contiguous output".into()))?;
         let d = self.dim;
         if hs.len() != b * s * d {
-            return Err(EmbedError::Runtime(format!("output has {} values, expected {}", hs.len(), b * s * d)));
+            return Err(EmbedError::Runtime(format!(
+                "output has {} values, expected {}",
+                hs.len(),
+                b * s * d
+            )));
         }
         for r in 0..n {
             let row = &mut out[r * d..(r + 1) * d];
             row.fill(0.0);
             let len = enc[r].get_ids().len().max(1);
             for j in 0..enc[r].get_ids().len() {
-                for (o, v) in row.iter_mut().zip(&hs[(r * s + j) * d..(r * s + j + 1) * d]) {
+                for (o, v) in row
+                    .iter_mut()
+                    .zip(&hs[(r * s + j) * d..(r * s + j + 1) * d])
+                {
                     *o += v;
                 }
             }
@@ -403,7 +627,10 @@ impl Embedder for TractEmbedder {
         if texts.is_empty() {
             return Ok(out);
         }
-        let enc = self.tokenizer.encode_batch(texts.to_vec(), true).map_err(|e| EmbedError::Runtime(format!("tokenizer: {e}")))?;
+        let enc = self
+            .tokenizer
+            .encode_batch(texts.to_vec(), true)
+            .map_err(|e| EmbedError::Runtime(format!("tokenizer: {e}")))?;
         // Bucket by length so short texts are not padded to the longest of the whole call.
         let mut order: Vec<usize> = (0..enc.len()).collect();
         order.sort_by_key(|&i| enc[i].get_ids().len());
@@ -411,9 +638,16 @@ impl Embedder for TractEmbedder {
         let d = self.dim;
         let mut buf = Vec::new();
         while i < order.len() {
-            let bucket = order[i..].iter().take_while(|&&j| enc[j].get_ids().len().div_ceil(16) == enc[order[i]].get_ids().len().div_ceil(16)).count();
+            let bucket = order[i..]
+                .iter()
+                .take_while(|&&j| {
+                    enc[j].get_ids().len().div_ceil(16)
+                        == enc[order[i]].get_ids().len().div_ceil(16)
+                })
+                .count();
             let take = bucket.clamp(1, 32);
-            let group: Vec<tokenizers::Encoding> = order[i..i + take].iter().map(|&j| enc[j].clone()).collect();
+            let group: Vec<tokenizers::Encoding> =
+                order[i..i + take].iter().map(|&j| enc[j].clone()).collect();
             buf.resize(take * d, 0.0);
             self.run_batch(&group, &mut buf)?;
             for (k, &j) in order[i..i + take].iter().enumerate() {

@@ -24,7 +24,12 @@ pub struct GraphParams {
 
 impl Default for GraphParams {
     fn default() -> Self {
-        GraphParams { max_degree: 32, beam: 64, alpha: 1.2, seed: 42 }
+        GraphParams {
+            max_degree: 32,
+            beam: 64,
+            alpha: 1.2,
+            seed: 42,
+        }
     }
 }
 
@@ -48,8 +53,22 @@ pub fn medoid(vectors: &[f32], dim: usize) -> u32 {
     }
     let best = (0..n)
         .into_par_iter()
-        .map(|i| (crate::kernels::dot(&vectors[i * dim..(i + 1) * dim], &mean), i))
-        .reduce(|| (f32::MIN, usize::MAX), |a, b| if b.0 > a.0 || (b.0 == a.0 && b.1 < a.1) { b } else { a });
+        .map(|i| {
+            (
+                crate::kernels::dot(&vectors[i * dim..(i + 1) * dim], &mean),
+                i,
+            )
+        })
+        .reduce(
+            || (f32::MIN, usize::MAX),
+            |a, b| {
+                if b.0 > a.0 || (b.0 == a.0 && b.1 < a.1) {
+                    b
+                } else {
+                    a
+                }
+            },
+        );
     best.1 as u32
 }
 
@@ -71,7 +90,10 @@ struct Scratch {
 
 impl Scratch {
     fn new(n: usize) -> Self {
-        Scratch { mark: vec![0; n], gen: 0 }
+        Scratch {
+            mark: vec![0; n],
+            gen: 0,
+        }
     }
     fn next(&mut self) {
         self.gen = self.gen.wrapping_add(1);
@@ -92,7 +114,15 @@ impl Scratch {
 }
 
 /// Beam search on exact vectors; returns every node whose distance was computed (sorted by distance).
-fn greedy(adj: &[Vec<u32>], vecs: &[f32], dim: usize, entry: u32, q: &[f32], beam: usize, s: &mut Scratch) -> Vec<Cand> {
+fn greedy(
+    adj: &[Vec<u32>],
+    vecs: &[f32],
+    dim: usize,
+    entry: u32,
+    q: &[f32],
+    beam: usize,
+    s: &mut Scratch,
+) -> Vec<Cand> {
     s.next();
     let row = |i: u32| &vecs[i as usize * dim..(i as usize + 1) * dim];
     let mut seen = Vec::with_capacity(beam * 4);
@@ -128,7 +158,15 @@ fn greedy(adj: &[Vec<u32>], vecs: &[f32], dim: usize, entry: u32, q: &[f32], bea
 
 /// Alpha-RNG neighbour selection: keep a candidate unless an already kept one is `alpha` times closer
 /// to it than it is to `p`. `keep_always(c)` exempts candidates (hubs) from occlusion.
-pub fn robust_prune(vecs: &[f32], dim: usize, p: u32, cands: &mut Vec<(f32, u32)>, alpha: f32, cap: usize, keep_always: &dyn Fn(u32) -> bool) -> Vec<u32> {
+pub fn robust_prune(
+    vecs: &[f32],
+    dim: usize,
+    p: u32,
+    cands: &mut Vec<(f32, u32)>,
+    alpha: f32,
+    cap: usize,
+    keep_always: &dyn Fn(u32) -> bool,
+) -> Vec<u32> {
     let row = |i: u32| &vecs[i as usize * dim..(i as usize + 1) * dim];
     cands.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     cands.dedup_by_key(|c| c.1);
@@ -149,10 +187,18 @@ pub fn robust_prune(vecs: &[f32], dim: usize, p: u32, cands: &mut Vec<(f32, u32)
 }
 
 /// Build the graph. `vectors` is `n × dim`, rows L2-normalised.
-pub fn build(vectors: &[f32], dim: usize, p: &GraphParams, progress: &(dyn Fn(u64, u64) + Sync)) -> Graph {
+pub fn build(
+    vectors: &[f32],
+    dim: usize,
+    p: &GraphParams,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Graph {
     let n = vectors.len() / dim;
     if n == 0 {
-        return Graph { adj: Vec::new(), entry: 0 };
+        return Graph {
+            adj: Vec::new(),
+            entry: 0,
+        };
     }
     let r = p.max_degree.clamp(2, MAX_DEGREE);
     let beam = p.beam.max(r);
@@ -180,10 +226,16 @@ pub fn build(vectors: &[f32], dim: usize, p: &GraphParams, progress: &(dyn Fn(u6
                         let mut cands: Vec<(f32, u32)> = seen.iter().map(|c| (c.0, c.1)).collect();
                         if pass > 0 {
                             for &u in &adj_ref[v as usize] {
-                                cands.push((dist(q, &vectors[u as usize * dim..(u as usize + 1) * dim]), u));
+                                cands.push((
+                                    dist(q, &vectors[u as usize * dim..(u as usize + 1) * dim]),
+                                    u,
+                                ));
                             }
                         }
-                        (v, robust_prune(vectors, dim, v, &mut cands, alpha, r, &|_| false))
+                        (
+                            v,
+                            robust_prune(vectors, dim, v, &mut cands, alpha, r, &|_| false),
+                        )
                     },
                 )
                 .collect();
@@ -196,7 +248,10 @@ pub fn build(vectors: &[f32], dim: usize, p: &GraphParams, progress: &(dyn Fn(u6
             }
             back.sort_unstable();
             back.dedup();
-            let groups: Vec<(u32, Vec<u32>)> = back.chunk_by(|a, b| a.0 == b.0).map(|g| (g[0].0, g.iter().map(|x| x.1).collect())).collect();
+            let groups: Vec<(u32, Vec<u32>)> = back
+                .chunk_by(|a, b| a.0 == b.0)
+                .map(|g| (g[0].0, g.iter().map(|x| x.1).collect()))
+                .collect();
             let adj_ref = &adj;
             let updated: Vec<(u32, Vec<u32>)> = groups
                 .into_par_iter()
@@ -209,7 +264,15 @@ pub fn build(vectors: &[f32], dim: usize, p: &GraphParams, progress: &(dyn Fn(u6
                     }
                     if list.len() > r {
                         let tv = &vectors[t as usize * dim..(t as usize + 1) * dim];
-                        let mut cands: Vec<(f32, u32)> = list.iter().map(|&u| (dist(tv, &vectors[u as usize * dim..(u as usize + 1) * dim]), u)).collect();
+                        let mut cands: Vec<(f32, u32)> = list
+                            .iter()
+                            .map(|&u| {
+                                (
+                                    dist(tv, &vectors[u as usize * dim..(u as usize + 1) * dim]),
+                                    u,
+                                )
+                            })
+                            .collect();
                         list = robust_prune(vectors, dim, t, &mut cands, alpha, r, &|_| false);
                     }
                     (t, list)

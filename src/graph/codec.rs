@@ -40,10 +40,16 @@ pub fn encode(adj: &[Vec<u32>]) -> Result<EncodedGraph> {
         list.sort_unstable();
         list.dedup();
         if list.len() > MAX_DEGREE {
-            return Err(Error::InvalidParam(alloc::format!("node {v} has {} neighbours (max {MAX_DEGREE})", list.len())));
+            return Err(Error::InvalidParam(alloc::format!(
+                "node {v} has {} neighbours (max {MAX_DEGREE})",
+                list.len()
+            )));
         }
         if let Some(&bad) = list.iter().find(|&&u| u as usize >= adj.len()) {
-            return Err(Error::InvalidParam(alloc::format!("node {v} links to {bad}, beyond {} nodes", adj.len())));
+            return Err(Error::InvalidParam(alloc::format!(
+                "node {v} links to {bad}, beyond {} nodes",
+                adj.len()
+            )));
         }
         edges += list.len() as u64;
         w.put(list.len() as u64, 7);
@@ -63,7 +69,11 @@ pub fn encode(adj: &[Vec<u32>]) -> Result<EncodedGraph> {
         }
     }
     offs.push(w.bit_len());
-    Ok(EncodedGraph { bytes: w.into_bytes(), block_offsets: offs, edges })
+    Ok(EncodedGraph {
+        bytes: w.into_bytes(),
+        block_offsets: offs,
+        edges,
+    })
 }
 
 fn bad(detail: &str) -> Error {
@@ -72,7 +82,13 @@ fn bad(detail: &str) -> Error {
 
 /// Decode node `v`'s list from a reader positioned at the start of its block, skipping `skip` nodes
 /// first. `n` bounds the ids; `out` receives the sorted neighbour ids.
-pub fn decode_in_block(r: &mut BitReader<'_>, first_node: u64, skip: usize, n: u64, out: &mut Vec<u32>) -> Result<()> {
+pub fn decode_in_block(
+    r: &mut BitReader<'_>,
+    first_node: u64,
+    skip: usize,
+    n: u64,
+    out: &mut Vec<u32>,
+) -> Result<()> {
     for _ in 0..skip {
         let deg = r.get(7).ok_or_else(|| bad("truncated header"))?;
         if deg == 0 {
@@ -121,7 +137,10 @@ pub fn decode_all(g: &EncodedGraph, n: usize) -> Result<Vec<Vec<u32>>> {
     let mut buf = Vec::new();
     for v in 0..n {
         let b = v / BLOCK;
-        let start = *g.block_offsets.get(b).ok_or_else(|| bad("offset table short"))?;
+        let start = *g
+            .block_offsets
+            .get(b)
+            .ok_or_else(|| bad("offset table short"))?;
         let mut r = BitReader::new(&g.bytes, start);
         decode_in_block(&mut r, (b * BLOCK) as u64, v % BLOCK, n as u64, &mut buf)?;
         out.push(buf.clone());

@@ -1,8 +1,8 @@
 //! The proximity graph: build (Vamana-style, parallel and deterministic), high-degree-preserving
 //! pruning (LEANN Alg. 3) and the compact on-disk CSR codec.
-pub mod codec;
 #[cfg(feature = "std")]
 pub mod build;
+pub mod codec;
 #[cfg(feature = "std")]
 pub mod prune;
 

@@ -23,7 +23,12 @@ pub struct PruneParams {
 
 impl Default for PruneParams {
     fn default() -> Self {
-        PruneParams { hub_fraction: 0.02, hub_degree: 64, degree: 16, alpha: 1.2 }
+        PruneParams {
+            hub_fraction: 0.02,
+            hub_degree: 64,
+            degree: 16,
+            alpha: 1.2,
+        }
     }
 }
 
@@ -71,8 +76,13 @@ pub fn prune(g: &mut Graph, vectors: &[f32], dim: usize, p: &PruneParams) -> Pru
         .map(|v| {
             let cap = if hub_ref[v as usize] { hub_m } else { m };
             let vv = row(v);
-            let mut cands: Vec<(f32, u32)> = adj[v as usize].iter().map(|&u| (dist(vv, row(u)), u)).collect();
-            robust_prune(vectors, dim, v, &mut cands, p.alpha, cap, &|c| hub_ref[c as usize])
+            let mut cands: Vec<(f32, u32)> = adj[v as usize]
+                .iter()
+                .map(|&u| (dist(vv, row(u)), u))
+                .collect();
+            robust_prune(vectors, dim, v, &mut cands, p.alpha, cap, &|c| {
+                hub_ref[c as usize]
+            })
         })
         .collect();
     // Back-links into hubs, in node order (deterministic), while the hub has room.
@@ -103,5 +113,9 @@ pub fn prune(g: &mut Graph, vectors: &[f32], dim: usize, p: &PruneParams) -> Pru
         }
     }
     g.adj = new_adj;
-    PruneReport { edges_before, edges_after: g.adj.iter().map(|l| l.len() as u64).sum(), hubs: nhubs as u64 }
+    PruneReport {
+        edges_before,
+        edges_after: g.adj.iter().map(|l| l.len() as u64).sum(),
+        hubs: nhubs as u64,
+    }
 }

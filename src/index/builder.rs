@@ -81,7 +81,11 @@ pub fn choose_budget(budget: f32, n: usize, dim: usize, hub: &PruneParams) -> Re
     let mut best: Option<BudgetChoice> = None;
     for &bits in &[8u32, 4] {
         for &m in &divs {
-            let code = if bits == 8 { m as f32 } else { (m as f32 / 2.0).ceil() };
+            let code = if bits == 8 {
+                m as f32
+            } else {
+                (m as f32 / 2.0).ceil()
+            };
             let codebook = ((1usize << bits) * dim * 2) as f32 / n.max(1) as f32;
             let pq_cost = code + codebook;
             if pq_cost > budget * 0.45 || m < 4 {
@@ -99,13 +103,24 @@ pub fn choose_budget(budget: f32, n: usize, dim: usize, hub: &PruneParams) -> Re
             if degree < 4 {
                 continue;
             }
-            let edges = degree as f32 + hub.hub_fraction * (hub.hub_degree.saturating_sub(degree)) as f32;
+            let edges =
+                degree as f32 + hub.hub_fraction * (hub.hub_degree.saturating_sub(degree)) as f32;
             let est = pq_cost + 0.25 + edges * est_bits_per_edge(n, degree) / 8.0;
             // Prefer the largest PQ code that leaves degree >= 8; at equal bytes 4-bit codes with twice the
             // sub-spaces (measured slightly better on docs-faq, and a 12 KB instead of 196 KB codebook).
-            let c = BudgetChoice { budget, pq_subspaces: m, pq_bits: bits, degree, estimate: est };
+            let c = BudgetChoice {
+                budget,
+                pq_subspaces: m,
+                pq_bits: bits,
+                degree,
+                estimate: est,
+            };
             let score = |c: &BudgetChoice| {
-                let code = if c.pq_bits == 8 { c.pq_subspaces as f32 } else { c.pq_subspaces as f32 / 2.0 };
+                let code = if c.pq_bits == 8 {
+                    c.pq_subspaces as f32
+                } else {
+                    c.pq_subspaces as f32 / 2.0
+                };
                 (c.degree.min(8) as f32) * 100.0 + code + if c.pq_bits == 4 { 0.5 } else { 0.0 }
             };
             if best.as_ref().is_none_or(|b| score(&c) > score(b)) {
@@ -168,7 +183,10 @@ fn fnv64(h: &mut u64, b: &[u8]) {
 impl IndexBuilder {
     /// A builder.
     pub fn new(params: BuildParams) -> Self {
-        IndexBuilder { params, passages: Vec::new() }
+        IndexBuilder {
+            params,
+            passages: Vec::new(),
+        }
     }
     /// Add one passage (kept in insertion order; its position is its id).
     pub fn add_passage(&mut self, p: PassageRecord) {
@@ -184,7 +202,12 @@ impl IndexBuilder {
     }
 
     /// Embed every passage (length-bucketed batches), or load them from the embedding cache.
-    pub fn embed_all<E: Embedder + ?Sized>(&self, e: &E, progress: ProgressFn, cancel: &AtomicBool) -> Result<(Vec<f32>, bool)> {
+    pub fn embed_all<E: Embedder + ?Sized>(
+        &self,
+        e: &E,
+        progress: ProgressFn,
+        cancel: &AtomicBool,
+    ) -> Result<(Vec<f32>, bool)> {
         let dim = e.dim();
         let inputs: Vec<String> = self.passages.iter().map(|p| p.embed_input()).collect();
         let mut key = 0xcbf2_9ce4_8422_2325u64;
@@ -195,12 +218,21 @@ impl IndexBuilder {
         }
         if let Some(c) = &self.params.embed_cache {
             if let Ok(b) = std::fs::read(c) {
-                if b.len() == 16 + inputs.len() * dim * 4 && b[..8] == key.to_le_bytes() && b[8..16] == (inputs.len() as u64).to_le_bytes() {
-                    let v = b[16..].chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+                if b.len() == 16 + inputs.len() * dim * 4
+                    && b[..8] == key.to_le_bytes()
+                    && b[8..16] == (inputs.len() as u64).to_le_bytes()
+                {
+                    let v = b[16..]
+                        .chunks_exact(4)
+                        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                        .collect();
                     progress(Phase::Embed, inputs.len() as u64, inputs.len() as u64);
                     return Ok((v, true));
                 }
-                log::info!("embedding cache {} is for other passages or another model; re-embedding", c.display());
+                log::info!(
+                    "embedding cache {} is for other passages or another model; re-embedding",
+                    c.display()
+                );
             }
         }
         let mut order: Vec<usize> = (0..inputs.len()).collect();
@@ -215,7 +247,12 @@ impl IndexBuilder {
             let texts: Vec<&str> = chunk.iter().map(|&i| inputs[i].as_str()).collect();
             let v = e.embed(&texts)?;
             if v.len() != texts.len() * dim {
-                return Err(crate::embed::EmbedError::Runtime(format!("embedder returned {} floats for {} texts", v.len(), texts.len())).into());
+                return Err(crate::embed::EmbedError::Runtime(format!(
+                    "embedder returned {} floats for {} texts",
+                    v.len(),
+                    texts.len()
+                ))
+                .into());
             }
             for (j, &i) in chunk.iter().enumerate() {
                 out[i * dim..(i + 1) * dim].copy_from_slice(&v[j * dim..(j + 1) * dim]);
@@ -231,13 +268,21 @@ impl IndexBuilder {
                 b.extend_from_slice(&x.to_le_bytes());
             }
             let tmp = c.with_extension("tmp");
-            std::fs::write(&tmp, &b).and_then(|_| std::fs::rename(&tmp, c)).map_err(|e| Error::io(c, e))?;
+            std::fs::write(&tmp, &b)
+                .and_then(|_| std::fs::rename(&tmp, c))
+                .map_err(|e| Error::io(c, e))?;
         }
         Ok((out, false))
     }
 
     /// Embed with `e` and build the index at `path`.
-    pub fn build<E: Embedder + ?Sized>(&self, e: &E, path: &Path, progress: ProgressFn, cancel: &AtomicBool) -> Result<BuildReport> {
+    pub fn build<E: Embedder + ?Sized>(
+        &self,
+        e: &E,
+        path: &Path,
+        progress: ProgressFn,
+        cancel: &AtomicBool,
+    ) -> Result<BuildReport> {
         let (v, hit) = self.embed_all(e, progress, cancel)?;
         let mut r = self.build_inner(&v, e.dim(), &e.fingerprint(), path, progress, cancel)?;
         r.embed_cache_hit = hit;
@@ -245,30 +290,75 @@ impl IndexBuilder {
     }
 
     /// Build from precomputed unit vectors (`passages × dim`), recording `fingerprint` as the encoder.
-    pub fn build_with_vectors(&self, vectors: &[f32], dim: usize, fingerprint: &str, path: &Path) -> Result<BuildReport> {
-        self.build_inner(vectors, dim, fingerprint, path, &|_, _, _| {}, &AtomicBool::new(false))
+    pub fn build_with_vectors(
+        &self,
+        vectors: &[f32],
+        dim: usize,
+        fingerprint: &str,
+        path: &Path,
+    ) -> Result<BuildReport> {
+        self.build_inner(
+            vectors,
+            dim,
+            fingerprint,
+            path,
+            &|_, _, _| {},
+            &AtomicBool::new(false),
+        )
     }
 
     /// [`IndexBuilder::build_with_vectors`] with progress reporting and cancellation.
-    pub fn build_with_vectors_progress(&self, vectors: &[f32], dim: usize, fingerprint: &str, path: &Path, progress: ProgressFn, cancel: &AtomicBool) -> Result<BuildReport> {
+    pub fn build_with_vectors_progress(
+        &self,
+        vectors: &[f32],
+        dim: usize,
+        fingerprint: &str,
+        path: &Path,
+        progress: ProgressFn,
+        cancel: &AtomicBool,
+    ) -> Result<BuildReport> {
         self.build_inner(vectors, dim, fingerprint, path, progress, cancel)
     }
 
-    fn build_inner(&self, vectors: &[f32], dim: usize, fingerprint: &str, path: &Path, progress: ProgressFn, cancel: &AtomicBool) -> Result<BuildReport> {
+    fn build_inner(
+        &self,
+        vectors: &[f32],
+        dim: usize,
+        fingerprint: &str,
+        path: &Path,
+        progress: ProgressFn,
+        cancel: &AtomicBool,
+    ) -> Result<BuildReport> {
         let n = self.passages.len();
         if n == 0 {
-            return Err(Error::InvalidParam("no passages to index (every input was empty or skipped)".into()));
+            return Err(Error::InvalidParam(
+                "no passages to index (every input was empty or skipped)".into(),
+            ));
         }
         if dim == 0 || vectors.len() != n * dim {
-            return Err(Error::InvalidParam(format!("{} floats for {n} passages of dimension {dim}", vectors.len())));
+            return Err(Error::InvalidParam(format!(
+                "{} floats for {n} passages of dimension {dim}",
+                vectors.len()
+            )));
         }
         let p = &self.params;
         let mut prune_p = p.prune.clone();
         let (mut pq_m, mut pq_bits) = (p.pq_subspaces, p.pq_bits);
         let budget = match p.budget_bytes_per_passage {
             Some(b) => {
-                let c = choose_budget(b, n, dim, prune_p.as_ref().unwrap_or(&PruneParams::default()))?;
-                log::info!("budget {b} B/passage: PQ {}×{} bits, degree {}, estimated {:.1} B/passage", c.pq_subspaces, c.pq_bits, c.degree, c.estimate);
+                let c = choose_budget(
+                    b,
+                    n,
+                    dim,
+                    prune_p.as_ref().unwrap_or(&PruneParams::default()),
+                )?;
+                log::info!(
+                    "budget {b} B/passage: PQ {}×{} bits, degree {}, estimated {:.1} B/passage",
+                    c.pq_subspaces,
+                    c.pq_bits,
+                    c.degree,
+                    c.estimate
+                );
                 pq_m = c.pq_subspaces;
                 pq_bits = c.pq_bits;
                 let mut pp = prune_p.unwrap_or_default();
@@ -280,33 +370,45 @@ impl IndexBuilder {
         };
         let (cents, _) = kmeans_seeds(vectors, dim, p.graph.seed);
         let reordered;
-        let (vectors, passages): (&[f32], std::borrow::Cow<'_, [PassageRecord]>) = if p.reorder && !cents.is_empty() {
-            let perm = cluster_order(vectors, dim, &cents);
-            let mut v = Vec::with_capacity(vectors.len());
-            let mut ps = Vec::with_capacity(n);
-            for &old in &perm {
-                v.extend_from_slice(&vectors[old as usize * dim..(old as usize + 1) * dim]);
-                let mut r = self.passages[old as usize].clone();
-                if r.id.is_none() && r.source.is_none() {
-                    r.id = Some(old.to_string());
+        let (vectors, passages): (&[f32], std::borrow::Cow<'_, [PassageRecord]>) =
+            if p.reorder && !cents.is_empty() {
+                let perm = cluster_order(vectors, dim, &cents);
+                let mut v = Vec::with_capacity(vectors.len());
+                let mut ps = Vec::with_capacity(n);
+                for &old in &perm {
+                    v.extend_from_slice(&vectors[old as usize * dim..(old as usize + 1) * dim]);
+                    let mut r = self.passages[old as usize].clone();
+                    if r.id.is_none() && r.source.is_none() {
+                        r.id = Some(old.to_string());
+                    }
+                    ps.push(r);
                 }
-                ps.push(r);
-            }
-            reordered = v;
-            (&reordered[..], std::borrow::Cow::Owned(ps))
-        } else {
-            (vectors, std::borrow::Cow::Borrowed(&self.passages[..]))
-        };
+                reordered = v;
+                (&reordered[..], std::borrow::Cow::Owned(ps))
+            } else {
+                (vectors, std::borrow::Cow::Borrowed(&self.passages[..]))
+            };
         // graph
         let total = 2 * n as u64;
-        let mut g = build_graph(vectors, dim, &p.graph, &|d, _| progress(Phase::Graph, d, total));
+        let mut g = build_graph(vectors, dim, &p.graph, &|d, _| {
+            progress(Phase::Graph, d, total)
+        });
         if cancel.load(Ordering::Relaxed) {
             return Err(Error::Cancelled);
         }
         let prune_report = prune_p.as_ref().map(|pp| prune(&mut g, vectors, dim, pp));
         // PQ
         progress(Phase::Pq, 0, n as u64);
-        let pq = pq::train(vectors, dim, &PqParams { m: pq_m, bits: pq_bits, seed: p.graph.seed.wrapping_add(1), ..PqParams::default() })?;
+        let pq = pq::train(
+            vectors,
+            dim,
+            &PqParams {
+                m: pq_m,
+                bits: pq_bits,
+                seed: p.graph.seed.wrapping_add(1),
+                ..PqParams::default()
+            },
+        )?;
         let cb = pq.code_bytes();
         let codes: Vec<u8> = {
             use rayon::prelude::*;
@@ -353,11 +455,24 @@ impl IndexBuilder {
             ("beam".to_string(), p.graph.beam.to_string()),
             ("alpha".to_string(), p.graph.alpha.to_string()),
             ("seed".to_string(), p.graph.seed.to_string()),
-            ("pruning".to_string(), prune_p.as_ref().map_or("off".to_string(), |pp| format!("hubs {}% at <= {} links, others <= {}", pp.hub_fraction * 100.0, pp.hub_degree, pp.degree))),
+            (
+                "pruning".to_string(),
+                prune_p.as_ref().map_or("off".to_string(), |pp| {
+                    format!(
+                        "hubs {}% at <= {} links, others <= {}",
+                        pp.hub_fraction * 100.0,
+                        pp.hub_degree,
+                        pp.degree
+                    )
+                }),
+            ),
             ("pq".to_string(), format!("{pq_m} x {pq_bits} bits")),
         ];
         if let Some(b) = &budget {
-            build.push(("budget_bytes_per_passage".to_string(), format!("{} (estimated {:.1})", b.budget, b.estimate)));
+            build.push((
+                "budget_bytes_per_passage".to_string(),
+                format!("{} (estimated {:.1})", b.budget, b.estimate),
+            ));
         }
         let meta = Meta {
             dim: dim as u32,
@@ -373,7 +488,8 @@ impl IndexBuilder {
             build,
             writer: format!("leann-edge {}", env!("CARGO_PKG_VERSION")),
         };
-        let meta_bytes = postcard::to_allocvec(&meta).map_err(|e| Error::InvalidParam(format!("meta: {e}")))?;
+        let meta_bytes =
+            postcard::to_allocvec(&meta).map_err(|e| Error::InvalidParam(format!("meta: {e}")))?;
         let mut sections = vec![
             (Kind::Meta, meta_bytes),
             (Kind::GraphOffsets, goffs),
@@ -384,14 +500,25 @@ impl IndexBuilder {
             (Kind::PassageIds, ps.ids),
             (Kind::PassageText, ps.text),
         ];
-        sections.push((Kind::Seeds, seeds.iter().flat_map(|s| s.to_le_bytes()).collect()));
+        sections.push((
+            Kind::Seeds,
+            seeds.iter().flat_map(|s| s.to_le_bytes()).collect(),
+        ));
         if !hubs.is_empty() {
             sections.push((Kind::HubIds, hub_ids));
             sections.push((Kind::HubVectors, hub_vecs));
         }
         let file_bytes = format::write_atomic(path, &sections)?;
         progress(Phase::Write, 1, 1);
-        Ok(BuildReport { passages: n as u64, edges: eg.edges, prune: prune_report, budget, file_bytes, embed_cache_hit: false, hub_vectors: hubs.len() as u64 })
+        Ok(BuildReport {
+            passages: n as u64,
+            edges: eg.edges,
+            prune: prune_report,
+            budget,
+            file_bytes,
+            embed_cache_hit: false,
+            hub_vectors: hubs.len() as u64,
+        })
     }
 }
 
@@ -407,7 +534,10 @@ pub fn kmeans_seeds(vectors: &[f32], dim: usize, seed: u64) -> (Vec<f32>, usize)
     rng.shuffle(&mut ids);
     ids.truncate((k * 16).min(n));
     ids.sort_unstable();
-    let sample: Vec<f32> = ids.iter().flat_map(|&i| vectors[i * dim..(i + 1) * dim].iter().copied()).collect();
+    let sample: Vec<f32> = ids
+        .iter()
+        .flat_map(|&i| vectors[i * dim..(i + 1) * dim].iter().copied())
+        .collect();
     (pq::kmeans(&sample, dim, k, 6, seed), k)
 }
 
@@ -455,7 +585,11 @@ pub fn cluster_order(vectors: &[f32], dim: usize, cents: &[f32]) -> Vec<u32> {
     for r in 0..k {
         rank[cur] = r;
         let cv = &cents[cur * dim..(cur + 1) * dim];
-        let next = (0..k).filter(|&c| rank[c] == usize::MAX).max_by(|&a, &b| crate::kernels::dot(cv, &cents[a * dim..(a + 1) * dim]).total_cmp(&crate::kernels::dot(cv, &cents[b * dim..(b + 1) * dim])).then(b.cmp(&a)));
+        let next = (0..k).filter(|&c| rank[c] == usize::MAX).max_by(|&a, &b| {
+            crate::kernels::dot(cv, &cents[a * dim..(a + 1) * dim])
+                .total_cmp(&crate::kernels::dot(cv, &cents[b * dim..(b + 1) * dim]))
+                .then(b.cmp(&a))
+        });
         match next {
             Some(c) => cur = c,
             None => break,

@@ -26,7 +26,9 @@ pub struct OpenOptions {
 
 impl Default for OpenOptions {
     fn default() -> Self {
-        OpenOptions { verify_checksums: true }
+        OpenOptions {
+            verify_checksums: true,
+        }
     }
 }
 
@@ -90,39 +92,77 @@ impl<S: FlashSource> Index<S> {
         let n = meta.n;
         let dim = meta.dim as usize;
         if n > u32::MAX as u64 - 1 || dim == 0 || dim > 65536 {
-            return Err(Error::corrupt("meta", alloc::format!("n={n} dim={dim} out of range")));
+            return Err(Error::corrupt(
+                "meta",
+                alloc::format!("n={n} dim={dim} out of range"),
+            ));
         }
         if n > 0 && meta.entry as u64 >= n {
             return Err(Error::corrupt("meta", "entry point out of range"));
         }
         let cb = layout.need(Kind::PqCodebook)?;
         let pq_m = meta.pq_m as usize;
-        if pq_m == 0 || dim % pq_m != 0 || !(meta.pq_bits == 4 || meta.pq_bits == 8) || cb.len > (1 << 26) {
+        if pq_m == 0
+            || dim % pq_m != 0
+            || !(meta.pq_bits == 4 || meta.pq_bits == 8)
+            || cb.len > (1 << 26)
+        {
             return Err(Error::corrupt("pq_codebook", "bad PQ shape"));
         }
-        let pq = Pq::from_codebook_bytes(dim, pq_m, meta.pq_bits, &read_vec(&src, cb.offset, cb.len as usize)?)?;
+        let pq = Pq::from_codebook_bytes(
+            dim,
+            pq_m,
+            meta.pq_bits,
+            &read_vec(&src, cb.offset, cb.len as usize)?,
+        )?;
         let codes = layout.need(Kind::PqCodes)?;
         if codes.len != n * pq.code_bytes() as u64 {
-            return Err(Error::corrupt("pq_codes", alloc::format!("{} bytes, expected {}", codes.len, n * pq.code_bytes() as u64)));
+            return Err(Error::corrupt(
+                "pq_codes",
+                alloc::format!(
+                    "{} bytes, expected {}",
+                    codes.len,
+                    n * pq.code_bytes() as u64
+                ),
+            ));
         }
         let go = layout.need(Kind::GraphOffsets)?;
         let gnb = n.div_ceil(BLOCK as u64);
         if go.len != (gnb + 1) * 8 {
-            return Err(Error::corrupt("graph_offsets", "length does not match the node count"));
+            return Err(Error::corrupt(
+                "graph_offsets",
+                "length does not match the node count",
+            ));
         }
         let g = layout.need(Kind::Graph)?;
-        let passages = PassageReader::new(n, span(&layout, Kind::PassageText)?, span(&layout, Kind::PassageOffsets)?, span(&layout, Kind::PassageIds)?)?;
+        let passages = PassageReader::new(
+            n,
+            span(&layout, Kind::PassageText)?,
+            span(&layout, Kind::PassageOffsets)?,
+            span(&layout, Kind::PassageIds)?,
+        )?;
         let mut hub_ids = Vec::new();
         let mut hub_vecs = 0;
         if meta.hub_vectors > 0 {
             let hi = layout.need(Kind::HubIds)?;
             let hv = layout.need(Kind::HubVectors)?;
-            if hi.len != meta.hub_vectors * 4 || hv.len != meta.hub_vectors * dim as u64 * 2 || meta.hub_vectors > n {
-                return Err(Error::corrupt("hub_ids", "sizes do not match the hub count"));
+            if hi.len != meta.hub_vectors * 4
+                || hv.len != meta.hub_vectors * dim as u64 * 2
+                || meta.hub_vectors > n
+            {
+                return Err(Error::corrupt(
+                    "hub_ids",
+                    "sizes do not match the hub count",
+                ));
             }
             let b = read_vec(&src, hi.offset, hi.len as usize)?;
-            hub_ids = b.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-            if hub_ids.windows(2).any(|w| w[0] >= w[1]) || hub_ids.last().is_some_and(|&l| l as u64 >= n) {
+            hub_ids = b
+                .chunks_exact(4)
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            if hub_ids.windows(2).any(|w| w[0] >= w[1])
+                || hub_ids.last().is_some_and(|&l| l as u64 >= n)
+            {
                 return Err(Error::corrupt("hub_ids", "ids not sorted or out of range"));
             }
             hub_vecs = hv.offset;
@@ -133,12 +173,28 @@ impl<S: FlashSource> Index<S> {
                 return Err(Error::corrupt("seeds", "length is not a list of node ids"));
             }
             let b = read_vec(&src, sd.offset, sd.len as usize)?;
-            seeds = b.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+            seeds = b
+                .chunks_exact(4)
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
             if seeds.iter().any(|&s| s as u64 >= n) {
                 return Err(Error::corrupt("seeds", "seed id out of range"));
             }
         }
-        Ok(Index { seeds, goff: go.offset, gnb, graph: (g.offset, g.len), codes: codes.offset, pq, passages, hub_ids, hub_vecs, src, layout, meta })
+        Ok(Index {
+            seeds,
+            goff: go.offset,
+            gnb,
+            graph: (g.offset, g.len),
+            codes: codes.offset,
+            pq,
+            passages,
+            hub_ids,
+            hub_vecs,
+            src,
+            layout,
+            meta,
+        })
     }
 
     /// Build metadata.
@@ -178,10 +234,16 @@ impl<S: FlashSource> Index<S> {
     pub fn check_embedder<E: Embedder + ?Sized>(&self, e: &E) -> Result<()> {
         let fp = e.fingerprint();
         if fp != self.meta.encoder {
-            return Err(Error::ModelMismatch { index_model: self.meta.encoder.clone(), given_model: fp });
+            return Err(Error::ModelMismatch {
+                index_model: self.meta.encoder.clone(),
+                given_model: fp,
+            });
         }
         if e.dim() != self.meta.dim as usize {
-            return Err(Error::Dimension { index: self.meta.dim as usize, given: e.dim() });
+            return Err(Error::Dimension {
+                index: self.meta.dim as usize,
+                given: e.dim(),
+            });
         }
         Ok(())
     }
@@ -194,7 +256,12 @@ impl<S: FlashSource> Index<S> {
         }
         let total = self.src.len();
         let text = self.layout.get(Kind::PassageText).map_or(0, |s| s.len);
-        Breakdown { passages: self.meta.n, parts, total, overhead: total - text }
+        Breakdown {
+            passages: self.meta.n,
+            parts,
+            total,
+            overhead: total - text,
+        }
     }
 
     /// Neighbours of node `v`, straight from flash.
@@ -209,13 +276,26 @@ impl<S: FlashSource> Index<S> {
         let end = u64::from_le_bytes(e[8..].try_into().unwrap_or([0; 8]));
         let max_bits = (BLOCK as u64) * (80 + 127 * 96);
         if end < start || end - start > max_bits || end.div_ceil(8) > self.graph.1 {
-            return Err(Error::corrupt("graph_offsets", alloc::format!("block {b} range {start}..{end} invalid")));
+            return Err(Error::corrupt(
+                "graph_offsets",
+                alloc::format!("block {b} range {start}..{end} invalid"),
+            ));
         }
         let _ = self.gnb;
         let first = start / 8;
-        let bytes = read_vec(&self.src, self.graph.0 + first, (end.div_ceil(8) - first) as usize)?;
+        let bytes = read_vec(
+            &self.src,
+            self.graph.0 + first,
+            (end.div_ceil(8) - first) as usize,
+        )?;
         let mut r = crate::bits::BitReader::new(&bytes, start % 8);
-        decode_in_block(&mut r, b * BLOCK as u64, (v as u64 % BLOCK as u64) as usize, n, out)
+        decode_in_block(
+            &mut r,
+            b * BLOCK as u64,
+            (v as u64 % BLOCK as u64) as usize,
+            n,
+            out,
+        )
     }
 
     /// PQ distance of node `v`.
@@ -233,8 +313,15 @@ impl<S: FlashSource> Index<S> {
     /// A stored passage.
     pub fn passage(&self, id: u32) -> Result<Passage> {
         let (title, text) = self.passages.text(&self.src, id as u64)?;
-        let (pid, source) = self.passages.id_source(&self.src, id as u64, &self.meta.sources)?;
-        Ok(Passage { id: pid, title, text, source })
+        let (pid, source) = self
+            .passages
+            .id_source(&self.src, id as u64, &self.meta.sources)?;
+        Ok(Passage {
+            id: pid,
+            title,
+            text,
+            source,
+        })
     }
 
     /// Encoder input for passage `id` (title + body).
@@ -245,22 +332,41 @@ impl<S: FlashSource> Index<S> {
 
     /// Stored hub embedding of `id`, if it is a hub.
     pub fn hub_vector(&self, id: u32, out: &mut Vec<f32>) -> Result<bool> {
-        let Ok(pos) = self.hub_ids.binary_search(&id) else { return Ok(false) };
+        let Ok(pos) = self.hub_ids.binary_search(&id) else {
+            return Ok(false);
+        };
         let dim = self.meta.dim as usize;
         let b = read_vec(&self.src, self.hub_vecs + (pos * dim * 2) as u64, dim * 2)?;
-        out.extend(b.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()));
+        out.extend(
+            b.chunks_exact(2)
+                .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()),
+        );
         Ok(true)
     }
 
     /// A searcher with its own bounded neighbour cache.
-    pub fn searcher<'a, E: Embedder + ?Sized>(&'a self, embedder: &'a E, cache_capacity: usize) -> Result<Searcher<'a, S, E>> {
+    pub fn searcher<'a, E: Embedder + ?Sized>(
+        &'a self,
+        embedder: &'a E,
+        cache_capacity: usize,
+    ) -> Result<Searcher<'a, S, E>> {
         self.check_embedder(embedder)?;
-        Ok(Searcher { index: self, embedder, cache: NeighborCache::new(cache_capacity) })
+        Ok(Searcher {
+            index: self,
+            embedder,
+            cache: NeighborCache::new(cache_capacity),
+        })
     }
 
     /// One-off search for a query vector (see [`Searcher::search_vector`]).
-    pub fn search<E: Embedder + ?Sized>(&self, q: &[f32], embedder: &E, p: &SearchParams) -> Result<SearchResult> {
-        self.searcher(embedder, p.cache_capacity)?.search_vector(q, p)
+    pub fn search<E: Embedder + ?Sized>(
+        &self,
+        q: &[f32],
+        embedder: &E,
+        p: &SearchParams,
+    ) -> Result<SearchResult> {
+        self.searcher(embedder, p.cache_capacity)?
+            .search_vector(q, p)
     }
 }
 
@@ -346,7 +452,12 @@ impl<S: FlashSource, E: Embedder + ?Sized> SearchSpace for Space<'_, '_, S, E> {
         let vecs = self.s.embedder.embed(&refs)?;
         stats.embed_micros += micros_since(t);
         if vecs.len() != which.len() * dim {
-            return Err(crate::embed::EmbedError::Runtime(alloc::format!("embedder returned {} floats for {} texts", vecs.len(), which.len())).into());
+            return Err(crate::embed::EmbedError::Runtime(alloc::format!(
+                "embedder returned {} floats for {} texts",
+                vecs.len(),
+                which.len()
+            ))
+            .into());
         }
         stats.embed_calls += 1;
         stats.recomputed += which.len() as u64;
@@ -369,7 +480,9 @@ impl<'a, S: FlashSource, E: Embedder + ?Sized> Searcher<'a, S, E> {
     /// Embed a text query and search.
     pub fn search_text(&mut self, query: &str, p: &SearchParams) -> Result<SearchResult> {
         if query.trim().is_empty() {
-            return Err(Error::InvalidParam("the query is empty; give some words to search for".into()));
+            return Err(Error::InvalidParam(
+                "the query is empty; give some words to search for".into(),
+            ));
         }
         let t = now();
         let q = self.embedder.embed(&[query])?;
@@ -382,13 +495,19 @@ impl<'a, S: FlashSource, E: Embedder + ?Sized> Searcher<'a, S, E> {
         let t = now();
         let idx = self.index;
         if q.len() != idx.meta.dim as usize {
-            return Err(Error::Dimension { index: idx.meta.dim as usize, given: q.len() });
+            return Err(Error::Dimension {
+                index: idx.meta.dim as usize,
+                given: q.len(),
+            });
         }
         let table = idx.pq.table(q);
         let before_cache = self.cache.stats();
         let before_bytes = idx.src.bytes_read();
         let mut stats = SearchStats::default();
-        let mut space = Space { s: self, texts: Vec::new() };
+        let mut space = Space {
+            s: self,
+            texts: Vec::new(),
+        };
         let hits = two_level(&mut space, q, &table, p, &mut stats)?;
         let after = self.cache.stats();
         stats.cache_hits = after.hits - before_cache.hits;

@@ -1,0 +1,414 @@
+mod common;
+use leann_edge::cache::NeighborCache;
+use leann_edge::error::Error;
+use leann_edge::flash::{EmbeddedIoSource, SliceSource};
+use leann_edge::index::{BuildParams, Index, IndexBuilder, OpenOptions};
+use leann_edge::passages::{PassageRecord, Source};
+use leann_edge::search::SearchParams;
+use proptest::prelude::*;
+
+fn build(
+    n: usize,
+    dim: usize,
+    params: BuildParams,
+    path: &std::path::Path,
+) -> (Vec<f32>, leann_edge::embed::TableEmbedder) {
+    let rows = common::clustered(n, dim, 8, 0.5, 3);
+    let mut b = IndexBuilder::new(params);
+    let mut keys = Vec::new();
+    for (i, k) in common::keys(n).iter().enumerate() {
+        let mut r = PassageRecord::plain(k);
+        if i % 3 == 0 {
+            r.id = Some(format!("doc:{}:{i}", i / 10));
+            r.title = format!("Title ü {i}");
+        }
+        if i % 3 == 1 {
+            r.source = Some(Source {
+                path: format!("dir/f{}.md", i % 4),
+                byte_start: i as u64 * 10,
+                byte_end: i as u64 * 10 + 7,
+                line: i as u64 + 1,
+            });
+        }
+        keys.push(r.embed_input());
+        b.add_passage(r);
+    }
+    let emb = leann_edge::embed::TableEmbedder::new(dim, keys, rows.clone());
+    b.build_with_vectors(
+        emb.rows(),
+        dim,
+        &leann_edge::Embedder::fingerprint(&emb),
+        path,
+    )
+    .unwrap();
+    (rows, emb)
+}
+
+/// A raw-flash stand-in speaking embedded-io.
+struct MemFlash {
+    data: Vec<u8>,
+    pos: usize,
+}
+impl embedded_io::ErrorType for MemFlash {
+    type Error = core::convert::Infallible;
+}
+impl embedded_io::Read for MemFlash {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        let n = buf.len().min(self.data.len() - self.pos);
+        buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+impl embedded_io::Seek for MemFlash {
+    fn seek(&mut self, pos: embedded_io::SeekFrom) -> Result<u64, Self::Error> {
+        if let embedded_io::SeekFrom::Start(p) = pos {
+            self.pos = (p as usize).min(self.data.len());
+        }
+        Ok(self.pos as u64)
+    }
+}
+
+fn small_params() -> BuildParams {
+    BuildParams {
+        pq_subspaces: 8,
+        ..BuildParams::default()
+    }
+}
+
+#[test]
+fn format_round_trip_through_every_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.leann");
+    let (rows, emb) = build(600, 32, small_params(), &path);
+    let bytes = std::fs::read(&path).unwrap();
+    let mmap = Index::open(&path).unwrap();
+    let file = Index::open_file(&path, &OpenOptions::default()).unwrap();
+    let slice =
+        Index::from_source(SliceSource::new(bytes.clone()), &OpenOptions::default()).unwrap();
+    let dev = Index::from_source(
+        EmbeddedIoSource::new(
+            MemFlash {
+                data: bytes.clone(),
+                pos: 0,
+            },
+            bytes.len() as u64,
+        ),
+        &OpenOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(mmap.len(), 600);
+    for i in [0u32, 1, 2, 299, 599] {
+        let p = mmap.passage(i).unwrap();
+        assert_eq!(p, file.passage(i).unwrap());
+        assert_eq!(p, slice.passage(i).unwrap());
+        assert_eq!(p, dev.passage(i).unwrap());
+        assert_eq!(p.text, format!("p{i}"));
+        match i % 3 {
+            0 => assert_eq!(
+                (p.id.as_str(), p.title.as_str()),
+                (
+                    format!("doc:{}:{i}", i / 10).as_str(),
+                    format!("Title ü {i}").as_str()
+                )
+            ),
+            1 => assert_eq!(p.source.unwrap().line, i as u64 + 1),
+            _ => assert!(p.source.is_none()),
+        }
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        mmap.neighbors(i, &mut a).unwrap();
+        dev.neighbors(i, &mut b).unwrap();
+        assert_eq!(a, b);
+        assert!(!a.is_empty());
+    }
+    let q = &rows[7 * 32..8 * 32];
+    let p = SearchParams::default();
+    let r1 = mmap.search(q, &emb, &p).unwrap();
+    let r2 = file.search(q, &emb, &p).unwrap();
+    assert_eq!(r1.hits, r2.hits);
+    assert_eq!(r1.hits[0].id, 7);
+    assert!(r2.stats.bytes_read > 0);
+}
+
+#[test]
+fn same_seed_gives_byte_identical_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.leann"), dir.path().join("b.leann"));
+    build(1500, 32, small_params(), &a);
+    build(1500, 32, small_params(), &b);
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    let mut p = small_params();
+    p.graph.seed = 7;
+    let c = dir.path().join("c.leann");
+    build(1500, 32, p, &c);
+    assert_ne!(std::fs::read(&a).unwrap(), std::fs::read(&c).unwrap());
+}
+
+#[test]
+fn every_truncation_and_corruption_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.leann");
+    build(
+        300,
+        16,
+        BuildParams {
+            pq_subspaces: 4,
+            ..BuildParams::default()
+        },
+        &path,
+    );
+    let bytes = std::fs::read(&path).unwrap();
+    let open = |b: Vec<u8>| Index::from_source(SliceSource::new(b), &OpenOptions::default());
+    // every truncation length
+    for len in (0..bytes.len()).step_by(7).chain([bytes.len() - 1]) {
+        assert!(
+            open(bytes[..len].to_vec()).is_err(),
+            "truncated to {len} opened"
+        );
+    }
+    // a flipped byte anywhere is caught by a checksum (or the structure checks)
+    for pos in (0..bytes.len()).step_by(11) {
+        let mut b = bytes.clone();
+        b[pos] ^= 0x5a;
+        assert!(open(b).is_err(), "flip at {pos} opened");
+    }
+    // Without checksum verification, decoding corrupt bytes still never panics.
+    for pos in (200..bytes.len()).step_by(13) {
+        let mut b = bytes.clone();
+        b[pos] ^= 0xff;
+        if let Ok(idx) = Index::from_source(
+            SliceSource::new(b),
+            &OpenOptions {
+                verify_checksums: false,
+            },
+        ) {
+            let mut out = Vec::new();
+            for v in 0..idx.len() as u32 {
+                let _ = idx.neighbors(v, &mut out);
+                let _ = idx.passage(v);
+            }
+        }
+    }
+    // typed errors
+    let mut b = bytes.clone();
+    b[0] = b'X';
+    assert!(matches!(open(b), Err(Error::BadMagic)));
+    let mut b = bytes.clone();
+    b[8] = 99;
+    assert!(matches!(
+        open(b),
+        Err(Error::UnsupportedVersion { found: 99, .. })
+    ));
+    assert!(matches!(
+        open(bytes[..20].to_vec()),
+        Err(Error::Truncated { .. })
+    ));
+    let mut b = bytes.clone();
+    let last = b.len() - 1;
+    b[last] ^= 1;
+    assert!(matches!(open(b), Err(Error::Checksum { .. })));
+}
+
+#[test]
+fn wrong_model_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.leann");
+    build(
+        200,
+        16,
+        BuildParams {
+            pq_subspaces: 4,
+            ..BuildParams::default()
+        },
+        &path,
+    );
+    let other = common::table(&common::clustered(200, 16, 3, 0.5, 11), 16);
+    let idx = Index::open(&path).unwrap();
+    assert!(matches!(
+        idx.searcher(&other, 8),
+        Err(Error::ModelMismatch { .. })
+    ));
+}
+
+#[test]
+fn interrupted_write_keeps_the_old_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.leann");
+    build(
+        200,
+        16,
+        BuildParams {
+            pq_subspaces: 4,
+            ..BuildParams::default()
+        },
+        &path,
+    );
+    let before = std::fs::read(&path).unwrap();
+    // A build that fails (no passages) must not touch the existing file.
+    let b = IndexBuilder::new(BuildParams::default());
+    assert!(b.build_with_vectors(&[], 16, "x", &path).is_err());
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    assert!(std::fs::read_dir(dir.path()).unwrap().all(|e| !e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .contains(".tmp")));
+}
+
+#[test]
+fn cache_never_exceeds_its_bound() {
+    let mut c = NeighborCache::new(64);
+    let bytes = c.memory_bytes();
+    let list: Vec<u32> = (0..100).collect();
+    for v in 0..10_000u32 {
+        c.insert(v, &list[..(v as usize % 100)]);
+        assert!(c.len() <= 64);
+        if v % 7 == 0 {
+            assert_eq!(c.get(v).map(|l| l.len()), Some(v as usize % 100));
+        }
+    }
+    assert_eq!(c.memory_bytes(), bytes);
+    let s = c.stats();
+    assert!(s.hits > 0);
+    // Searching through a tiny cache works and counts misses.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.leann");
+    let (rows, emb) = build(
+        500,
+        16,
+        BuildParams {
+            pq_subspaces: 4,
+            ..BuildParams::default()
+        },
+        &path,
+    );
+    let idx = Index::open(&path).unwrap();
+    let mut s = idx.searcher(&emb, 4).unwrap();
+    let r = s
+        .search_vector(&rows[..16], &SearchParams::default())
+        .unwrap();
+    assert!(r.stats.cache_misses > 0);
+    assert_eq!(r.hits[0].id, 0);
+}
+
+#[test]
+fn budget_chooses_and_reports() {
+    let hub = leann_edge::graph::prune::PruneParams::default();
+    let c = leann_edge::index::choose_budget(28.0, 45_000, 384, &hub).unwrap();
+    assert!(c.estimate <= 28.0 + 1e-3, "{c:?}");
+    assert!(c.degree >= 4 && 384 % c.pq_subspaces == 0);
+    let big = leann_edge::index::choose_budget(64.0, 45_000, 384, &hub).unwrap();
+    assert!(big.degree >= c.degree);
+    assert!(leann_edge::index::choose_budget(2.0, 45_000, 384, &hub).is_err());
+    // And the built index stays near the estimate.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("b.leann");
+    build(
+        3000,
+        64,
+        BuildParams {
+            budget_bytes_per_passage: Some(24.0),
+            ..BuildParams::default()
+        },
+        &path,
+    );
+    let idx = Index::open(&path).unwrap();
+    let br = idx.breakdown();
+    let gp: u64 = br
+        .parts
+        .iter()
+        .filter(|p| ["graph", "graph_offsets", "pq_codes", "pq_codebook"].contains(&p.0.as_str()))
+        .map(|p| p.1)
+        .sum();
+    assert!(
+        (gp as f64 / 3000.0) < 24.0 * 1.25,
+        "graph+pq {} B/passage",
+        gp as f64 / 3000.0
+    );
+}
+
+#[test]
+fn hub_cache_serves_vectors_without_recompute() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.leann");
+    let (rows, emb) = build(
+        1000,
+        32,
+        BuildParams {
+            pq_subspaces: 8,
+            hub_cache_bytes: 100 * (32 * 2 + 4),
+            ..BuildParams::default()
+        },
+        &path,
+    );
+    let idx = Index::open(&path).unwrap();
+    assert_eq!(idx.meta().hub_vectors, 100);
+    let r = idx
+        .search(&rows[32 * 3..32 * 4], &emb, &SearchParams::default())
+        .unwrap();
+    assert!(r.stats.hub_hits > 0);
+    assert_eq!(r.hits[0].id, 3);
+}
+
+proptest! {
+    #[test]
+    fn bitpacking_round_trips(vals in proptest::collection::vec((0u64..1 << 40, 0u32..41), 0..200)) {
+        let mut w = leann_edge::bits::BitWriter::new();
+        for &(v, k) in &vals {
+            let v = v & ((1u64 << k) - 1);
+            w.put(v, k);
+            w.put_rice(v & 0xffff, k % 12);
+            w.put_gamma(v + 1);
+        }
+        let bytes = w.into_bytes();
+        let mut r = leann_edge::bits::BitReader::new(&bytes, 0);
+        for &(v, k) in &vals {
+            let v = v & ((1u64 << k) - 1);
+            prop_assert_eq!(r.get(k), Some(v));
+            prop_assert_eq!(r.rice(k % 12), Some(v & 0xffff));
+            prop_assert_eq!(r.gamma(), Some(v + 1));
+        }
+    }
+
+    #[test]
+    fn graph_codec_round_trips(lists in proptest::collection::vec(proptest::collection::btree_set(0u32..5000, 0..40), 1..200)) {
+        let n = 5000.max(lists.len());
+        let mut adj: Vec<Vec<u32>> = lists.into_iter().map(|s| s.into_iter().collect()).collect();
+        adj.resize(n, Vec::new());
+        let enc = leann_edge::graph::codec::encode(&adj).unwrap();
+        prop_assert_eq!(leann_edge::graph::codec::decode_all(&enc, n).unwrap(), adj);
+    }
+
+    #[test]
+    fn pq_codes_round_trip_and_adc_matches_decoded_distance(seed in 0u64..1000, bits in prop_oneof![Just(4u32), Just(8u32)]) {
+        let dim = 16;
+        let rows = common::clustered(300, dim, 4, 0.5, seed);
+        let pq = leann_edge::pq::train(&rows, dim, &leann_edge::pq::PqParams { m: 4, bits, sample: 300, iters: 5, seed }).unwrap();
+        let again = leann_edge::pq::Pq::from_codebook_bytes(dim, 4, bits, &pq.codebook_bytes()).unwrap();
+        prop_assert_eq!(&again, &pq);
+        let q = &rows[..dim];
+        let table = pq.table(q);
+        for v in rows.chunks(dim).take(20) {
+            let mut code = Vec::new();
+            pq.encode(v, &mut code);
+            prop_assert_eq!(code.len(), pq.code_bytes());
+            // ADC distance = 1 - dot(q, reconstruction)
+            let mut scratch = [0u8; 256];
+            let c = pq.unpack(&code, &mut scratch).to_vec();
+            let recon: Vec<f32> = (0..4).flat_map(|s| pq.centroids[(s * pq.ksub() + c[s] as usize) * 4..(s * pq.ksub() + c[s] as usize + 1) * 4].to_vec()).collect();
+            let want = 1.0 - leann_edge::kernels::scalar::dot(q, &recon);
+            prop_assert!((pq.distance(&table, &code) - want).abs() < 1e-4);
+        }
+    }
+
+    #[test]
+    fn simd_kernels_equal_scalar(a in proptest::collection::vec(-1.0f32..1.0, 0..300), codes in proptest::collection::vec(any::<u8>(), 0..64)) {
+        let k = leann_edge::kernels::best();
+        let b: Vec<f32> = a.iter().map(|x| x * 0.5 + 0.1).collect();
+        let s = leann_edge::kernels::scalar_kernels();
+        prop_assert!(((k.dot)(&a, &b) - (s.dot)(&a, &b)).abs() <= 1e-4 * (1.0 + a.len() as f32));
+        prop_assert!(((k.l2sq)(&a, &b) - (s.l2sq)(&a, &b)).abs() <= 1e-4 * (1.0 + a.len() as f32));
+        let table: Vec<f32> = (0..codes.len() * 256).map(|i| (i % 97) as f32 * 0.01).collect();
+        prop_assert!(((k.adc)(&table, 256, &codes) - (s.adc)(&table, 256, &codes)).abs() < 1e-3);
+    }
+}
