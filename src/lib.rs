@@ -21,7 +21,7 @@
 //!
 //! ## Example: index precomputed vectors and search them
 //! ```
-//! use leann_edge::{embed::TableEmbedder, index::{BuildParams, IndexBuilder, Index}, search::SearchParams};
+//! use leann_edge::{embed::TableEmbedder, index::{BuildParams, IndexBuilder, Index}, search::SearchParams, Embedder};
 //! // 200 toy 8-d unit vectors; passage i's text is "p{i}".
 //! let dim = 8;
 //! let mut rows = Vec::new();
