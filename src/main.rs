@@ -139,6 +139,16 @@ enum Cmd {
     },
     /// List board profiles (and which one this machine is).
     Boards,
+    /// Encoder speed: passages/s for batch × length, and model load time.
+    BenchEncoder {
+        #[arg(long, value_delimiter = ',', default_value = "1,8,32")]
+        batch: Vec<usize>,
+        #[arg(long, value_delimiter = ',', default_value = "16,64,128,256")]
+        tokens: Vec<usize>,
+        /// Repetitions per point (median reported).
+        #[arg(long, default_value_t = 5)]
+        reps: usize,
+    },
     /// Build an index over the bundled example corpus and answer a few questions.
     Demo,
     /// Benchmark the index alone on raw f32 embedding tables (passages + queries).
@@ -550,6 +560,50 @@ fn run(cli: Cli) -> Result<()> {
                 idx.layout().sections.len(),
                 idx.meta().encoder
             );
+            Ok(())
+        }
+        Cmd::BenchEncoder {
+            batch,
+            tokens,
+            reps,
+        } => {
+            let b = board(&cli)?;
+            let t = std::time::Instant::now();
+            let enc = encoder(&cli, &b)?;
+            println!(
+                "model load {:.0} ms, threads {}",
+                t.elapsed().as_secs_f64() * 1000.0,
+                cli.threads.unwrap_or(b.threads)
+            );
+            println!(
+                "{:>6} {:>7} {:>12} {:>12} {:>10}",
+                "batch", "tokens", "ms/call", "ms/passage", "passages/s"
+            );
+            for &tk in tokens {
+                // "word " is one word-piece; [CLS] and [SEP] make two more.
+                let text = "word ".repeat(tk.saturating_sub(2).max(1));
+                for &bs in batch {
+                    let texts: Vec<&str> = vec![text.as_str(); bs];
+                    enc.embed(&texts)?; // warm-up: builds the plan for this shape
+                    let mut times = Vec::new();
+                    for _ in 0..*reps {
+                        let t = std::time::Instant::now();
+                        enc.embed(&texts)?;
+                        times.push(t.elapsed().as_secs_f64() * 1000.0);
+                    }
+                    times.sort_by(|a, b| a.total_cmp(b));
+                    let med = times[times.len() / 2];
+                    println!(
+                        "{:>6} {:>7} {:>12.2} {:>12.2} {:>10.1}",
+                        bs,
+                        tk,
+                        med,
+                        med / bs as f64,
+                        1000.0 * bs as f64 / med
+                    );
+                }
+            }
+            println!("peak RSS {:.0} MB", leann_edge::bench::peak_rss_mb());
             Ok(())
         }
         Cmd::Boards => {

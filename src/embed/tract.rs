@@ -7,7 +7,8 @@
 //!    dequantisation is folded into an f32 constant once (tract would otherwise redo it on every call,
 //!    because it refuses const-folds that grow memory past 4 MiB), except the 30522×384 word-embedding
 //!    table, which stays int8 and is gathered first, then dequantised row by row (saves ~35 MB RSS);
-//! 3. one optimised plan per (batch, length) bucket is built on first use and cached (shapes fixed,
+//! 3. by default one optimised plan with symbolic (batch, length); optionally ([`TractOptions::symbolic`]
+//!    false) one plan per (batch, length) bucket, built on first use and cached (shapes fixed,
 //!    no symbolic overhead); lengths are bucketed to multiples of 16 tokens and batches to powers of
 //!    two, at most `max_plans` plans are kept (LRU); padded rows/tokens are masked out of the pooling.
 use super::{EmbedError, Embedder};
@@ -74,7 +75,9 @@ pub struct TractOptions {
     pub max_plans: usize,
     /// Skip the sha256 check (size is still checked). For slow boards after a verified fetch.
     pub skip_checksum: bool,
-    /// One plan with symbolic shapes (least RAM) instead of one per (batch, length) bucket.
+    /// One optimised plan with symbolic shapes (default: ~157 MB peak RSS, no plan-build stalls) instead
+    /// of one plan per (batch, length) bucket (1.2-1.7x faster per call at batch 1, but each plan holds
+    /// its own packed weights, ~45 MB). `LEANN_EDGE_TRACT_PLANS=buckets` selects the latter.
     pub symbolic: bool,
 }
 
@@ -85,7 +88,7 @@ impl Default for TractOptions {
             max_tokens: None,
             max_plans: 8,
             skip_checksum: false,
-            symbolic: std::env::var_os("LEANN_EDGE_TRACT_SYMBOLIC").is_some(),
+            symbolic: std::env::var("LEANN_EDGE_TRACT_PLANS").map_or(true, |v| v != "buckets"),
         }
     }
 }
