@@ -1,7 +1,11 @@
-//! Hot kernels: dot product, squared L2, PQ ADC sums, bit-unpacking.
+//! Hot kernels: dot product, squared L2, PQ ADC sums (unpacked and packed 4-bit codes), and the
+//! prefix sum that turns a decoded neighbour list's gaps into ids.
 //!
 //! Each kernel has one scalar reference (`scalar::*`). SIMD variants (AVX2+FMA on x86-64, NEON on
-//! aarch64) are proven equal to it by property tests (`tests/kernels.rs`, run under qemu for NEON).
+//! aarch64) are proven equal to it by property tests (`tests/kernels.rs`, run under qemu for NEON):
+//! exactly for the integer prefix sum, within float rounding for the sums (the lanes add in another
+//! order). NEON has no gather instruction, so its ADC kernels load table entries lane by lane and add
+//! four sub-spaces per vector operation.
 //! Dispatch is decided in one place, [`active`], once per process; set `LEANN_EDGE_SCALAR=1` to force
 //! the scalar kernels.
 
@@ -42,6 +46,24 @@ pub mod scalar {
         }
         s
     }
+    /// PQ asymmetric distance over `m` packed 4-bit codes (sub-space `2i` in the low nibble of byte
+    /// `i`, `2i + 1` in the high nibble; `ksub = 16`).
+    pub fn adc4(table: &[f32], packed: &[u8], m: usize) -> f32 {
+        let mut s = 0f32;
+        for i in 0..m {
+            let c = (packed[i / 2] >> (4 * (i % 2))) & 0x0f;
+            s += table[i * 16 + c as usize];
+        }
+        s
+    }
+    /// In-place running sum: `d[j] = base + d[0] + ... + d[j]` (wrapping).
+    pub fn prefix_sum(base: u32, d: &mut [u32]) {
+        let mut acc = base;
+        for x in d.iter_mut() {
+            acc = acc.wrapping_add(*x);
+            *x = acc;
+        }
+    }
 }
 
 /// Which kernel family is in use.
@@ -64,8 +86,12 @@ pub struct Kernels {
     pub dot: fn(&[f32], &[f32]) -> f32,
     /// Squared L2.
     pub l2sq: fn(&[f32], &[f32]) -> f32,
-    /// ADC sum.
+    /// ADC sum over one-byte-per-sub-space codes.
     pub adc: fn(&[f32], usize, &[u8]) -> f32,
+    /// ADC sum over packed 4-bit codes: `(table, packed, m)`.
+    pub adc4: fn(&[f32], &[u8], usize) -> f32,
+    /// Running sum for neighbour-list decoding: `(base, deltas)`.
+    pub prefix_sum: fn(u32, &mut [u32]),
 }
 
 const SCALAR: Kernels = Kernels {
@@ -73,6 +99,8 @@ const SCALAR: Kernels = Kernels {
     dot: scalar::dot,
     l2sq: scalar::l2sq,
     adc: scalar::adc,
+    adc4: scalar::adc4,
+    prefix_sum: scalar::prefix_sum,
 };
 
 /// The kernels for this process: decided once, from CPU features and `LEANN_EDGE_SCALAR`.
@@ -144,6 +172,8 @@ const AVX2: Kernels = Kernels {
     dot: avx2::dot,
     l2sq: avx2::l2sq,
     adc: avx2::adc,
+    adc4: avx2::adc4,
+    prefix_sum: avx2::prefix_sum,
 };
 
 #[cfg(target_arch = "x86_64")]
@@ -161,6 +191,71 @@ mod avx2 {
     pub fn adc(table: &[f32], ksub: usize, codes: &[u8]) -> f32 {
         // SAFETY: as for `dot`; indices are bounds-checked inside.
         unsafe { adc_impl(table, ksub, codes) }
+    }
+    pub fn adc4(table: &[f32], packed: &[u8], m: usize) -> f32 {
+        assert!(m * 16 <= table.len() && packed.len() * 2 >= m);
+        // SAFETY: as for `dot`; the assert bounds every table index and packed byte read inside.
+        unsafe { adc4_impl(table, packed, m) }
+    }
+    pub fn prefix_sum(base: u32, d: &mut [u32]) {
+        // SAFETY: as for `dot`; loads and stores stay within `d`.
+        unsafe { prefix_sum_impl(base, d) }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn adc4_impl(table: &[f32], packed: &[u8], m: usize) -> f32 {
+        let chunks = m / 8;
+        let mut acc = _mm256_setzero_ps();
+        let step = _mm256_set1_epi32(128);
+        let mut base = _mm256_setr_epi32(0, 16, 32, 48, 64, 80, 96, 112);
+        let shifts = _mm256_setr_epi32(0, 4, 0, 4, 0, 4, 0, 4);
+        let low = _mm256_set1_epi32(0x0f);
+        for c in 0..chunks {
+            // SAFETY: 8 sub-spaces = 4 packed bytes at c*4, and (c+1)*8 <= m <= 2 * packed.len().
+            let w = core::ptr::read_unaligned(packed.as_ptr().add(c * 4) as *const u32);
+            let b = _mm_cvtsi32_si128(w as i32);
+            let dup = _mm_unpacklo_epi8(b, b); // b0 b0 b1 b1 b2 b2 b3 b3
+            let idx = _mm256_and_si256(_mm256_srlv_epi32(_mm256_cvtepu8_epi32(dup), shifts), low);
+            // SAFETY: each index is s*16 + code with s < m and code < 16, so < m*16 <= table.len().
+            let g = _mm256_i32gather_ps(table.as_ptr(), _mm256_add_epi32(base, idx), 4);
+            acc = _mm256_add_ps(acc, g);
+            base = _mm256_add_epi32(base, step);
+        }
+        let mut s = hsum(acc);
+        for i in chunks * 8..m {
+            let c = (packed[i / 2] >> (4 * (i % 2))) & 0x0f;
+            s += table[i * 16 + c as usize];
+        }
+        s
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn prefix_sum_impl(base: u32, d: &mut [u32]) {
+        let chunks = d.len() / 8;
+        let mut carry = _mm256_set1_epi32(base as i32);
+        let last = _mm256_set1_epi32(7);
+        let third = _mm256_set1_epi32(3);
+        for c in 0..chunks {
+            let p = d.as_mut_ptr().add(c * 8) as *mut __m256i;
+            // SAFETY: 8 u32 at c*8, (c+1)*8 <= d.len().
+            let mut x = _mm256_loadu_si256(p);
+            x = _mm256_add_epi32(x, _mm256_slli_si256(x, 4));
+            x = _mm256_add_epi32(x, _mm256_slli_si256(x, 8));
+            // Carry the low 128-bit half's total into the high half.
+            let lo_total = _mm256_permutevar8x32_epi32(x, third);
+            x = _mm256_add_epi32(
+                x,
+                _mm256_blend_epi32(_mm256_setzero_si256(), lo_total, 0xF0),
+            );
+            x = _mm256_add_epi32(x, carry);
+            _mm256_storeu_si256(p, x);
+            carry = _mm256_permutevar8x32_epi32(x, last);
+        }
+        let mut acc = if chunks > 0 { d[chunks * 8 - 1] } else { base };
+        for x in d[chunks * 8..].iter_mut() {
+            acc = acc.wrapping_add(*x);
+            *x = acc;
+        }
     }
 
     #[inline]
@@ -254,7 +349,9 @@ const NEON: Kernels = Kernels {
     isa: Isa::Neon,
     dot: neon::dot,
     l2sq: neon::l2sq,
-    adc: scalar::adc,
+    adc: neon::adc,
+    adc4: neon::adc4,
+    prefix_sum: neon::prefix_sum,
 };
 
 #[cfg(target_arch = "aarch64")]
@@ -307,5 +404,84 @@ mod neon {
             s += d * d;
         }
         s
+    }
+
+    pub fn adc(table: &[f32], ksub: usize, codes: &[u8]) -> f32 {
+        let m = codes.len();
+        assert!(m * ksub <= table.len() && ksub <= 256);
+        let chunks = m / 4;
+        let mut acc = [0f32; 4];
+        // SAFETY: NEON is mandatory on aarch64; the 4-float load reads a stack array.
+        let mut v = unsafe { vdupq_n_f32(0.0) };
+        for c in 0..chunks {
+            for (l, a) in acc.iter_mut().enumerate() {
+                let s = c * 4 + l;
+                // Codes >= ksub only arise from corrupt 8-bit data with ksub < 256: mask like AVX2.
+                *a = table[s * ksub + (codes[s] as usize & (ksub - 1))];
+            }
+            // SAFETY: as above.
+            v = unsafe { vaddq_f32(v, vld1q_f32(acc.as_ptr())) };
+        }
+        // SAFETY: as above.
+        let mut s = unsafe { vaddvq_f32(v) };
+        for (i, &c) in codes.iter().enumerate().skip(chunks * 4) {
+            s += table[i * ksub + c as usize];
+        }
+        s
+    }
+
+    pub fn adc4(table: &[f32], packed: &[u8], m: usize) -> f32 {
+        assert!(m * 16 <= table.len() && packed.len() * 2 >= m);
+        let chunks = m / 16;
+        let mut codes = [0u8; 16];
+        let mut lanes = [0f32; 4];
+        // SAFETY: NEON is mandatory on aarch64; every load below reads 8 packed bytes at c*8 with
+        // (c+1)*16 <= m <= 2 * packed.len(), or a stack array; stores write the 16-byte stack array.
+        unsafe {
+            let mut v = vdupq_n_f32(0.0);
+            let mask = vdup_n_u8(0x0f);
+            for c in 0..chunks {
+                let b = vld1_u8(packed.as_ptr().add(c * 8));
+                let z = vzip_u8(vand_u8(b, mask), vshr_n_u8::<4>(b));
+                vst1q_u8(codes.as_mut_ptr(), vcombine_u8(z.0, z.1));
+                for q in 0..4 {
+                    for (l, lane) in lanes.iter_mut().enumerate() {
+                        let s = c * 16 + q * 4 + l;
+                        // s < m and the code < 16, so the index is < m * 16 <= table.len().
+                        *lane = *table.get_unchecked(s * 16 + codes[q * 4 + l] as usize);
+                    }
+                    v = vaddq_f32(v, vld1q_f32(lanes.as_ptr()));
+                }
+            }
+            let mut s = vaddvq_f32(v);
+            for i in chunks * 16..m {
+                let c = (packed[i / 2] >> (4 * (i % 2))) & 0x0f;
+                s += table[i * 16 + c as usize];
+            }
+            s
+        }
+    }
+
+    pub fn prefix_sum(base: u32, d: &mut [u32]) {
+        let chunks = d.len() / 4;
+        // SAFETY: NEON is mandatory on aarch64; each load/store touches 4 u32 at c*4 < d.len().
+        unsafe {
+            let zero = vdupq_n_u32(0);
+            let mut carry = vdupq_n_u32(base);
+            for c in 0..chunks {
+                let p = d.as_mut_ptr().add(c * 4);
+                let mut x = vld1q_u32(p);
+                x = vaddq_u32(x, vextq_u32::<3>(zero, x)); // + [0, x0, x1, x2]
+                x = vaddq_u32(x, vextq_u32::<2>(zero, x)); // + [0, 0, y0, y1]
+                x = vaddq_u32(x, carry);
+                vst1q_u32(p, x);
+                carry = vdupq_laneq_u32::<3>(x);
+            }
+        }
+        let mut acc = if chunks > 0 { d[chunks * 4 - 1] } else { base };
+        for x in d[chunks * 4..].iter_mut() {
+            acc = acc.wrapping_add(*x);
+            *x = acc;
+        }
     }
 }

@@ -103,9 +103,11 @@ impl Pq {
     /// Approximate distance of stored codes under an ADC table.
     #[inline]
     pub fn distance(&self, table: &[f32], stored: &[u8]) -> f32 {
-        let mut scratch = [0u8; 256];
-        let codes = self.unpack(stored, &mut scratch);
-        1.0 + (crate::kernels::active().adc)(table, self.ksub(), codes)
+        let k = crate::kernels::active();
+        if self.bits == 4 {
+            return 1.0 + (k.adc4)(table, stored, self.m);
+        }
+        1.0 + (k.adc)(table, self.ksub(), stored)
     }
     /// Encode one vector.
     pub fn encode(&self, v: &[f32], out: &mut Vec<u8>) {

@@ -400,15 +400,4 @@ proptest! {
             prop_assert!((pq.distance(&table, &code) - want).abs() < 1e-4);
         }
     }
-
-    #[test]
-    fn simd_kernels_equal_scalar(a in proptest::collection::vec(-1.0f32..1.0, 0..300), codes in proptest::collection::vec(any::<u8>(), 0..64)) {
-        let k = leann_edge::kernels::best();
-        let b: Vec<f32> = a.iter().map(|x| x * 0.5 + 0.1).collect();
-        let s = leann_edge::kernels::scalar_kernels();
-        prop_assert!(((k.dot)(&a, &b) - (s.dot)(&a, &b)).abs() <= 1e-4 * (1.0 + a.len() as f32));
-        prop_assert!(((k.l2sq)(&a, &b) - (s.l2sq)(&a, &b)).abs() <= 1e-4 * (1.0 + a.len() as f32));
-        let table: Vec<f32> = (0..codes.len() * 256).map(|i| (i % 97) as f32 * 0.01).collect();
-        prop_assert!(((k.adc)(&table, 256, &codes) - (s.adc)(&table, 256, &codes)).abs() < 1e-3);
-    }
 }

@@ -119,14 +119,21 @@ pub fn decode_in_block(
     out.push(first as u32);
     if deg > 1 {
         let k = r.get(5).ok_or_else(|| bad("truncated header"))? as u32;
+        // Bound the ids while reading the gaps, then turn the gaps into ids with the SIMD prefix sum
+        // (no u32 overflow possible: the total stays below n).
         let mut cur = first as u64;
         for _ in 1..deg {
-            cur = cur.saturating_add(r.rice(k).ok_or_else(|| bad("truncated list"))? + 1);
+            let step = r
+                .rice(k)
+                .ok_or_else(|| bad("truncated list"))?
+                .saturating_add(1);
+            cur = cur.saturating_add(step);
             if cur >= n {
                 return Err(bad("neighbour id out of range"));
             }
-            out.push(cur as u32);
+            out.push(step as u32);
         }
+        (crate::kernels::active().prefix_sum)(first as u32, &mut out[1..]);
     }
     Ok(())
 }
