@@ -267,7 +267,7 @@ pub fn two_level<S: SearchSpace>(
             }
         }
         if fresh > 0 {
-            let take = ((fresh as f32 * p.rerank_ratio).ceil() as usize).max(1);
+            let take = (libm::ceilf(fresh as f32 * p.rerank_ratio) as usize).max(1);
             for _ in 0..take {
                 if recomputed >= cap {
                     break;
@@ -356,7 +356,7 @@ pub fn pq_first<S: SearchSpace>(
         }
     }
     let cands = best.into_sorted_vec();
-    let mut r = ((ef as f32 * p.rerank_ratio).ceil() as usize)
+    let mut r = (libm::ceilf(ef as f32 * p.rerank_ratio) as usize)
         .max(p.k)
         .min(cands.len());
     if p.max_recompute > 0 {

@@ -4,7 +4,8 @@
 //! [`TableEmbedder`], which serves precomputed vectors and counts every call, for tests and benchmarks.
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU64, Ordering};
+// usize atomics: 32-bit microcontrollers (thumbv7em) have no 64-bit atomics.
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 #[cfg(feature = "std")]
 pub mod tensorrt;
@@ -73,9 +74,9 @@ pub struct TableEmbedder {
     keys: Vec<String>,
     order: Vec<u32>,
     rows: Vec<f32>,
-    calls: AtomicU64,
-    batches: AtomicU64,
-    passages: AtomicU64,
+    calls: AtomicUsize,
+    batches: AtomicUsize,
+    passages: AtomicUsize,
 }
 
 impl TableEmbedder {
@@ -92,9 +93,9 @@ impl TableEmbedder {
             keys,
             order,
             rows,
-            calls: AtomicU64::new(0),
-            batches: AtomicU64::new(0),
-            passages: AtomicU64::new(0),
+            calls: AtomicUsize::new(0),
+            batches: AtomicUsize::new(0),
+            passages: AtomicUsize::new(0),
         }
     }
     /// Row of a key.
@@ -115,9 +116,9 @@ impl TableEmbedder {
     /// Counters so far.
     pub fn counts(&self) -> EmbedCounts {
         EmbedCounts {
-            calls: self.calls.load(Ordering::Relaxed),
-            batches: self.batches.load(Ordering::Relaxed),
-            passages: self.passages.load(Ordering::Relaxed),
+            calls: self.calls.load(Ordering::Relaxed) as u64,
+            batches: self.batches.load(Ordering::Relaxed) as u64,
+            passages: self.passages.load(Ordering::Relaxed) as u64,
         }
     }
     /// Reset counters.
@@ -137,8 +138,7 @@ impl Embedder for TableEmbedder {
         if !texts.is_empty() {
             self.batches.fetch_add(1, Ordering::Relaxed);
         }
-        self.passages
-            .fetch_add(texts.len() as u64, Ordering::Relaxed);
+        self.passages.fetch_add(texts.len(), Ordering::Relaxed);
         let mut out = Vec::with_capacity(texts.len() * self.dim);
         for t in texts {
             let i = self
