@@ -24,6 +24,12 @@ fn golden() -> Vec<(String, Vec<f32>)> {
         .collect()
 }
 
+/// Under qemu (`.ci/run` sets `LEANN_EDGE_EMULATED=1` for the aarch64 run) the encoder is ~100x
+/// slower, so only a few short golden inputs are embedded there.
+fn emulated() -> bool {
+    std::env::var_os("LEANN_EDGE_EMULATED").is_some_and(|v| v != "0")
+}
+
 fn embedder(threads: usize) -> TractEmbedder {
     let dir = default_model_dir();
     TractEmbedder::open(
@@ -42,8 +48,13 @@ fn cos(a: &[f32], b: &[f32]) -> f32 {
 
 #[test]
 fn matches_onnxruntime_one_by_one_and_batched() {
-    let g = golden();
+    let mut g = golden();
     assert!(g.len() >= 16);
+    if emulated() {
+        // Short inputs, still covering empty, whitespace, punctuation-only, Cyrillic and emoji.
+        g.retain(|(t, _)| t.len() <= 40 && (t.len() < 8 || !t.is_ascii() || t.starts_with("!!!")));
+        assert!(g.len() >= 5, "too few short golden inputs: {}", g.len());
+    }
     let e = embedder(1);
     assert_eq!(e.dim(), 384);
     for (t, want) in &g {
