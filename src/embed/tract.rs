@@ -527,6 +527,14 @@ impl TractEmbedder {
         };
         let plan = model
             .and_then(|m| m.into_optimized())
+            .inspect(|m| {
+                // Debug aid for profiling: which ops the optimiser left (one line per node).
+                if std::env::var_os("LEANN_EDGE_TRACT_DUMP").is_some() {
+                    for n in m.nodes() {
+                        eprintln!("{} | {} | {:?}", n.name, n.op.name(), n.outputs[0].fact);
+                    }
+                }
+            })
             .and_then(|m| m.into_runnable())
             .map_err(|e| {
                 EmbedError::Runtime(format!("building a plan for batch {b} × {s} tokens: {e}"))
