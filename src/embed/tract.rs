@@ -431,7 +431,11 @@ impl TractEmbedder {
         let mut inf = inf;
         let b = inf.sym("batch");
         let s = inf.sym("sequence");
-        for a in ["batch >= 1", "sequence >= 1", "sequence <= 512"] {
+        // Upper bounds matter: tract bounds a product of symbols (batch × sequence × 1536 elements)
+        // only when every factor has both bounds, and without that proof it cannot choose its
+        // vectorised element-wise kernels for a symbolic plan (23% of the time went to scalar
+        // per-element Add/Mul). `embed` never runs more than 32 texts per call.
+        for a in ["batch >= 1", "batch <= 64", "sequence >= 1", "sequence <= 512"] {
             inf.symbols
                 .add_assertion(a)
                 .map_err(|e| EmbedError::Runtime(e.to_string()))?;
