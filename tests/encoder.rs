@@ -71,6 +71,12 @@ fn matches_onnxruntime_one_by_one_and_batched() {
         let c = cos(&all[i * 384..(i + 1) * 384], want);
         assert!(c >= 0.9999, "batched cosine {c} for {t:?}");
     }
+    // Two threads: batches run side by side, each on one thread; results land in input order.
+    let all2 = embedder(2).embed(&texts).unwrap();
+    for (i, (t, want)) in g.iter().enumerate() {
+        let c = cos(&all2[i * 384..(i + 1) * 384], want);
+        assert!(c >= 0.9999, "2-thread batched cosine {c} for {t:?}");
+    }
 }
 
 #[test]

@@ -99,6 +99,7 @@ type PlanCache = (u64, HashMap<(usize, usize), (Plan, u64)>);
 /// The tract-backed MiniLM embedder.
 pub struct TractEmbedder {
     tokenizer: tokenizers::Tokenizer,
+    /// The typed model plans are built from (emptied once the symbolic plan is built).
     model: TypedModel,
     sym_b: Symbol,
     sym_s: Symbol,
@@ -435,7 +436,12 @@ impl TractEmbedder {
         // only when every factor has both bounds, and without that proof it cannot choose its
         // vectorised element-wise kernels for a symbolic plan (23% of the time went to scalar
         // per-element Add/Mul). `embed` never runs more than 32 texts per call.
-        for a in ["batch >= 1", "batch <= 64", "sequence >= 1", "sequence <= 512"] {
+        for a in [
+            "batch >= 1",
+            "batch <= 64",
+            "sequence >= 1",
+            "sequence <= 512",
+        ] {
             inf.symbols
                 .add_assertion(a)
                 .map_err(|e| EmbedError::Runtime(e.to_string()))?;
@@ -482,6 +488,13 @@ impl TractEmbedder {
             executor,
         };
         e.reorder_check(&input_order)?;
+        if e.opts.symbolic {
+            // Build the one plan now (no stall on the first query), then drop the typed model: the
+            // plan holds its own packed copies of the weights, so keeping the unpacked f32 ones
+            // would only double the weight memory (~44 MB).
+            e.plan(0, 0)?;
+            e.model = TypedModel::default();
+        }
         Ok(e)
     }
 
@@ -552,7 +565,13 @@ impl TractEmbedder {
         Ok(plan)
     }
 
-    fn run_batch(&self, enc: &[tokenizers::Encoding], out: &mut [f32]) -> Result<(), EmbedError> {
+    /// Run one padded batch; `multithread` uses the matmul thread pool, otherwise this thread only.
+    fn run_batch(
+        &self,
+        enc: &[tokenizers::Encoding],
+        out: &mut [f32],
+        multithread: bool,
+    ) -> Result<(), EmbedError> {
         let n = enc.len();
         let longest = enc
             .iter()
@@ -594,8 +613,10 @@ impl TractEmbedder {
         }
         let run = || plan.run(inputs);
         let res = match &self.executor {
-            Some(ex) => tract_linalg::multithread::multithread_tract_scope(ex.clone(), run),
-            None => run(),
+            Some(ex) if multithread => {
+                tract_linalg::multithread::multithread_tract_scope(ex.clone(), run)
+            }
+            _ => run(),
         }
         .map_err(|e| EmbedError::Runtime(e.to_string()))?;
         let hidden = res[0]
@@ -649,26 +670,84 @@ impl Embedder for TractEmbedder {
         // Bucket by length so short texts are not padded to the longest of the whole call.
         let mut order: Vec<usize> = (0..enc.len()).collect();
         order.sort_by_key(|&i| enc[i].get_ids().len());
+        // With several threads and several texts, batches run side by side, one thread each: data
+        // parallelism scales across cores far better than splitting each matmul (tract's pool).
+        let threads = self.opts.threads.max(1);
+        let parallel = threads > 1 && order.len() > 1;
+        let max_take = if parallel {
+            order.len().div_ceil(threads).min(32)
+        } else {
+            32
+        };
+        let mut groups: Vec<&[usize]> = Vec::new();
         let mut i = 0;
-        let d = self.dim;
-        let mut buf = Vec::new();
         while i < order.len() {
+            let len_class = enc[order[i]].get_ids().len().div_ceil(16);
             let bucket = order[i..]
                 .iter()
-                .take_while(|&&j| {
-                    enc[j].get_ids().len().div_ceil(16)
-                        == enc[order[i]].get_ids().len().div_ceil(16)
-                })
+                .take_while(|&&j| enc[j].get_ids().len().div_ceil(16) == len_class)
                 .count();
-            let take = bucket.clamp(1, 32);
-            let group: Vec<tokenizers::Encoding> =
-                order[i..i + take].iter().map(|&j| enc[j].clone()).collect();
-            buf.resize(take * d, 0.0);
-            self.run_batch(&group, &mut buf)?;
-            for (k, &j) in order[i..i + take].iter().enumerate() {
+            let take = bucket.clamp(1, max_take);
+            groups.push(&order[i..i + take]);
+            i += take;
+        }
+        let d = self.dim;
+        let run_group = |g: &[usize], multithread: bool| -> Result<Vec<f32>, EmbedError> {
+            let batch: Vec<tokenizers::Encoding> = g.iter().map(|&j| enc[j].clone()).collect();
+            let mut buf = vec![0f32; g.len() * d];
+            self.run_batch(&batch, &mut buf, multithread)?;
+            Ok(buf)
+        };
+        let results: Vec<Result<Vec<f32>, EmbedError>> = if parallel && groups.len() > 1 {
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            let mut slots: Vec<Option<Result<Vec<f32>, EmbedError>>> =
+                (0..groups.len()).map(|_| None).collect();
+            let done: Vec<Vec<(usize, Result<Vec<f32>, EmbedError>)>> = std::thread::scope(|sc| {
+                let workers: Vec<_> = (0..threads.min(groups.len()))
+                    .map(|_| {
+                        sc.spawn(|| {
+                            let mut mine = Vec::new();
+                            loop {
+                                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                if k >= groups.len() {
+                                    break mine;
+                                }
+                                mine.push((k, run_group(groups[k], false)));
+                            }
+                        })
+                    })
+                    .collect();
+                workers
+                    .into_iter()
+                    .map(|w| {
+                        w.join().unwrap_or_else(|_| {
+                            vec![(
+                                usize::MAX,
+                                Err(EmbedError::Runtime("encoder worker panicked".into())),
+                            )]
+                        })
+                    })
+                    .collect()
+            });
+            for (k, r) in done.into_iter().flatten() {
+                if k == usize::MAX {
+                    r?;
+                    continue;
+                }
+                slots[k] = Some(r);
+            }
+            slots
+                .into_iter()
+                .map(|r| r.unwrap_or_else(|| Err(EmbedError::Runtime("lost a batch".into()))))
+                .collect()
+        } else {
+            groups.iter().map(|g| run_group(g, true)).collect()
+        };
+        for (g, r) in groups.iter().zip(results) {
+            let buf = r?;
+            for (k, &j) in g.iter().enumerate() {
                 out[j * d..(j + 1) * d].copy_from_slice(&buf[k * d..(k + 1) * d]);
             }
-            i += take;
         }
         Ok(out)
     }
