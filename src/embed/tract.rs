@@ -94,6 +94,8 @@ impl Default for TractOptions {
 }
 
 type Plan = Arc<TypedRunnableModel>;
+/// Pooled vectors of one batch, or why it failed.
+type BatchResult = Result<Vec<f32>, EmbedError>;
 type PlanCache = (u64, HashMap<(usize, usize), (Plan, u64)>);
 
 /// The tract-backed MiniLM embedder.
@@ -698,11 +700,10 @@ impl Embedder for TractEmbedder {
             self.run_batch(&batch, &mut buf, multithread)?;
             Ok(buf)
         };
-        let results: Vec<Result<Vec<f32>, EmbedError>> = if parallel && groups.len() > 1 {
+        let results: Vec<BatchResult> = if parallel && groups.len() > 1 {
             let next = std::sync::atomic::AtomicUsize::new(0);
-            let mut slots: Vec<Option<Result<Vec<f32>, EmbedError>>> =
-                (0..groups.len()).map(|_| None).collect();
-            let done: Vec<Vec<(usize, Result<Vec<f32>, EmbedError>)>> = std::thread::scope(|sc| {
+            let mut slots: Vec<Option<BatchResult>> = (0..groups.len()).map(|_| None).collect();
+            let done: Vec<Vec<(usize, BatchResult)>> = std::thread::scope(|sc| {
                 let workers: Vec<_> = (0..threads.min(groups.len()))
                     .map(|_| {
                         sc.spawn(|| {
