@@ -262,6 +262,13 @@ fn vectors_path(index: &Path) -> PathBuf {
 }
 
 fn main() {
+    // `leann-edge search ... | head`: exit quietly when the reader goes away, like other Unix tools,
+    // instead of panicking in println! on EPIPE (Rust ignores SIGPIPE by default).
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any other thread exists; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     if let Err(e) = run(cli) {

@@ -102,3 +102,18 @@ fn jsonl_ids_are_kept_and_bad_lines_counted() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["hits"][0]["id"], "d2");
 }
+
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    // The reader goes away before the tool writes (as with `leann-edge boards | head -0`).
+    let mut child = bin()
+        .arg("boards")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+}
