@@ -69,6 +69,15 @@ impl embedded_io::Seek for MemFlash {
     }
 }
 
+/// A small 16-dimensional index (4 PQ sub-spaces of 4 dimensions).
+fn build_dim16(n: usize, path: &std::path::Path) -> (Vec<f32>, leann_edge::embed::TableEmbedder) {
+    let p = BuildParams {
+        pq_subspaces: 4,
+        ..BuildParams::default()
+    };
+    build(n, 16, p, path)
+}
+
 fn small_params() -> BuildParams {
     BuildParams {
         pq_subspaces: 8,
@@ -148,15 +157,7 @@ fn same_seed_gives_byte_identical_index() {
 fn every_truncation_and_corruption_is_an_error_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a.leann");
-    build(
-        300,
-        16,
-        BuildParams {
-            pq_subspaces: 4,
-            ..BuildParams::default()
-        },
-        &path,
-    );
+    build_dim16(300, &path);
     let bytes = std::fs::read(&path).unwrap();
     let open = |b: Vec<u8>| Index::from_source(SliceSource::new(b), &OpenOptions::default());
     // every truncation length
@@ -213,15 +214,7 @@ fn every_truncation_and_corruption_is_an_error_not_a_panic() {
 fn wrong_model_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a.leann");
-    build(
-        200,
-        16,
-        BuildParams {
-            pq_subspaces: 4,
-            ..BuildParams::default()
-        },
-        &path,
-    );
+    build_dim16(200, &path);
     let other = common::table(&common::clustered(200, 16, 3, 0.5, 11), 16);
     let idx = Index::open(&path).unwrap();
     assert!(matches!(
@@ -234,15 +227,7 @@ fn wrong_model_is_refused() {
 fn interrupted_write_keeps_the_old_index() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a.leann");
-    build(
-        200,
-        16,
-        BuildParams {
-            pq_subspaces: 4,
-            ..BuildParams::default()
-        },
-        &path,
-    );
+    build_dim16(200, &path);
     let before = std::fs::read(&path).unwrap();
     // A build that fails (no passages) must not touch the existing file.
     let b = IndexBuilder::new(BuildParams::default());
@@ -273,15 +258,7 @@ fn cache_never_exceeds_its_bound() {
     // Searching through a tiny cache works and counts misses.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a.leann");
-    let (rows, emb) = build(
-        500,
-        16,
-        BuildParams {
-            pq_subspaces: 4,
-            ..BuildParams::default()
-        },
-        &path,
-    );
+    let (rows, emb) = build_dim16(500, &path);
     let idx = Index::open(&path).unwrap();
     let mut s = idx.searcher(&emb, 4).unwrap();
     let r = s

@@ -284,7 +284,14 @@ impl IndexBuilder {
         cancel: &AtomicBool,
     ) -> Result<BuildReport> {
         let (v, hit) = self.embed_all(e, progress, cancel)?;
-        let mut r = self.build_inner(&v, e.dim(), &e.fingerprint(), path, progress, cancel)?;
+        let mut r = self.build_with_vectors_progress(
+            &v,
+            e.dim(),
+            &e.fingerprint(),
+            path,
+            progress,
+            cancel,
+        )?;
         r.embed_cache_hit = hit;
         Ok(r)
     }
@@ -297,7 +304,7 @@ impl IndexBuilder {
         fingerprint: &str,
         path: &Path,
     ) -> Result<BuildReport> {
-        self.build_inner(
+        self.build_with_vectors_progress(
             vectors,
             dim,
             fingerprint,
@@ -309,18 +316,6 @@ impl IndexBuilder {
 
     /// [`IndexBuilder::build_with_vectors`] with progress reporting and cancellation.
     pub fn build_with_vectors_progress(
-        &self,
-        vectors: &[f32],
-        dim: usize,
-        fingerprint: &str,
-        path: &Path,
-        progress: ProgressFn,
-        cancel: &AtomicBool,
-    ) -> Result<BuildReport> {
-        self.build_inner(vectors, dim, fingerprint, path, progress, cancel)
-    }
-
-    fn build_inner(
         &self,
         vectors: &[f32],
         dim: usize,
