@@ -703,7 +703,7 @@ impl Embedder for TractEmbedder {
         let results: Vec<BatchResult> = if parallel && groups.len() > 1 {
             let next = std::sync::atomic::AtomicUsize::new(0);
             let mut slots: Vec<Option<BatchResult>> = (0..groups.len()).map(|_| None).collect();
-            let done: Vec<Vec<(usize, BatchResult)>> = std::thread::scope(|sc| {
+            let done = std::thread::scope(|sc| {
                 let workers: Vec<_> = (0..threads.min(groups.len()))
                     .map(|_| {
                         sc.spawn(|| {
@@ -721,20 +721,12 @@ impl Embedder for TractEmbedder {
                 workers
                     .into_iter()
                     .map(|w| {
-                        w.join().unwrap_or_else(|_| {
-                            vec![(
-                                usize::MAX,
-                                Err(EmbedError::Runtime("encoder worker panicked".into())),
-                            )]
-                        })
+                        w.join()
+                            .map_err(|_| EmbedError::Runtime("encoder worker panicked".into()))
                     })
-                    .collect()
-            });
+                    .collect::<Result<Vec<Vec<(usize, BatchResult)>>, EmbedError>>()
+            })?;
             for (k, r) in done.into_iter().flatten() {
-                if k == usize::MAX {
-                    r?;
-                    continue;
-                }
                 slots[k] = Some(r);
             }
             slots
