@@ -9,11 +9,11 @@ pub enum Error {
     #[error("not a leann-edge index (bad magic); rebuild it with `leann-edge build`")]
     BadMagic,
     /// The format version is not one this build reads.
-    #[error("index format version {found} is not supported (this build reads version {supported}); rebuild the index with this version of leann-edge")]
+    #[error("index format version {found} is not supported (this build reads versions 1 to {supported}); rebuild the index with this version of leann-edge, or search it with the leann-edge that wrote it")]
     UnsupportedVersion {
         /// Version in the file.
         found: u16,
-        /// Version this build reads.
+        /// Newest version this build reads.
         supported: u16,
     },
     /// The index was written on a machine of other endianness or is corrupt.

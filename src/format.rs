@@ -1,11 +1,11 @@
-//! The index file format (version 1).
+//! The index file format (version 2; version 1 files, which have no PQ rotation, are read too).
 //!
 //! ```text
 //! header (24 B): magic "LEANNEDG" | version u16 | endian marker u16 (0xFEFF) | section count u32
 //!                | crc32 of the section table u32 | reserved u32
 //! section table: count × (kind u32 | crc32 u32 | offset u64 | length u64)
 //! sections:      meta (postcard) | graph offsets | graph | PQ codebook | PQ codes | passage offsets
-//!                | passage text | passage ids/sources | [hub ids | hub vectors]
+//!                | passage text | passage ids/sources | [hub ids | hub vectors] | [PQ rotation]
 //! ```
 //! All integers little-endian. Every length is checked against the file size before use, every
 //! section has a CRC32, and the writer goes through a temporary file + fsync + rename.
@@ -16,8 +16,10 @@ use alloc::vec::Vec;
 
 /// File magic.
 pub const MAGIC: [u8; 8] = *b"LEANNEDG";
-/// Format version this build writes and reads.
-pub const VERSION: u16 = 1;
+/// Format version this build writes.
+pub const VERSION: u16 = 2;
+/// Oldest format version this build reads.
+pub const MIN_VERSION: u16 = 1;
 const ENDIAN: u16 = 0xFEFF;
 const HEADER: usize = 24;
 const ENTRY: usize = 24;
@@ -48,11 +50,13 @@ pub enum Kind {
     HubVectors = 10,
     /// Search seeds: nodes nearest to k-means centroids (u32 each).
     Seeds = 11,
+    /// OPQ projection applied before PQ (format 2): `in_dim u32 | out_dim u32 | f16 rows`.
+    PqRotation = 12,
 }
 
 impl Kind {
     /// All kinds.
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
         Kind::Seeds,
         Kind::Meta,
         Kind::GraphOffsets,
@@ -64,6 +68,7 @@ impl Kind {
         Kind::PassageIds,
         Kind::HubIds,
         Kind::HubVectors,
+        Kind::PqRotation,
     ];
     /// Human name.
     pub fn name(self) -> &'static str {
@@ -79,6 +84,7 @@ impl Kind {
             Kind::HubIds => "hub_ids",
             Kind::HubVectors => "hub_vectors",
             Kind::Seeds => "seeds",
+            Kind::PqRotation => "pq_rotation",
         }
     }
     fn from_u32(v: u32) -> Option<Kind> {
@@ -163,7 +169,13 @@ pub fn assemble(sections: &[(Kind, Vec<u8>)]) -> Vec<u8> {
     }
     let mut out = Vec::with_capacity(offset as usize);
     out.extend_from_slice(&MAGIC);
-    out.extend_from_slice(&VERSION.to_le_bytes());
+    // Format 2 only adds the PQ rotation section: without it, write 1 so older readers still open it.
+    let version = if sections.iter().any(|(k, _)| *k == Kind::PqRotation) {
+        VERSION
+    } else {
+        1
+    };
+    out.extend_from_slice(&version.to_le_bytes());
     out.extend_from_slice(&ENDIAN.to_le_bytes());
     out.extend_from_slice(&(sections.len() as u32).to_le_bytes());
     out.extend_from_slice(&crc32fast::hash(&table).to_le_bytes());
@@ -211,7 +223,7 @@ pub fn read_layout<S: FlashSource + ?Sized>(src: &S) -> Result<Layout> {
     }
     let h = read_vec(src, 0, HEADER)?;
     let version = u16::from_le_bytes([h[8], h[9]]);
-    if version != VERSION {
+    if !(MIN_VERSION..=VERSION).contains(&version) {
         return Err(Error::UnsupportedVersion {
             found: version,
             supported: VERSION,

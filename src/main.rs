@@ -83,9 +83,15 @@ enum Cmd {
         /// Non-hub degree after pruning.
         #[arg(long)]
         degree: Option<usize>,
-        /// PQ sub-spaces.
+        /// PQ sub-spaces (must divide the projected dimension).
         #[arg(long)]
         pq: Option<usize>,
+        /// PQ bits per code: 8 (default) or 4.
+        #[arg(long)]
+        pq_bits: Option<u32>,
+        /// Learned OPQ projection before PQ to this many dimensions (default 128; 0 = off).
+        #[arg(long)]
+        pq_rotate: Option<usize>,
         /// Store f16 embeddings of top-degree nodes, this many bytes (0 = off; default: board's).
         #[arg(long)]
         hub_cache_bytes: Option<u64>,
@@ -173,6 +179,9 @@ enum Cmd {
         pq: Option<usize>,
         #[arg(long)]
         pq_bits: Option<u32>,
+        /// OPQ projection dimension (0 = off).
+        #[arg(long)]
+        pq_rotate: Option<usize>,
         #[arg(long)]
         budget: Option<f32>,
         #[arg(long)]
@@ -393,6 +402,8 @@ fn run(cli: Cli) -> Result<()> {
             no_prune,
             degree,
             pq,
+            pq_bits,
+            pq_rotate,
             hub_cache_bytes,
             keep_vectors,
             seed,
@@ -414,6 +425,12 @@ fn run(cli: Cli) -> Result<()> {
             }
             if let Some(m) = pq {
                 params.pq_subspaces = *m;
+            }
+            if let Some(b) = pq_bits {
+                params.pq_bits = *b;
+            }
+            if let Some(r) = pq_rotate {
+                params.pq_rotate_dim = *r;
             }
             let ingest = IngestOptions {
                 max_tokens: *chunk_tokens,
@@ -750,6 +767,7 @@ fn run(cli: Cli) -> Result<()> {
             degree,
             pq,
             pq_bits,
+            pq_rotate,
             budget,
             reorder,
             json,
@@ -774,6 +792,9 @@ fn run(cli: Cli) -> Result<()> {
             }
             if let Some(b) = pq_bits {
                 bp.pq_bits = *b;
+            }
+            if let Some(r) = pq_rotate {
+                bp.pq_rotate_dim = *r;
             }
             let base = SearchParams {
                 batch_size: *batch,

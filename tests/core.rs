@@ -271,12 +271,12 @@ fn cache_never_exceeds_its_bound() {
 #[test]
 fn budget_chooses_and_reports() {
     let hub = leann_edge::graph::prune::PruneParams::default();
-    let c = leann_edge::index::choose_budget(28.0, 45_000, 384, &hub).unwrap();
+    let c = leann_edge::index::choose_budget(28.0, 45_000, 384, 128, &hub).unwrap();
     assert!(c.estimate <= 28.0 + 1e-3, "{c:?}");
     assert!(c.degree >= 4 && 384 % c.pq_subspaces == 0);
-    let big = leann_edge::index::choose_budget(64.0, 45_000, 384, &hub).unwrap();
+    let big = leann_edge::index::choose_budget(64.0, 45_000, 384, 128, &hub).unwrap();
     assert!(big.degree >= c.degree);
-    assert!(leann_edge::index::choose_budget(2.0, 45_000, 384, &hub).is_err());
+    assert!(leann_edge::index::choose_budget(2.0, 45_000, 384, 128, &hub).is_err());
     // And the built index stays near the estimate.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("b.leann");
@@ -360,7 +360,7 @@ proptest! {
     fn pq_codes_round_trip_and_adc_matches_decoded_distance(seed in 0u64..1000, bits in prop_oneof![Just(4u32), Just(8u32)]) {
         let dim = 16;
         let rows = common::clustered(300, dim, 4, 0.5, seed);
-        let pq = leann_edge::pq::train(&rows, dim, &leann_edge::pq::PqParams { m: 4, bits, sample: 300, iters: 5, seed }).unwrap();
+        let pq = leann_edge::pq::train(&rows, dim, &leann_edge::pq::PqParams { m: 4, bits, sample: 300, iters: 5, seed, ..Default::default() }).unwrap();
         let again = leann_edge::pq::Pq::from_codebook_bytes(dim, 4, bits, &pq.codebook_bytes()).unwrap();
         prop_assert_eq!(&again, &pq);
         let q = &rows[..dim];
@@ -377,4 +377,136 @@ proptest! {
             prop_assert!((pq.distance(&table, &code) - want).abs() < 1e-4);
         }
     }
+}
+
+/// Mean |ADC distance - exact distance| over query × row pairs.
+fn adc_error(pq: &leann_edge::pq::Pq, rows: &[f32], dim: usize) -> f64 {
+    let mut sum = 0.0;
+    let mut cnt = 0;
+    let codes: Vec<Vec<u8>> = rows
+        .chunks(dim)
+        .take(500)
+        .map(|v| {
+            let mut c = Vec::new();
+            pq.encode(v, &mut c);
+            c
+        })
+        .collect();
+    for q in rows.chunks(dim).skip(1000).take(50) {
+        let table = pq.table(q);
+        for (v, c) in rows.chunks(dim).zip(&codes) {
+            let exact = 1.0 - leann_edge::kernels::scalar::dot(q, v);
+            sum += (pq.distance(&table, c) - exact).abs() as f64;
+            cnt += 1;
+        }
+    }
+    sum / cnt as f64
+}
+
+#[test]
+fn opq_learns_an_orthonormal_projection_that_beats_a_random_one() {
+    use leann_edge::pq::{train, PqParams};
+    let dim = 32;
+    // Anisotropic: most of the variance sits in the first 8 coordinates (PQ's first sub-space).
+    let mut rows = common::clustered(3000, dim, 24, 0.4, 3);
+    for r in rows.chunks_mut(dim) {
+        for x in r.iter_mut().skip(8) {
+            *x *= 0.15;
+        }
+        leann_edge::kernels::normalize(r);
+    }
+    let p = |rotate_dim, opq_iters| PqParams {
+        m: 4,
+        bits: 4,
+        sample: 3000,
+        iters: 10,
+        seed: 1,
+        rotate_dim,
+        opq_iters,
+    };
+    let plain = train(&rows, dim, &p(0, 0)).unwrap();
+    let random = train(&rows, dim, &p(dim, 0)).unwrap();
+    let learned = train(&rows, dim, &p(dim, 10)).unwrap();
+    assert!(plain.rotation.is_none());
+    let r = learned.rotation.as_ref().unwrap();
+    assert_eq!((r.in_dim, r.out_dim, learned.dim), (dim, dim, dim));
+    for i in 0..dim {
+        for j in 0..dim {
+            let d = leann_edge::kernels::scalar::dot(
+                &r.rows[i * dim..(i + 1) * dim],
+                &r.rows[j * dim..(j + 1) * dim],
+            );
+            let want = if i == j { 1.0 } else { 0.0 };
+            assert!((d - want).abs() < 1e-2, "R Rt[{i},{j}] = {d}");
+        }
+    }
+    let (e_plain, e_random, e_learned) = (
+        adc_error(&plain, &rows, dim),
+        adc_error(&random, &rows, dim),
+        adc_error(&learned, &rows, dim),
+    );
+    assert!(
+        e_learned < 0.95 * e_random && e_learned < e_plain,
+        "ADC error: plain {e_plain:.4} random rotation {e_random:.4} OPQ {e_learned:.4}"
+    );
+    // A projection to fewer dimensions: codes over 16 dims, queries still given in 32.
+    let reduced = train(&rows, dim, &p(16, 4)).unwrap();
+    assert_eq!(
+        (reduced.dim, reduced.input_dim(), reduced.code_bytes()),
+        (16, dim, 2)
+    );
+    assert!(adc_error(&reduced, &rows, dim) < 0.5);
+    // Serialisation round trip, and a rotation that does not fit the index dimension is refused.
+    let bytes = r.to_bytes();
+    assert_eq!(
+        &leann_edge::pq::Rotation::from_bytes(dim, &bytes).unwrap(),
+        r
+    );
+    assert!(leann_edge::pq::Rotation::from_bytes(64, &bytes).is_err());
+    assert!(leann_edge::pq::Rotation::from_bytes(dim, &bytes[..bytes.len() - 1]).is_err());
+    assert!(leann_edge::pq::Rotation::from_bytes(dim, &bytes[..4]).is_err());
+    // Bad shapes are parameter errors, not panics.
+    assert!(train(&rows, dim, &p(64, 2)).is_err());
+    assert!(train(&rows, dim, &p(18, 2)).is_err());
+}
+
+#[test]
+fn format_version_follows_the_pq_rotation() {
+    let dir = tempfile::tempdir().unwrap();
+    let (with, without) = (dir.path().join("opq.leann"), dir.path().join("plain.leann"));
+    let (rows, emb) = build(800, 32, small_params(), &with);
+    build(
+        800,
+        32,
+        BuildParams {
+            pq_rotate_dim: 0,
+            ..small_params()
+        },
+        &without,
+    );
+    let version = |p: &std::path::Path| {
+        let b = std::fs::read(p).unwrap();
+        u16::from_le_bytes([b[8], b[9]])
+    };
+    // Format 2 only where the rotation section exists, so indexes without it stay readable by format-1
+    // readers; this build reads both.
+    assert_eq!((version(&with), version(&without)), (2, 1));
+    for path in [&with, &without] {
+        let idx = Index::open(path).unwrap();
+        let has = idx.pq().rotation.is_some();
+        assert_eq!(has, path == &with);
+        let r = idx
+            .search(&rows[5 * 32..6 * 32], &emb, &SearchParams::default())
+            .unwrap();
+        assert_eq!(r.hits[0].id, 5);
+    }
+    let mut b = std::fs::read(&with).unwrap();
+    b[8] = 3;
+    let bad = dir.path().join("v3.leann");
+    std::fs::write(&bad, &b).unwrap();
+    let e = Index::open(&bad)
+        .err()
+        .expect("version 3 must be refused")
+        .to_string();
+    assert!(e.contains("version 3") && e.contains("1 to 2"), "{e}");
 }

@@ -100,21 +100,33 @@ impl<S: FlashSource> Index<S> {
         if n > 0 && meta.entry as u64 >= n {
             return Err(Error::corrupt("meta", "entry point out of range"));
         }
+        let rotation = match layout.get(Kind::PqRotation) {
+            Some(r) if r.len > (1 << 26) => {
+                return Err(Error::corrupt("pq_rotation", "larger than any projection"))
+            }
+            Some(r) => Some(crate::pq::Rotation::from_bytes(
+                dim,
+                &read_vec(&src, r.offset, r.len as usize)?,
+            )?),
+            None => None,
+        };
+        let pq_dim = rotation.as_ref().map_or(dim, |r| r.out_dim);
         let cb = layout.need(Kind::PqCodebook)?;
         let pq_m = meta.pq_m as usize;
         if pq_m == 0
-            || dim % pq_m != 0
+            || pq_dim % pq_m != 0
             || !(meta.pq_bits == 4 || meta.pq_bits == 8)
             || cb.len > (1 << 26)
         {
             return Err(Error::corrupt("pq_codebook", "bad PQ shape"));
         }
-        let pq = Pq::from_codebook_bytes(
-            dim,
+        let mut pq = Pq::from_codebook_bytes(
+            pq_dim,
             pq_m,
             meta.pq_bits,
             &read_vec(&src, cb.offset, cb.len as usize)?,
         )?;
+        pq.rotation = rotation;
         let codes = layout.need(Kind::PqCodes)?;
         if codes.len != n * pq.code_bytes() as u64 {
             return Err(Error::corrupt(
