@@ -135,3 +135,49 @@ fn manifest_and_fetch_script_agree_with_the_code() {
         assert!(manifest.contains(&k.size.to_string()) && fetch.contains(&k.size.to_string()));
     }
 }
+
+mod grouping {
+    use leann_edge::embed::tract::plan_groups;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn groups_cover_every_text_in_order_within_the_limits(
+            mut lens in proptest::collection::vec(1usize..300, 0..40),
+            max_take in 1usize..33,
+        ) {
+            lens.sort_unstable();
+            let g = plan_groups(&lens, max_take, 2048);
+            let mut next = 0;
+            for &(a, b) in &g {
+                prop_assert_eq!(a, next);
+                prop_assert!(b > a && b - a <= max_take);
+                prop_assert!(b - a == 1 || (b - a) * lens[b - 1] <= 2048);
+                next = b;
+            }
+            prop_assert_eq!(next, lens.len());
+        }
+    }
+
+    #[test]
+    fn similar_lengths_share_a_run_and_outliers_do_not() {
+        // 12 texts of 40-51 tokens: a few calls, not one per text (per-call overhead ~ 12 tokens).
+        let lens: Vec<usize> = (40..52).collect();
+        let g = plan_groups(&lens, 32, 2048);
+        assert!(g.len() <= 3, "{g:?}");
+        // Equal lengths: one call.
+        assert_eq!(plan_groups(&[45; 12], 32, 2048), vec![(0, 12)]);
+        // A 250-token text is not padded onto 8 short ones (or they onto it).
+        let mut lens = vec![8usize; 8];
+        lens.push(250);
+        assert_eq!(plan_groups(&lens, 32, 2048), vec![(0, 8), (8, 9)]);
+        // The token budget splits long texts: 16 × 200 tokens would be 3200 padded tokens.
+        let g = plan_groups(&[200; 16], 32, 2048);
+        assert!(
+            g.len() >= 2 && g.iter().all(|&(a, b)| (b - a) * 200 <= 2048),
+            "{g:?}"
+        );
+        // max_take keeps work for every worker.
+        assert_eq!(plan_groups(&[30; 8], 4, 2048), vec![(0, 4), (4, 8)]);
+    }
+}
