@@ -121,6 +121,78 @@ fn ndcg10(ranked: &[String], rel: &HashMap<String, f64>) -> f64 {
     }
 }
 
+/// Exact top-10 of every query over the passage vectors in storage order, streamed from
+/// `cfg.vectors` in chunks (the table is never held in RAM whole). A missing or stale file is
+/// rebuilt with the encoder into a temporary file that replaces it only when complete.
+fn exact_top10<S: FlashSource, E: Embedder>(
+    idx: &Index<S>,
+    enc: &E,
+    cfg: &BenchConfig,
+    qv: &[f32],
+    progress: bool,
+) -> Result<Vec<Vec<u32>>> {
+    use std::io::{Read, Write};
+    let n = idx.len();
+    let dim = idx.meta().dim as usize;
+    let nq = qv.len() / dim;
+    let mut best: Vec<Vec<(u32, f32)>> = vec![Vec::with_capacity(11); nq];
+    let mut merge = |rows: &[f32], first: u32| {
+        for (q, b) in qv.chunks_exact(dim).zip(best.iter_mut()) {
+            crate::exact::top_k_into(rows, first, dim, q, 10, b);
+        }
+    };
+    let want = (n * dim * 4) as u64;
+    let fresh = std::fs::metadata(&cfg.vectors).is_ok_and(|m| m.len() == want);
+    if fresh {
+        let mut f = std::fs::File::open(&cfg.vectors).map_err(|e| Error::io(&cfg.vectors, e))?;
+        const ROWS: usize = 4096;
+        let mut buf = vec![0u8; ROWS * dim * 4];
+        let mut rows = vec![0f32; ROWS * dim];
+        let mut first = 0usize;
+        while first < n {
+            let cnt = ROWS.min(n - first);
+            f.read_exact(&mut buf[..cnt * dim * 4])
+                .map_err(|e| Error::io(&cfg.vectors, e))?;
+            for (r, c) in rows.iter_mut().zip(buf[..cnt * dim * 4].chunks_exact(4)) {
+                *r = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+            }
+            merge(&rows[..cnt * dim], first as u32);
+            first += cnt;
+        }
+    } else {
+        log::warn!(
+            "{} missing or stale: embedding all {n} passages for the exact baseline",
+            cfg.vectors.display()
+        );
+        let tmp = cfg.vectors.with_extension("vectors.partial");
+        let mut f =
+            std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?);
+        let all: Vec<u32> = (0..n as u32).collect();
+        for chunk in all.chunks(32) {
+            let texts: Vec<String> = chunk
+                .iter()
+                .map(|&i| idx.embed_input(i))
+                .collect::<Result<_>>()?;
+            let refs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
+            let v = enc.embed(&refs)?;
+            let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+            f.write_all(&bytes).map_err(|e| Error::io(&tmp, e))?;
+            merge(&v, chunk[0]);
+            let done = chunk[0] as usize + chunk.len();
+            if progress && done % 3200 < 32 {
+                eprintln!("  exact baseline: {done}/{n}");
+            }
+        }
+        f.flush().map_err(|e| Error::io(&tmp, e))?;
+        drop(f);
+        std::fs::rename(&tmp, &cfg.vectors).map_err(|e| Error::io(&cfg.vectors, e))?;
+    }
+    Ok(best
+        .into_iter()
+        .map(|b| b.into_iter().map(|x| x.0).collect())
+        .collect())
+}
+
 /// Run the benchmark for each parameter point.
 pub fn run<S: FlashSource, E: Embedder>(
     idx: &Index<S>,
@@ -131,7 +203,6 @@ pub fn run<S: FlashSource, E: Embedder>(
 ) -> Result<BenchReport> {
     idx.check_embedder(enc)?;
     let n = idx.len();
-    let dim = idx.meta().dim as usize;
     // queries
     let mut qs: Vec<(String, String)> = Vec::new();
     for line in read_lines(&cfg.queries)?
@@ -178,42 +249,12 @@ pub fn run<S: FlashSource, E: Embedder>(
             }
         }
     }
-    // exact vectors (storage order)
-    let want = n * dim * 4;
-    let vecs: Vec<f32> = match std::fs::read(&cfg.vectors) {
-        Ok(b) if b.len() == want => b
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect(),
-        _ => {
-            log::warn!(
-                "{} missing or stale: embedding all {n} passages for the exact baseline",
-                cfg.vectors.display()
-            );
-            let mut v = Vec::with_capacity(n * dim);
-            for chunk in (0..n as u32).collect::<Vec<_>>().chunks(32) {
-                let texts: Vec<String> = chunk
-                    .iter()
-                    .map(|&i| idx.embed_input(i))
-                    .collect::<Result<_>>()?;
-                let refs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
-                v.extend(enc.embed(&refs)?);
-                if progress && v.len() / dim % 3200 < 32 {
-                    eprintln!("  exact baseline: {}/{n}", v.len() / dim);
-                }
-            }
-            let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
-            std::fs::write(&cfg.vectors, bytes).map_err(|e| Error::io(&cfg.vectors, e))?;
-            v
-        }
-    };
     let ids: Vec<String> = (0..n as u32)
         .map(|i| {
-            idx.passage(i)
-                .map(|p| if p.id.is_empty() { i.to_string() } else { p.id })
+            idx.passage_id(i)
+                .map(|(id, _)| if id.is_empty() { i.to_string() } else { id })
         })
         .collect::<Result<_>>()?;
-    // exact search per query
     let qv = {
         let texts: Vec<&str> = qs.iter().map(|q| q.1.as_str()).collect();
         let mut out = Vec::new();
@@ -222,15 +263,7 @@ pub fn run<S: FlashSource, E: Embedder>(
         }
         out
     };
-    let exact: Vec<Vec<u32>> = qv
-        .chunks_exact(dim)
-        .map(|q| {
-            crate::exact::top_k(&vecs, dim, q, 10)
-                .into_iter()
-                .map(|x| x.0)
-                .collect()
-        })
-        .collect();
+    let exact = exact_top10(idx, enc, cfg, &qv, progress)?;
     let metric = |ranked: &[Vec<String>]| -> (Option<f64>, Option<f64>) {
         if qrels.is_empty() {
             return (None, None);

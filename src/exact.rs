@@ -3,17 +3,31 @@ use alloc::vec::Vec;
 
 /// Top-`k` rows of `table` (`n × dim`) by inner product with `q`, best first: `(row, score)`.
 pub fn top_k(table: &[f32], dim: usize, q: &[f32], k: usize) -> Vec<(u32, f32)> {
-    let dot = crate::kernels::active().dot;
     let mut best: Vec<(u32, f32)> = Vec::with_capacity(k + 1);
+    top_k_into(table, 0, dim, q, k, &mut best);
+    best
+}
+
+/// Merge the rows of `table` (row ids starting at `first`) into a running top-`k` list `best`
+/// (best first), so a table too large for RAM can be scanned in chunks.
+pub fn top_k_into(
+    table: &[f32],
+    first: u32,
+    dim: usize,
+    q: &[f32],
+    k: usize,
+    best: &mut Vec<(u32, f32)>,
+) {
+    let dot = crate::kernels::active().dot;
     for (i, row) in table.chunks_exact(dim).enumerate() {
+        let id = first + i as u32;
         let s = dot(q, row);
         if best.len() < k || s > best[best.len() - 1].1 {
-            let pos = best.partition_point(|&(j, b)| b > s || (b == s && j < i as u32));
-            best.insert(pos, (i as u32, s));
+            let pos = best.partition_point(|&(j, b)| b > s || (b == s && j < id));
+            best.insert(pos, (id, s));
             best.truncate(k);
         }
     }
-    best
 }
 
 /// Recall@k of `got` against `truth` (both id lists; only the first `k` of each count).

@@ -278,6 +278,14 @@ fn main() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // One malloc arena: encoder runs on short-lived worker threads, and glibc's per-thread arenas
+    // each kept their own high-water mark of freed activations (docs-faq bench, 150 queries: peak
+    // RSS 203 MB with the default arenas, 153 MB with one, same p50 latency).
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: called before any other thread exists; M_ARENA_MAX takes a plain integer.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
     let cli = Cli::parse();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     if let Err(e) = run(cli) {

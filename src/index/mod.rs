@@ -336,6 +336,12 @@ impl<S: FlashSource> Index<S> {
         })
     }
 
+    /// External id and source of passage `id`, without reading its text.
+    pub fn passage_id(&self, id: u32) -> Result<(String, Option<crate::passages::Source>)> {
+        self.passages
+            .id_source(&self.src, id as u64, &self.meta.sources)
+    }
+
     /// Encoder input for passage `id` (title + body).
     pub fn embed_input(&self, id: u32) -> Result<String> {
         let (title, text) = self.passages.text(&self.src, id as u64)?;
