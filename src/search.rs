@@ -46,7 +46,7 @@ impl Default for SearchParams {
         SearchParams {
             k: 3,
             ef: 128,
-            rerank_ratio: 0.5,
+            rerank_ratio: 0.1875,
             batch_size: 16,
             max_recompute: 0,
             cache_capacity: 1024,

@@ -117,3 +117,71 @@ fn a_closed_stdout_is_not_a_panic() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn bench_builds_its_exact_baseline_once_and_scores_against_qrels() {
+    let dir = tempfile::tempdir().unwrap();
+    let topics = [
+        ("d1", "Sourdough starter", "Feed the starter flour and water every day; hooch is the liquid that collects on top when it is hungry."),
+        ("d2", "Espresso", "A finer grind slows the shot; aim for about 25 seconds for a double espresso."),
+        ("d3", "Raspberry Pi Zero 2 W", "The Pi Zero 2 W has a quad-core Cortex-A53 and 512 MB of RAM."),
+        ("d4", "Saturn", "Saturn has the most known moons of any planet in the solar system."),
+        ("d5", "Python strings", "Python strings are immutable: methods return new strings instead of changing them."),
+        ("d6", "Bicycle chains", "Clean and oil a bicycle chain every few hundred kilometres to stop it wearing the gears."),
+        ("d7", "Tomatoes", "Tomato plants need full sun, deep watering and support as they grow tall."),
+        ("d8", "Backups", "Keep three copies of your data on two kinds of media, one of them off site."),
+    ];
+    let corpus: String = topics
+        .iter()
+        .map(|(id, t, x)| format!("{}\n", serde_json::json!({"id": id, "title": t, "text": x})))
+        .collect();
+    std::fs::write(dir.path().join("corpus.jsonl"), corpus).unwrap();
+    std::fs::write(
+        dir.path().join("queries.jsonl"),
+        "{\"id\":\"q1\",\"text\":\"how much memory does the pi zero 2 have\"}\n{\"id\":\"q2\",\"text\":\"which planet has the most moons\"}\n{\"id\":\"q3\",\"text\":\"can I modify a python string in place\"}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("qrels.tsv"),
+        "query-id\tcorpus-id\tscore\nq1\td3\t1\nq2\td4\t1\nq3\td5\t1\n",
+    )
+    .unwrap();
+    let p = |f: &str| dir.path().join(f).to_str().unwrap().to_string();
+    let (ok, _, err) = run(&["build", &p("corpus.jsonl"), "-o", &p("s.leann")]);
+    assert!(ok, "{err}");
+    let bench = || {
+        let (ok, out, err) = run(&[
+            "bench",
+            &p("s.leann"),
+            "--queries",
+            &p("queries.jsonl"),
+            "--qrels",
+            &p("qrels.tsv"),
+            "--json",
+        ]);
+        assert!(ok, "{err}");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()
+    };
+    let first = bench();
+    // The exact baseline was embedded once and written whole (no partial file left behind).
+    let vectors = std::fs::metadata(p("s.leann.vectors")).unwrap();
+    assert_eq!(vectors.len(), 8 * 384 * 4);
+    assert!(!dir.path().join("s.leann.vectors.partial").exists());
+    let second = bench();
+    for r in [&first, &second] {
+        assert_eq!(r["queries"].as_u64(), Some(3));
+        assert_eq!(r["exact_success10"].as_f64(), Some(1.0), "{r}");
+        let pt = &r["points"][0];
+        // 8 passages, so every one is a candidate and the rerank is exact.
+        assert_eq!(pt["recall3"].as_f64(), Some(1.0), "{pt}");
+        assert_eq!(pt["success10"].as_f64(), Some(1.0), "{pt}");
+        let top: Vec<&str> = pt["queries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|q| q["hits"][0].as_str().unwrap())
+            .collect();
+        assert_eq!(top, ["d3", "d4", "d5"]);
+    }
+    assert_eq!(first["exact_ndcg10"], second["exact_ndcg10"]);
+}
