@@ -440,6 +440,7 @@ fn run(cli: Cli) -> Result<()> {
             if let Some(r) = pq_rotate {
                 params.pq_rotate_dim = *r;
             }
+            params.pq_auto = pq.is_none() && pq_bits.is_none() && pq_rotate.is_none();
             let ingest = IngestOptions {
                 max_tokens: *chunk_tokens,
                 overlap_tokens: *overlap_tokens,
@@ -804,6 +805,7 @@ fn run(cli: Cli) -> Result<()> {
             if let Some(r) = pq_rotate {
                 bp.pq_rotate_dim = *r;
             }
+            bp.pq_auto = pq.is_none() && pq_bits.is_none() && pq_rotate.is_none();
             let base = SearchParams {
                 batch_size: *batch,
                 mode: if mode == "two-level" {

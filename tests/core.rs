@@ -73,14 +73,18 @@ impl embedded_io::Seek for MemFlash {
 fn build_dim16(n: usize, path: &std::path::Path) -> (Vec<f32>, leann_edge::embed::TableEmbedder) {
     let p = BuildParams {
         pq_subspaces: 4,
+        pq_auto: false,
         ..BuildParams::default()
     };
     build(n, 16, p, path)
 }
 
+/// OPQ 32 -> 32 + PQ 8 x 8 bits, kept even for these small corpora (`pq_auto` off) so the tests
+/// cover the projection section.
 fn small_params() -> BuildParams {
     BuildParams {
         pq_subspaces: 8,
+        pq_auto: false,
         ..BuildParams::default()
     }
 }
@@ -500,6 +504,22 @@ fn format_version_follows_the_pq_rotation() {
             .unwrap();
         assert_eq!(r.hits[0].id, 5);
     }
+    // Left to itself (pq_auto), a corpus this small gets plain 4-bit PQ on twice the sub-spaces:
+    // the projection and 256-centroid codebooks would outweigh the codes.
+    let auto = dir.path().join("auto.leann");
+    build(
+        800,
+        32,
+        BuildParams {
+            pq_subspaces: 8,
+            ..BuildParams::default()
+        },
+        &auto,
+    );
+    let idx = Index::open(&auto).unwrap();
+    assert_eq!(version(&auto), 1);
+    assert!(idx.pq().rotation.is_none());
+    assert_eq!((idx.pq().m, idx.pq().bits), (16, 4));
     let mut b = std::fs::read(&with).unwrap();
     b[8] = 3;
     let bad = dir.path().join("v3.leann");

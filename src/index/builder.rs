@@ -22,6 +22,12 @@ pub struct BuildParams {
     /// dimension; 0 quantises the raw vectors. Stored as `dim × pq_rotate_dim` f16 values.
     #[serde(default)]
     pub pq_rotate_dim: usize,
+    /// Fit the PQ to the corpus size: below [`OPQ_MIN_PASSAGES`] passages the projection and the
+    /// 256-centroid codebooks (a fixed ~160 KB at 384 dimensions) would cost more than the codes, so
+    /// the rotation is dropped and 8-bit codes become 4-bit codes on twice the sub-spaces (same code
+    /// bytes, a 12 KB codebook). The CLI turns this off when any PQ option is given.
+    #[serde(default)]
+    pub pq_auto: bool,
     /// Target bytes per passage for graph + PQ; when set, chooses the pruned degree and the PQ size
     /// (overriding `prune.degree`, `pq_subspaces` and `pq_bits`) and reports the choice.
     pub budget_bytes_per_passage: Option<f32>,
@@ -45,6 +51,7 @@ impl Default for BuildParams {
             pq_subspaces: 16,
             pq_bits: 8,
             pq_rotate_dim: 128,
+            pq_auto: true,
             budget_bytes_per_passage: None,
             hub_cache_bytes: 0,
             embed_batch: 32,
@@ -160,6 +167,10 @@ pub fn choose_budget(
     }
     best.ok_or_else(|| Error::InvalidParam(format!("a budget of {budget} bytes per passage is too small for graph + PQ at {n} passages; try 16 or more")))
 }
+
+/// Corpus size from which [`BuildParams::pq_auto`] keeps the OPQ projection and 8-bit codes: the
+/// fixed cost (projection + codebooks, ~160 KB) is then at most the 16 bytes of codes per passage.
+pub const OPQ_MIN_PASSAGES: usize = 10_000;
 
 /// Build phases, for progress reporting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -368,14 +379,27 @@ impl IndexBuilder {
         }
         let p = &self.params;
         let mut prune_p = p.prune.clone();
-        let (mut pq_m, mut pq_bits) = (p.pq_subspaces, p.pq_bits);
+        let (mut pq_m, mut pq_bits, mut rotate_dim) =
+            (p.pq_subspaces, p.pq_bits, p.pq_rotate_dim.min(dim));
+        if p.pq_auto && n < OPQ_MIN_PASSAGES && (rotate_dim > 0 || pq_bits == 8) {
+            rotate_dim = 0;
+            if pq_bits == 8 {
+                pq_bits = 4;
+                if dim % (2 * pq_m) == 0 {
+                    pq_m *= 2;
+                }
+            }
+            log::info!(
+                "{n} passages (< {OPQ_MIN_PASSAGES}): plain PQ {pq_m} x {pq_bits} bits, no projection"
+            );
+        }
         let budget = match p.budget_bytes_per_passage {
             Some(b) => {
                 let c = choose_budget(
                     b,
                     n,
                     dim,
-                    p.pq_rotate_dim,
+                    rotate_dim,
                     prune_p.as_ref().unwrap_or(&PruneParams::default()),
                 )?;
                 log::info!(
@@ -432,7 +456,7 @@ impl IndexBuilder {
                 m: pq_m,
                 bits: pq_bits,
                 seed: p.graph.seed.wrapping_add(1),
-                rotate_dim: p.pq_rotate_dim.min(dim),
+                rotate_dim,
                 ..PqParams::default()
             },
         )?;
