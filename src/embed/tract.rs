@@ -656,12 +656,13 @@ impl TractEmbedder {
     }
 }
 
-/// Padded tokens (batch × longest) one encoder run may hold: bounds the activations and, measured,
-/// costs no throughput (8×128 ran faster per passage than 32×128).
-const MAX_BATCH_TOKENS: usize = 2048;
+/// Padded tokens (batch × longest) one encoder run may hold. Small runs keep a run's activations in
+/// cache: on 2 threads, 32×128 went from 33.6 passages/s (runs of 16×128) to 43.8 (runs of 4×128),
+/// and peak RSS from 246 to 155 MB (`benches/encoder_vs_ort.sh`, same machine).
+const MAX_BATCH_TOKENS: usize = 512;
 /// Bound on batch × longest² for one run: the attention scores are 12 × batch × len² floats
-/// (4 × 256² → 12.6 MB a tensor).
-const MAX_BATCH_ATTENTION: usize = 4 * 256 * 256;
+/// (2 × 256² → 6.3 MB a tensor).
+const MAX_BATCH_ATTENTION: usize = 2 * 256 * 256;
 
 /// Split texts sorted by token count (`lens`, ascending) into consecutive runs that minimise the
 /// estimated encoder time: each run costs a fixed per-call overhead plus its padded tokens (a run
