@@ -504,8 +504,8 @@ fn format_version_follows_the_pq_rotation() {
             .unwrap();
         assert_eq!(r.hits[0].id, 5);
     }
-    // Left to itself (pq_auto), a corpus this small gets plain 4-bit PQ on twice the sub-spaces:
-    // the projection and 256-centroid codebooks would outweigh the codes.
+    // Left to itself (pq_auto), a corpus this small (< 1,000) gets plain 4-bit PQ on twice the
+    // sub-spaces: the projection and 256-centroid codebooks would outweigh the codes.
     let auto = dir.path().join("auto.leann");
     build(
         800,
@@ -519,6 +519,21 @@ fn format_version_follows_the_pq_rotation() {
     let idx = Index::open(&auto).unwrap();
     assert_eq!(version(&auto), 1);
     assert!(idx.pq().rotation.is_none());
+    assert_eq!((idx.pq().m, idx.pq().bits), (16, 4));
+    // From 1,000 passages the projection stays, still with 4-bit codes.
+    let mid = dir.path().join("mid.leann");
+    build(
+        1200,
+        32,
+        BuildParams {
+            pq_subspaces: 8,
+            ..BuildParams::default()
+        },
+        &mid,
+    );
+    let idx = Index::open(&mid).unwrap();
+    assert_eq!(version(&mid), 2);
+    assert!(idx.pq().rotation.is_some());
     assert_eq!((idx.pq().m, idx.pq().bits), (16, 4));
     let mut b = std::fs::read(&with).unwrap();
     b[8] = 3;
