@@ -196,6 +196,20 @@ enum Cmd {
     },
 }
 
+/// PQ options of `build` and `bench-table`: any of them turns the corpus-size automatic choice off.
+fn set_pq(p: &mut BuildParams, m: Option<usize>, bits: Option<u32>, rotate: Option<usize>) {
+    if let Some(m) = m {
+        p.pq_subspaces = m;
+    }
+    if let Some(b) = bits {
+        p.pq_bits = b;
+    }
+    if let Some(r) = rotate {
+        p.pq_rotate_dim = r;
+    }
+    p.pq_auto = m.is_none() && bits.is_none() && rotate.is_none();
+}
+
 fn board(cli: &Cli) -> Result<Board> {
     Ok(match &cli.board {
         Some(b) => leann_edge::boards::get(b)?,
@@ -431,16 +445,7 @@ fn run(cli: Cli) -> Result<()> {
             if let (Some(d), Some(p)) = (degree, params.prune.as_mut()) {
                 p.degree = *d;
             }
-            if let Some(m) = pq {
-                params.pq_subspaces = *m;
-            }
-            if let Some(b) = pq_bits {
-                params.pq_bits = *b;
-            }
-            if let Some(r) = pq_rotate {
-                params.pq_rotate_dim = *r;
-            }
-            params.pq_auto = pq.is_none() && pq_bits.is_none() && pq_rotate.is_none();
+            set_pq(&mut params, *pq, *pq_bits, *pq_rotate);
             let ingest = IngestOptions {
                 max_tokens: *chunk_tokens,
                 overlap_tokens: *overlap_tokens,
@@ -796,16 +801,7 @@ fn run(cli: Cli) -> Result<()> {
             if let (Some(d), Some(pp)) = (degree, bp.prune.as_mut()) {
                 pp.degree = *d;
             }
-            if let Some(m) = pq {
-                bp.pq_subspaces = *m;
-            }
-            if let Some(b) = pq_bits {
-                bp.pq_bits = *b;
-            }
-            if let Some(r) = pq_rotate {
-                bp.pq_rotate_dim = *r;
-            }
-            bp.pq_auto = pq.is_none() && pq_bits.is_none() && pq_rotate.is_none();
+            set_pq(&mut bp, *pq, *pq_bits, *pq_rotate);
             let base = SearchParams {
                 batch_size: *batch,
                 mode: if mode == "two-level" {

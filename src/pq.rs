@@ -21,10 +21,7 @@ pub struct Rotation {
 impl Rotation {
     /// Project `x` (`in_dim`) into `out` (`out_dim`).
     pub fn apply(&self, x: &[f32], out: &mut [f32]) {
-        let dot = crate::kernels::active().dot;
-        for (j, o) in out.iter_mut().enumerate().take(self.out_dim) {
-            *o = dot(x, &self.rows[j * self.in_dim..(j + 1) * self.in_dim]);
-        }
+        project(x, &self.rows, &mut out[..self.out_dim]);
     }
     /// Serialise: `in_dim u32 | out_dim u32 | rows as f16`, little-endian.
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -65,6 +62,14 @@ impl Rotation {
             out_dim: o,
             rows,
         })
+    }
+}
+
+/// `out[j] = dot(x, rows[j])` for the `out.len()` rows of `rows` (each `x.len()` wide).
+fn project(x: &[f32], rows: &[f32], out: &mut [f32]) {
+    let dot = crate::kernels::active().dot;
+    for (o, r) in out.iter_mut().zip(rows.chunks_exact(x.len())) {
+        *o = dot(x, r);
     }
 }
 
@@ -396,15 +401,10 @@ fn nearest(x: &[f32], cents: &[f32], d: usize, l2: fn(&[f32], &[f32]) -> f32) ->
 #[cfg(feature = "std")]
 fn project_rows(x: &[f32], d: usize, rows: &[f32], out: usize) -> Vec<f32> {
     use rayon::prelude::*;
-    let dot = crate::kernels::active().dot;
     let mut y = vec![0f32; x.len() / d * out];
     y.par_chunks_mut(out)
         .zip(x.par_chunks(d))
-        .for_each(|(yr, xr)| {
-            for (j, o) in yr.iter_mut().enumerate() {
-                *o = dot(xr, &rows[j * d..(j + 1) * d]);
-            }
-        });
+        .for_each(|(yr, xr)| project(xr, rows, yr));
     y
 }
 

@@ -504,37 +504,27 @@ fn format_version_follows_the_pq_rotation() {
             .unwrap();
         assert_eq!(r.hits[0].id, 5);
     }
-    // Left to itself (pq_auto), a corpus this small (< 1,000) gets plain 4-bit PQ on twice the
-    // sub-spaces: the projection and 256-centroid codebooks would outweigh the codes.
-    let auto = dir.path().join("auto.leann");
-    build(
-        800,
-        32,
-        BuildParams {
-            pq_subspaces: 8,
-            ..BuildParams::default()
-        },
-        &auto,
-    );
-    let idx = Index::open(&auto).unwrap();
-    assert_eq!(version(&auto), 1);
-    assert!(idx.pq().rotation.is_none());
-    assert_eq!((idx.pq().m, idx.pq().bits), (16, 4));
-    // From 1,000 passages the projection stays, still with 4-bit codes.
-    let mid = dir.path().join("mid.leann");
-    build(
-        1200,
-        32,
-        BuildParams {
-            pq_subspaces: 8,
-            ..BuildParams::default()
-        },
-        &mid,
-    );
-    let idx = Index::open(&mid).unwrap();
-    assert_eq!(version(&mid), 2);
-    assert!(idx.pq().rotation.is_some());
-    assert_eq!((idx.pq().m, idx.pq().bits), (16, 4));
+    // Left to itself (pq_auto), a corpus under 1,000 passages gets plain 4-bit PQ on twice the
+    // sub-spaces (the projection and 256-centroid codebooks would outweigh the codes); from 1,000 the
+    // projection stays, still with 4-bit codes.
+    for (n, name, want_version, want_rotation) in
+        [(800, "auto.leann", 1, false), (1200, "mid.leann", 2, true)]
+    {
+        let path = dir.path().join(name);
+        build(
+            n,
+            32,
+            BuildParams {
+                pq_subspaces: 8,
+                ..BuildParams::default()
+            },
+            &path,
+        );
+        let idx = Index::open(&path).unwrap();
+        assert_eq!(version(&path), want_version, "{n} passages");
+        assert_eq!(idx.pq().rotation.is_some(), want_rotation, "{n} passages");
+        assert_eq!((idx.pq().m, idx.pq().bits), (16, 4), "{n} passages");
+    }
     let mut b = std::fs::read(&with).unwrap();
     b[8] = 3;
     let bad = dir.path().join("v3.leann");
