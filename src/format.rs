@@ -1,4 +1,8 @@
-//! The index file format (version 2; version 1 files, which have no PQ rotation, are read too).
+//! The index file format (version 3; versions 1 and 2 are read too).
+//!
+//! Version history: 1 = the first release; 2 adds the optional PQ rotation section; 3 codes passage
+//! ids in blocks of 64 with a "successor" bit per record (an id that is the previous one with its
+//! trailing number + 1 costs one bit) and allows an index without graph sections (scan search).
 //!
 //! ```text
 //! header (24 B): magic "LEANNEDG" | version u16 | endian marker u16 (0xFEFF) | section count u32
@@ -17,7 +21,7 @@ use alloc::vec::Vec;
 /// File magic.
 pub const MAGIC: [u8; 8] = *b"LEANNEDG";
 /// Format version this build writes.
-pub const VERSION: u16 = 2;
+pub const VERSION: u16 = 3;
 /// Oldest format version this build reads.
 pub const MIN_VERSION: u16 = 1;
 const ENDIAN: u16 = 0xFEFF;
@@ -139,6 +143,8 @@ pub struct Section {
 pub struct Layout {
     /// Sections in file order.
     pub sections: Vec<Section>,
+    /// Format version of the file.
+    pub version: u16,
 }
 
 impl Layout {
@@ -169,13 +175,7 @@ pub fn assemble(sections: &[(Kind, Vec<u8>)]) -> Vec<u8> {
     }
     let mut out = Vec::with_capacity(offset as usize);
     out.extend_from_slice(&MAGIC);
-    // Format 2 only adds the PQ rotation section: without it, write 1 so older readers still open it.
-    let version = if sections.iter().any(|(k, _)| *k == Kind::PqRotation) {
-        VERSION
-    } else {
-        1
-    };
-    out.extend_from_slice(&version.to_le_bytes());
+    out.extend_from_slice(&VERSION.to_le_bytes());
     out.extend_from_slice(&ENDIAN.to_le_bytes());
     out.extend_from_slice(&(sections.len() as u32).to_le_bytes());
     out.extend_from_slice(&crc32fast::hash(&table).to_le_bytes());
@@ -299,7 +299,7 @@ pub fn read_layout<S: FlashSource + ?Sized>(src: &S) -> Result<Layout> {
         prev_end = end;
         sections.push(s);
     }
-    Ok(Layout { sections })
+    Ok(Layout { sections, version })
 }
 
 /// Check one section's CRC, streaming it in chunks.

@@ -5,7 +5,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use leann_edge::boards::Board;
 use leann_edge::embed::tract::{default_model_dir, TractEmbedder, TractOptions};
 use leann_edge::embed::Embedder;
-use leann_edge::index::{BuildParams, Index, IndexBuilder, Phase};
+use leann_edge::index::{BuildParams, Index, IndexBuilder, Navigation, Phase};
 use leann_edge::ingest::{collect, IngestOptions};
 use leann_edge::search::{Mode, SearchParams};
 use serde_json::json;
@@ -101,6 +101,10 @@ enum Cmd {
         /// Build seed.
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// auto (default: scan while the PQ codes total at most 16 MiB, else a graph), graph or scan.
+        /// --degree / --no-prune imply graph.
+        #[arg(long)]
+        navigation: Option<String>,
     },
     /// Search an index.
     Search {
@@ -186,6 +190,9 @@ enum Cmd {
         budget: Option<f32>,
         #[arg(long)]
         reorder: bool,
+        /// auto, graph or scan (see `build --help`).
+        #[arg(long)]
+        navigation: Option<String>,
         #[arg(long)]
         json: bool,
         /// Search mode: pq-first or two-level.
@@ -208,6 +215,19 @@ fn set_pq(p: &mut BuildParams, m: Option<usize>, bits: Option<u32>, rotate: Opti
         p.pq_rotate_dim = r;
     }
     p.pq_auto = m.is_none() && bits.is_none() && rotate.is_none();
+}
+
+/// `--navigation`: an explicit choice wins; graph options (`--degree`, `--no-prune`) imply a graph.
+fn set_navigation(p: &mut BuildParams, nav: Option<&str>, graph_opts: bool) -> Result<()> {
+    p.navigation = match nav {
+        Some("auto") => Navigation::Auto,
+        Some("graph") => Navigation::Graph,
+        Some("scan") => Navigation::Scan,
+        Some(o) => bail!("unknown --navigation {o}: use auto, graph or scan"),
+        None if graph_opts => Navigation::Graph,
+        None => Navigation::Auto,
+    };
+    Ok(())
 }
 
 fn board(cli: &Cli) -> Result<Board> {
@@ -398,11 +418,15 @@ fn do_build(
     }
     if !quiet {
         eprintln!(
-            "wrote {} ({} bytes): {} passages, {} edges",
+            "wrote {} ({} bytes): {} passages, {}",
             output.display(),
             report.file_bytes,
             report.passages,
-            report.edges
+            if report.navigation == Navigation::Scan {
+                "no graph (scan search)".to_string()
+            } else {
+                format!("{} edges", report.edges)
+            }
         );
         if let Some(c) = &report.budget {
             eprintln!("budget {} B/passage chose PQ {} x {} bits and degree {} (estimated {:.1} B/passage)", c.budget, c.pq_subspaces, c.pq_bits, c.degree, c.estimate);
@@ -429,6 +453,7 @@ fn run(cli: Cli) -> Result<()> {
             hub_cache_bytes,
             keep_vectors,
             seed,
+            navigation,
         } => {
             let b = board(&cli)?;
             let mut params = BuildParams {
@@ -446,6 +471,11 @@ fn run(cli: Cli) -> Result<()> {
                 p.degree = *d;
             }
             set_pq(&mut params, *pq, *pq_bits, *pq_rotate);
+            set_navigation(
+                &mut params,
+                navigation.as_deref(),
+                *no_prune || degree.is_some(),
+            )?;
             let ingest = IngestOptions {
                 max_tokens: *chunk_tokens,
                 overlap_tokens: *overlap_tokens,
@@ -542,7 +572,7 @@ fn run(cli: Cli) -> Result<()> {
                 println!(
                     "{}",
                     serde_json::to_string_pretty(
-                        &json!({"passages": br.passages, "total_bytes": br.total, "overhead_bytes": br.overhead, "overhead_bytes_per_passage": br.overhead as f64 / n, "passage_text_bytes": text, "components": parts, "dim": m.dim, "encoder": m.encoder, "edges": m.edges, "build": m.build.iter().cloned().collect::<std::collections::BTreeMap<_, _>>()})
+                        &json!({"passages": br.passages, "total_bytes": br.total, "overhead_bytes": br.overhead, "overhead_bytes_per_passage": br.overhead as f64 / n, "passage_text_bytes": text, "components": parts, "dim": m.dim, "encoder": m.encoder, "edges": m.edges, "navigation": if idx.has_graph() { "graph" } else { "scan" }, "build": m.build.iter().cloned().collect::<std::collections::BTreeMap<_, _>>()})
                     )?
                 );
             } else {
@@ -573,13 +603,20 @@ fn run(cli: Cli) -> Result<()> {
                     br.overhead as f64 / n,
                     100.0 * br.overhead as f64 / text.max(1) as f64
                 );
-                println!(
-                    "edges {} ({:.1} per passage), PQ {} x {} bits",
-                    m.edges,
-                    m.edges as f64 / n,
-                    m.pq_m,
-                    m.pq_bits
-                );
+                if idx.has_graph() {
+                    println!(
+                        "graph: {} edges ({:.1} per passage), PQ {} x {} bits",
+                        m.edges,
+                        m.edges as f64 / n,
+                        m.pq_m,
+                        m.pq_bits
+                    );
+                } else {
+                    println!(
+                        "no graph (scan search over all PQ codes), PQ {} x {} bits",
+                        m.pq_m, m.pq_bits
+                    );
+                }
                 for (k, v) in &m.build {
                     println!("  {k}: {v}");
                 }
@@ -784,6 +821,7 @@ fn run(cli: Cli) -> Result<()> {
             pq_rotate,
             budget,
             reorder,
+            navigation,
             json,
             mode,
             index,
@@ -802,6 +840,11 @@ fn run(cli: Cli) -> Result<()> {
                 pp.degree = *d;
             }
             set_pq(&mut bp, *pq, *pq_bits, *pq_rotate);
+            set_navigation(
+                &mut bp,
+                navigation.as_deref(),
+                *no_prune || degree.is_some() || *reorder,
+            )?;
             let base = SearchParams {
                 batch_size: *batch,
                 mode: if mode == "two-level" {

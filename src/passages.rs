@@ -4,8 +4,12 @@
 //! * offsets: per block of [`TEXT_BLOCK`] passages, two u64 (text byte base, bit position of the
 //!   block's packed lengths) followed by a bit stream of `5-bit width | lengths`; a lookup reads the
 //!   block entry and sums at most 63 lengths.
-//! * ids: blocks of [`ID_BLOCK`] records, one u64 offset each; a record is the external id front-coded
-//!   against the previous one in its block, then an optional source (path index, byte range, line).
+//! * ids (format 3): blocks of [`ID_BLOCK`] records, one u64 offset each; a block starts with a
+//!   64-bit mask whose bit `i` marks record `i` as the *successor* of record `i - 1` (its id is the
+//!   previous id with the trailing number + 1, see [`successor_id`], and neither has a source): such
+//!   a record stores nothing else. Every other record is the external id front-coded against the
+//!   previous one in its block, then an optional source (path index, byte range, line).
+//!   Formats 1 and 2 used blocks of [`ID_BLOCK_V1`] records without the mask.
 use crate::bits::{get_varint, put_varint, width, BitReader, BitWriter};
 use crate::error::{Error, Result};
 use crate::flash::{read_vec, FlashSource};
@@ -14,8 +18,26 @@ use alloc::vec::Vec;
 
 /// Passages per offset-table block.
 pub const TEXT_BLOCK: usize = 64;
-/// Records per id block.
-pub const ID_BLOCK: usize = 16;
+/// Records per id block (format 3).
+pub const ID_BLOCK: usize = 64;
+/// Records per id block in formats 1 and 2.
+pub const ID_BLOCK_V1: usize = 16;
+
+/// `prev` with its trailing decimal number incremented, keeping its width (`doc9` → `doc10`,
+/// `p:007` → `p:008`); `None` when `prev` does not end in a digit or the number would overflow.
+pub fn successor_id(prev: &str) -> Option<String> {
+    let digits = prev
+        .bytes()
+        .rev()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    if digits == 0 || digits > 18 {
+        return None;
+    }
+    let (head, num) = prev.split_at(prev.len() - digits);
+    let v: u64 = num.parse().ok()?;
+    Some(alloc::format!("{head}{:0digits$}", v + 1))
+}
 
 /// Where a passage came from.
 #[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -112,12 +134,30 @@ pub fn encode(recs: &[PassageRecord]) -> EncodedPassages {
     let mut path_idx: Vec<(String, u64)> = Vec::new();
     let mut blocks = Vec::new();
     let mut body = Vec::new();
-    for (b, chunk) in recs.chunks(ID_BLOCK).enumerate() {
-        let _ = b;
+    for chunk in recs.chunks(ID_BLOCK) {
         blocks.push(body.len() as u64);
+        let mut mask = 0u64;
+        for (i, w) in chunk.windows(2).enumerate() {
+            let succ = w[0].source.is_none()
+                && w[1].source.is_none()
+                && w[1].id.is_some()
+                && w[0]
+                    .id
+                    .as_deref()
+                    .and_then(successor_id)
+                    .is_some_and(|s| Some(s.as_str()) == w[1].id.as_deref());
+            if succ {
+                mask |= 1 << (i + 1);
+            }
+        }
+        body.extend_from_slice(&mask.to_le_bytes());
         let mut prev: &str = "";
-        for r in chunk {
+        for (i, r) in chunk.iter().enumerate() {
             let id = r.id.as_deref().unwrap_or("");
+            if mask & (1 << i) != 0 {
+                prev = id;
+                continue;
+            }
             let shared = prev
                 .bytes()
                 .zip(id.bytes())
@@ -183,6 +223,8 @@ pub struct PassageReader {
     offs_len: u64,
     ids_off: u64,
     ids_len: u64,
+    /// Records per id block; [`ID_BLOCK`] (with successor masks) from format 3 on.
+    id_block: u64,
 }
 
 fn bad(section: &'static str, d: &str) -> Error {
@@ -190,8 +232,15 @@ fn bad(section: &'static str, d: &str) -> Error {
 }
 
 impl PassageReader {
-    /// Create from section positions `(offset, len)`.
-    pub fn new(n: u64, text: (u64, u64), offsets: (u64, u64), ids: (u64, u64)) -> Result<Self> {
+    /// Create from section positions `(offset, len)` of a file of format `version`.
+    pub fn new(
+        n: u64,
+        text: (u64, u64),
+        offsets: (u64, u64),
+        ids: (u64, u64),
+        version: u16,
+    ) -> Result<Self> {
+        let id_block = if version >= 3 { ID_BLOCK } else { ID_BLOCK_V1 } as u64;
         let nblocks = n.div_ceil(TEXT_BLOCK as u64);
         if offsets.1 < nblocks * 16 {
             return Err(bad(
@@ -199,7 +248,7 @@ impl PassageReader {
                 "offset table shorter than the passage count needs",
             ));
         }
-        if ids.1 < n.div_ceil(ID_BLOCK as u64) * 8 {
+        if ids.1 < n.div_ceil(id_block) * 8 {
             return Err(bad(
                 "passage_ids",
                 "id table shorter than the passage count needs",
@@ -213,6 +262,7 @@ impl PassageReader {
             offs_len: offsets.1,
             ids_off: ids.0,
             ids_len: ids.1,
+            id_block,
         })
     }
 
@@ -298,8 +348,9 @@ impl PassageReader {
                 "passage {i} out of range"
             )));
         }
-        let nb = self.n.div_ceil(ID_BLOCK as u64);
-        let b = i / ID_BLOCK as u64;
+        let ib = self.id_block;
+        let nb = self.n.div_ceil(ib);
+        let b = i / ib;
         let e = read_vec(src, self.ids_off + b * 8, 8)?;
         let start = u64::from_le_bytes(e[..].try_into().unwrap_or([0; 8]));
         let end = if b + 1 < nb {
@@ -316,13 +367,37 @@ impl PassageReader {
         }
         let buf = read_vec(src, self.ids_off + nb * 8 + start, (end - start) as usize)?;
         let mut p = 0;
-        let mut id: Vec<u8> = Vec::new();
         let t = || bad("passage_ids", "truncated record");
+        let mask = if ib == ID_BLOCK as u64 {
+            if buf.len() < 8 {
+                return Err(t());
+            }
+            p = 8;
+            u64::from_le_bytes(buf[..8].try_into().unwrap_or([0; 8]))
+        } else {
+            0
+        };
+        if mask & 1 != 0 {
+            return Err(bad(
+                "passage_ids",
+                "first record of a block marked successor",
+            ));
+        }
+        let mut id: Vec<u8> = Vec::new();
         let mut last = None;
-        for _ in 0..=(i % ID_BLOCK as u64) {
+        for r in 0..=(i % ib) {
+            if mask & (1 << r) != 0 {
+                let prev = core::str::from_utf8(&id)
+                    .map_err(|_| bad("passage_ids", "successor of a non-UTF-8 id"))?;
+                let next = successor_id(prev)
+                    .ok_or_else(|| bad("passage_ids", "successor of an id without a number"))?;
+                id = next.into_bytes();
+                last = None;
+                continue;
+            }
             let shared = get_varint(&buf, &mut p).ok_or_else(t)? as usize;
             let slen = get_varint(&buf, &mut p).ok_or_else(t)? as usize;
-            if shared > id.len() || p + slen > buf.len() {
+            if shared > id.len() || slen > buf.len() - p.min(buf.len()) {
                 return Err(bad("passage_ids", "bad front coding"));
             }
             id.truncate(shared);

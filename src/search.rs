@@ -5,6 +5,9 @@
 //! whole approximate queue, so earlier near-misses can still win) is queued for exact recompute.
 //! Queued nodes are gathered across expansions up to `batch_size` and embedded in one encoder call.
 //! Results are ranked by exact distance only.
+//!
+//! Also here: PQ-first beam search ([`pq_first`], the default on graph indexes) and the scan search
+//! of indexes without a graph ([`scan`]: every PQ code scored, the best reranked exactly).
 use alloc::collections::BinaryHeap;
 use alloc::vec::Vec;
 use core::cmp::Reverse;
@@ -46,7 +49,7 @@ impl Default for SearchParams {
         SearchParams {
             k: 3,
             ef: 128,
-            rerank_ratio: 0.1875,
+            rerank_ratio: 0.15625,
             batch_size: 16,
             max_recompute: 0,
             cache_capacity: 1024,
@@ -127,6 +130,28 @@ pub trait SearchSpace {
     fn neighbors(&mut self, v: u32, out: &mut Vec<u32>) -> crate::error::Result<()>;
     /// PQ distance of `v` under the query's table.
     fn pq_distance(&mut self, table: &[f32], v: u32) -> crate::error::Result<f32>;
+    /// Whether the index has a graph. Without one (a scan index) every search scores all PQ codes
+    /// with [`SearchSpace::pq_scan`] and reranks the best exactly; `entry`, `seeds` and `neighbors`
+    /// are then never called.
+    fn has_graph(&self) -> bool {
+        true
+    }
+    /// The `keep` nodes with the smallest PQ distance over the whole index, best first, into `out`.
+    /// Returns the number of distances computed. The default scores node by node through
+    /// [`SearchSpace::pq_distance`]; an index overrides it to stream its code section.
+    fn pq_scan(
+        &mut self,
+        table: &[f32],
+        keep: usize,
+        out: &mut Vec<(f32, u32)>,
+    ) -> crate::error::Result<u64> {
+        let mut top = TopK::new(keep);
+        for v in 0..self.len() as u32 {
+            top.push(self.pq_distance(table, v)?, v);
+        }
+        top.into_sorted(out);
+        Ok(self.len() as u64)
+    }
     /// Exact vectors for `ids` (row-major into `out`); updates `stats`.
     fn exact(
         &mut self,
@@ -153,6 +178,9 @@ pub fn two_level<S: SearchSpace>(
             "rerank_ratio must be in (0, 1], not {}",
             p.rerank_ratio
         )));
+    }
+    if !space.has_graph() {
+        return scan(space, q, table, p, stats);
     }
     if p.mode == Mode::PqFirst {
         return pq_first(space, q, table, p, stats);
@@ -305,8 +333,6 @@ pub fn pq_first<S: SearchSpace>(
 ) -> crate::error::Result<Vec<Hit>> {
     let n = space.len();
     let ef = p.ef.max(p.k);
-    let dot = crate::kernels::active().dot;
-    let dim = q.len();
     let mut visited = alloc::vec![0u64; n.div_ceil(64)];
     let mut mark = |v: u32| -> bool {
         let (w, b) = (v as usize / 64, v % 64);
@@ -356,14 +382,47 @@ pub fn pq_first<S: SearchSpace>(
         }
     }
     let cands = best.into_sorted_vec();
-    let mut r = (libm::ceilf(ef as f32 * p.rerank_ratio) as usize)
-        .max(p.k)
-        .min(cands.len());
+    let r = rerank_count(p).min(cands.len());
+    let ids: Vec<u32> = cands[..r].iter().map(|x| x.1).collect();
+    rerank(space, q, &ids, p, stats)
+}
+
+/// Passages a query recomputes: `ceil(rerank_ratio × ef)`, at least `k`, capped by `max_recompute`.
+pub fn rerank_count(p: &SearchParams) -> usize {
+    let ef = p.ef.max(p.k);
+    let mut r = (libm::ceilf(ef as f32 * p.rerank_ratio) as usize).max(p.k);
     if p.max_recompute > 0 {
         r = r.min(p.max_recompute.max(p.k));
     }
-    let ids: Vec<u32> = cands[..r].iter().map(|x| x.1).collect();
-    let mut exact: Vec<D> = Vec::with_capacity(r);
+    r
+}
+
+/// Scan search (index without a graph): PQ-score every node, recompute the best
+/// [`rerank_count`] in batches and rank them exactly.
+pub fn scan<S: SearchSpace>(
+    space: &mut S,
+    q: &[f32],
+    table: &[f32],
+    p: &SearchParams,
+    stats: &mut SearchStats,
+) -> crate::error::Result<Vec<Hit>> {
+    let mut cands = Vec::new();
+    stats.pq_distances += space.pq_scan(table, rerank_count(p), &mut cands)?;
+    let ids: Vec<u32> = cands.iter().map(|x| x.1).collect();
+    rerank(space, q, &ids, p, stats)
+}
+
+/// Embed `ids` in batches of `batch_size` and return the best `k` by exact distance.
+fn rerank<S: SearchSpace>(
+    space: &mut S,
+    q: &[f32],
+    ids: &[u32],
+    p: &SearchParams,
+    stats: &mut SearchStats,
+) -> crate::error::Result<Vec<Hit>> {
+    let dot = crate::kernels::active().dot;
+    let dim = q.len();
+    let mut exact: Vec<D> = Vec::with_capacity(ids.len());
     let mut vecs = Vec::new();
     for chunk in ids.chunks(p.batch_size.max(1)) {
         space.exact(chunk, &mut vecs, stats)?;
@@ -377,4 +436,52 @@ pub fn pq_first<S: SearchSpace>(
         .take(p.k)
         .map(|D(d, id)| Hit { id, score: 1.0 - d })
         .collect())
+}
+
+/// The `k` smallest `(distance, id)` pairs seen (ties by id), in a bounded max-heap.
+pub struct TopK {
+    k: usize,
+    heap: BinaryHeap<D>,
+}
+
+impl TopK {
+    /// Keep at most `k`.
+    pub fn new(k: usize) -> Self {
+        TopK {
+            k,
+            heap: BinaryHeap::with_capacity(k + 1),
+        }
+    }
+    /// The largest kept distance, or infinity while fewer than `k` are kept.
+    #[inline]
+    pub fn bound(&self) -> f32 {
+        if self.heap.len() < self.k {
+            f32::INFINITY
+        } else {
+            self.heap.peek().map_or(f32::INFINITY, |x| x.0)
+        }
+    }
+    /// Offer one pair.
+    #[inline]
+    pub fn push(&mut self, d: f32, id: u32) {
+        if self.k == 0 || d.is_nan() {
+            return;
+        }
+        if self.heap.len() < self.k {
+            self.heap.push(D(d, id));
+        } else if D(d, id) < *self.heap.peek().unwrap_or(&D(f32::INFINITY, u32::MAX)) {
+            self.heap.pop();
+            self.heap.push(D(d, id));
+        }
+    }
+    /// The kept pairs, best first, into `out` (cleared first).
+    pub fn into_sorted(self, out: &mut Vec<(f32, u32)>) {
+        out.clear();
+        out.extend(
+            self.heap
+                .into_sorted_vec()
+                .into_iter()
+                .map(|D(d, v)| (d, v)),
+        );
+    }
 }

@@ -52,7 +52,10 @@ fn build_search_info_verify_and_refuse_corruption() {
     assert!(ok);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["passages"].as_u64().unwrap(), 7);
-    assert!(v["components"]["graph"]["bytes"].as_u64().unwrap() > 0);
+    // Seven passages: scan search, so no graph is stored, only PQ codes.
+    assert!(v["components"]["pq_codes"]["bytes"].as_u64().unwrap() > 0);
+    assert!(v["components"].get("graph").is_none(), "{v}");
+    assert_eq!(v["edges"].as_u64(), Some(0));
     let (ok, out, err) = run(&["verify", idx_s]);
     assert!(ok && out.contains("OK"), "{out}{err}");
     // empty query: clear error

@@ -2,7 +2,7 @@ mod common;
 use leann_edge::cache::NeighborCache;
 use leann_edge::error::Error;
 use leann_edge::flash::{EmbeddedIoSource, SliceSource};
-use leann_edge::index::{BuildParams, Index, IndexBuilder, OpenOptions};
+use leann_edge::index::{BuildParams, Index, IndexBuilder, Navigation, OpenOptions};
 use leann_edge::passages::{PassageRecord, Source};
 use leann_edge::search::SearchParams;
 use proptest::prelude::*;
@@ -74,17 +74,19 @@ fn build_dim16(n: usize, path: &std::path::Path) -> (Vec<f32>, leann_edge::embed
     let p = BuildParams {
         pq_subspaces: 4,
         pq_auto: false,
+        navigation: Navigation::Graph,
         ..BuildParams::default()
     };
     build(n, 16, p, path)
 }
 
 /// OPQ 32 -> 32 + PQ 8 x 8 bits, kept even for these small corpora (`pq_auto` off) so the tests
-/// cover the projection section.
+/// cover the projection section; with a graph (these corpora would otherwise get scan search).
 fn small_params() -> BuildParams {
     BuildParams {
         pq_subspaces: 8,
         pq_auto: false,
+        navigation: Navigation::Graph,
         ..BuildParams::default()
     }
 }
@@ -289,6 +291,7 @@ fn budget_chooses_and_reports() {
         64,
         BuildParams {
             budget_bytes_per_passage: Some(24.0),
+            navigation: Navigation::Graph,
             ..BuildParams::default()
         },
         &path,
@@ -318,6 +321,7 @@ fn hub_cache_serves_vectors_without_recompute() {
         BuildParams {
             pq_subspaces: 8,
             hub_cache_bytes: 100 * (32 * 2 + 4),
+            navigation: Navigation::Graph,
             ..BuildParams::default()
         },
         &path,
@@ -475,8 +479,9 @@ fn opq_learns_an_orthonormal_projection_that_beats_a_random_one() {
 }
 
 #[test]
-fn format_version_follows_the_pq_rotation() {
+fn format_3_is_written_and_golden_format_1_and_2_files_still_read() {
     let dir = tempfile::tempdir().unwrap();
+    let version = |b: &[u8]| u16::from_le_bytes([b[8], b[9]]);
     let (with, without) = (dir.path().join("opq.leann"), dir.path().join("plain.leann"));
     let (rows, emb) = build(800, 32, small_params(), &with);
     build(
@@ -488,50 +493,297 @@ fn format_version_follows_the_pq_rotation() {
         },
         &without,
     );
-    let version = |p: &std::path::Path| {
-        let b = std::fs::read(p).unwrap();
-        u16::from_le_bytes([b[8], b[9]])
-    };
-    // Format 2 only where the rotation section exists, so indexes without it stay readable by format-1
-    // readers; this build reads both.
-    assert_eq!((version(&with), version(&without)), (2, 1));
     for path in [&with, &without] {
+        assert_eq!(version(&std::fs::read(path).unwrap()), 3);
         let idx = Index::open(path).unwrap();
-        let has = idx.pq().rotation.is_some();
-        assert_eq!(has, path == &with);
+        assert_eq!(idx.pq().rotation.is_some(), path == &with);
         let r = idx
             .search(&rows[5 * 32..6 * 32], &emb, &SearchParams::default())
             .unwrap();
         assert_eq!(r.hits[0].id, 5);
     }
-    // Left to itself (pq_auto), a corpus under 1,000 passages gets plain 4-bit PQ on twice the
+    // Golden files written by the last format-1/2 build (tests/fixtures/format{1,2}.leann: 300
+    // passages, 16-d, the records of `golden_records`): still opened, searched and decoded.
+    let n = 300;
+    let grows = common::clustered(n, 16, 8, 0.5, 3);
+    let recs = golden_records(n);
+    let gemb = leann_edge::embed::TableEmbedder::new(
+        16,
+        recs.iter().map(|r| r.embed_input()).collect(),
+        grows.clone(),
+    );
+    for (v, name, rotated) in [(1u16, "format1.leann", false), (2, "format2.leann", true)] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name);
+        assert_eq!(version(&std::fs::read(&path).unwrap()), v);
+        let idx = Index::open(&path).unwrap();
+        assert!(idx.has_graph());
+        assert_eq!(idx.pq().rotation.is_some(), rotated);
+        for i in [0u32, 1, 2, 15, 16, 17, 150, 299] {
+            let p = idx.passage(i).unwrap();
+            let want = &recs[i as usize];
+            assert_eq!(p.id, want.id.clone().unwrap_or_default(), "{name} {i}");
+            assert_eq!(
+                (&p.title, &p.text, &p.source),
+                (&want.title, &want.text, &want.source)
+            );
+        }
+        for q in [5usize, 77, 201] {
+            let r = idx
+                .search(
+                    &grows[q * 16..(q + 1) * 16],
+                    &gemb,
+                    &SearchParams::default(),
+                )
+                .unwrap();
+            assert_eq!(r.hits[0].id, q as u32, "{name}");
+        }
+    }
+    // Left to itself (pq_auto), a graph index under 1,000 passages gets plain 4-bit PQ on twice the
     // sub-spaces (the projection and 256-centroid codebooks would outweigh the codes); from 1,000 the
     // projection stays, still with 4-bit codes.
-    for (n, name, want_version, want_rotation) in
-        [(800, "auto.leann", 1, false), (1200, "mid.leann", 2, true)]
-    {
+    for (n, name, want_rotation) in [(800, "auto.leann", false), (1200, "mid.leann", true)] {
         let path = dir.path().join(name);
         build(
             n,
             32,
             BuildParams {
                 pq_subspaces: 8,
+                navigation: Navigation::Graph,
                 ..BuildParams::default()
             },
             &path,
         );
         let idx = Index::open(&path).unwrap();
-        assert_eq!(version(&path), want_version, "{n} passages");
         assert_eq!(idx.pq().rotation.is_some(), want_rotation, "{n} passages");
         assert_eq!((idx.pq().m, idx.pq().bits), (16, 4), "{n} passages");
     }
     let mut b = std::fs::read(&with).unwrap();
-    b[8] = 3;
-    let bad = dir.path().join("v3.leann");
+    b[8] = 4;
+    let bad = dir.path().join("v4.leann");
     std::fs::write(&bad, &b).unwrap();
     let e = Index::open(&bad)
         .err()
-        .expect("version 3 must be refused")
+        .expect("version 4 must be refused")
         .to_string();
-    assert!(e.contains("version 3") && e.contains("1 to 2"), "{e}");
+    assert!(e.contains("version 4") && e.contains("1 to 3"), "{e}");
+}
+
+/// The passage records of the golden format-1/2 files.
+fn golden_records(n: usize) -> Vec<PassageRecord> {
+    (0..n)
+        .map(|i| {
+            let mut r = PassageRecord::plain(&format!("p{i}"));
+            if i % 3 == 0 {
+                r.id = Some(format!("doc:{}:{i}", i / 10));
+                r.title = format!("Title ü {i}");
+            }
+            if i % 3 == 1 {
+                r.source = Some(Source {
+                    path: format!("dir/f{}.md", i % 4),
+                    byte_start: i as u64 * 10,
+                    byte_end: i as u64 * 10 + 7,
+                    line: i as u64 + 1,
+                });
+            }
+            r
+        })
+        .collect()
+}
+
+#[test]
+fn scan_index_stores_no_graph_and_ranks_like_brute_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let (dim, n) = (32, 3000);
+    // Auto picks scan for a corpus this small; an explicit Scan gives the same file.
+    let (auto, scan) = (dir.path().join("auto.leann"), dir.path().join("scan.leann"));
+    let (rows, emb) = build(n, dim, BuildParams::default(), &auto);
+    build(
+        n,
+        dim,
+        BuildParams {
+            navigation: Navigation::Scan,
+            ..BuildParams::default()
+        },
+        &scan,
+    );
+    assert_eq!(std::fs::read(&auto).unwrap(), std::fs::read(&scan).unwrap());
+    let idx = Index::open(&scan).unwrap();
+    assert!(!idx.has_graph());
+    let br = idx.breakdown();
+    let names: Vec<&str> = br.parts.iter().map(|p| p.0.as_str()).collect();
+    for absent in ["graph", "graph_offsets", "seeds"] {
+        assert!(!names.contains(&absent), "{names:?}");
+    }
+    assert!(idx.neighbors(0, &mut Vec::new()).is_err());
+    // Recall@3 against brute force over the same vectors.
+    let p = SearchParams::default();
+    let mut hit = 0;
+    let queries: Vec<usize> = (0..n).step_by(37).collect();
+    for &q in &queries {
+        let qv = &rows[q * dim..(q + 1) * dim];
+        let mut exact: Vec<(f32, u32)> = (0..n)
+            .map(|i| {
+                (
+                    -leann_edge::kernels::dot(qv, &rows[i * dim..(i + 1) * dim]),
+                    i as u32,
+                )
+            })
+            .collect();
+        exact.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let r = idx.search(qv, &emb, &p).unwrap();
+        assert_eq!(r.stats.pq_distances, n as u64);
+        assert_eq!(r.stats.hops, 0);
+        assert_eq!(
+            r.stats.recomputed as usize,
+            leann_edge::search::rerank_count(&p)
+        );
+        hit += exact[..3]
+            .iter()
+            .filter(|e| r.hits.iter().any(|h| h.id == e.1))
+            .count();
+    }
+    let recall = hit as f64 / (3 * queries.len()) as f64;
+    assert!(recall >= 0.9, "recall@3 {recall}");
+    // Every passage record survives (ids, titles, sources).
+    for i in [0u32, 1, 2, 63, 64, 65, 2999] {
+        let got = idx.passage(i).unwrap();
+        assert_eq!(got.text, format!("p{i}"));
+        if i % 3 == 0 {
+            assert_eq!(got.id, format!("doc:{}:{i}", i / 10));
+        }
+    }
+    // Corruption of a scan index is an error, never a panic.
+    let bytes = std::fs::read(&scan).unwrap();
+    for pos in (0..bytes.len()).step_by(997) {
+        let mut b = bytes.clone();
+        b[pos] ^= 0x5a;
+        assert!(
+            Index::from_source(SliceSource::new(b), &OpenOptions::default()).is_err(),
+            "flip at {pos} opened"
+        );
+    }
+    // A graph index of the same corpus is bigger by its graph.
+    let graph = dir.path().join("graph.leann");
+    build(
+        n,
+        dim,
+        BuildParams {
+            navigation: Navigation::Graph,
+            ..BuildParams::default()
+        },
+        &graph,
+    );
+    let g = Index::open(&graph).unwrap();
+    assert!(g.has_graph());
+    assert!(g.breakdown().overhead > idx.breakdown().overhead);
+}
+
+#[test]
+fn scan_pq_fits_its_budget_at_every_corpus_size() {
+    use leann_edge::index::{choose_budget_scan, SCAN_PQ_BUDGET};
+    let code = |c: &leann_edge::index::BudgetChoice| {
+        if c.pq_bits == 8 {
+            c.pq_subspaces
+        } else {
+            c.pq_subspaces.div_ceil(2)
+        }
+    };
+    let mut last_code = 0;
+    for n in [10_000usize, 45_634, 200_000, 1_000_000] {
+        let c = choose_budget_scan(SCAN_PQ_BUDGET, n, 384).unwrap();
+        assert!(c.estimate <= SCAN_PQ_BUDGET, "{n}: {c:?}");
+        // Projected: 8 dims per 8-bit sub-space or 4 per 4-bit one.
+        assert_eq!(c.pq_rotate_dim, c.pq_subspaces * if c.pq_bits == 8 { 8 } else { 4 }, "{n}");
+        // The fixed costs shrink per passage as the corpus grows: never fewer code bytes.
+        assert!(code(&c) >= last_code && code(&c) >= 8, "{n}: {c:?}");
+        last_code = code(&c);
+    }
+    assert_eq!(last_code, 24);
+    // docs-faq's size gets the 21-byte codes the README measures.
+    let d = choose_budget_scan(SCAN_PQ_BUDGET, 45_634, 384).unwrap();
+    assert_eq!((d.pq_subspaces, d.pq_bits, d.pq_rotate_dim), (42, 4, 168));
+    // The default floor (160 KB in all) keeps a projection for small corpora.
+    let small = SCAN_PQ_BUDGET.max(leann_edge::index::SCAN_PQ_MIN_BYTES as f32 / 3000.0);
+    let c = choose_budget_scan(small, 3000, 384).unwrap();
+    assert!(c.pq_rotate_dim > 0 && code(&c) >= 16, "{c:?}");
+    // A tiny corpus cannot afford a projection: raw 4-bit PQ, whatever the budget says.
+    let t = choose_budget_scan(SCAN_PQ_BUDGET, 50, 384).unwrap();
+    assert_eq!((t.pq_rotate_dim, t.pq_bits), (0, 4));
+    assert!(choose_budget_scan(0.0, 1000, 384).is_err());
+    assert!(choose_budget_scan(f32::NAN, 1000, 384).is_err());
+}
+
+#[test]
+fn successor_ids_cost_a_bit_and_decode_exactly() {
+    use leann_edge::passages::successor_id;
+    assert_eq!(successor_id("doc9").as_deref(), Some("doc10"));
+    assert_eq!(successor_id("p:007").as_deref(), Some("p:008"));
+    assert_eq!(successor_id("a099").as_deref(), Some("a100"));
+    assert_eq!(successor_id("12").as_deref(), Some("13"));
+    assert_eq!(successor_id("abc"), None);
+    assert_eq!(successor_id(""), None);
+    assert_eq!(successor_id("x9999999999999999999"), None);
+    // 5,000 sequential ids in 50 documents: the id section is well under a byte per passage.
+    let recs: Vec<PassageRecord> = (0..5000)
+        .map(|i| PassageRecord {
+            id: Some(format!("py:library/mod{}:{}", i / 100, i)),
+            ..PassageRecord::plain("x")
+        })
+        .collect();
+    let enc = leann_edge::passages::encode(&recs);
+    assert!(enc.ids.len() < 5000, "{} bytes of ids", enc.ids.len());
+    let src = SliceSource::new(enc.ids.clone());
+    let r = leann_edge::passages::PassageReader::new(
+        5000,
+        (0, 0),
+        (0, 5000usize.div_ceil(64) as u64 * 16),
+        (0, enc.ids.len() as u64),
+        3,
+    )
+    .unwrap();
+    for i in [0u64, 1, 63, 64, 99, 100, 101, 4999] {
+        let (id, s) = r.id_source(&src, i, &enc.sources).unwrap();
+        assert_eq!(Some(id), recs[i as usize].id, "{i}");
+        assert!(s.is_none());
+    }
+}
+
+proptest! {
+    #[test]
+    fn passage_ids_and_sources_round_trip(kinds in proptest::collection::vec((0u8..6, 0u32..30), 1..300)) {
+        // Mixed runs: successors, gaps, non-numeric ids, missing ids, sources, non-ASCII.
+        let mut recs = Vec::new();
+        let mut num = 0u32;
+        for (i, &(k, jump)) in kinds.iter().enumerate() {
+            let mut r = PassageRecord::plain(&format!("t{i}"));
+            match k {
+                0 | 1 => { num += 1; r.id = Some(format!("doc:{num}")); }
+                2 => { num += jump; r.id = Some(format!("doc:{num:03}")); }
+                3 => r.id = Some(format!("ünï-{jump}x")),
+                4 => r.source = Some(Source { path: format!("f{jump}.md"), byte_start: jump as u64, byte_end: jump as u64 + 9, line: 3 }),
+                _ => {}
+            }
+            recs.push(r);
+        }
+        let n = recs.len();
+        let enc = leann_edge::passages::encode(&recs);
+        let mut all = enc.offsets.clone();
+        let text_len = enc.text.len() as u64;
+        let offs = (text_len, enc.offsets.len() as u64);
+        let ids = (text_len + enc.offsets.len() as u64, enc.ids.len() as u64);
+        let mut bytes = enc.text.clone();
+        bytes.append(&mut all);
+        bytes.extend_from_slice(&enc.ids);
+        let src = SliceSource::new(bytes);
+        let r = leann_edge::passages::PassageReader::new(n as u64, (0, text_len), offs, ids, 3).unwrap();
+        for (i, want) in recs.iter().enumerate() {
+            let (id, s) = r.id_source(&src, i as u64, &enc.sources).unwrap();
+            prop_assert_eq!(id, want.id.clone().unwrap_or_default());
+            prop_assert_eq!(&s, &want.source);
+            let (_, text) = r.text(&src, i as u64).unwrap();
+            prop_assert_eq!(text, want.text.clone());
+        }
+    }
 }

@@ -1,7 +1,7 @@
-//! Recall of the whole index (graph + pruning + PQ + two-level search) against brute force on
-//! 20k clustered synthetic 384-d vectors, with the recompute cost bounded.
+//! Recall of the whole index (graph + pruning + PQ + two-level search, and scan search) against
+//! brute force on 20k clustered synthetic 384-d vectors, with the recompute cost bounded.
 mod common;
-use leann_edge::index::{BuildParams, Index, IndexBuilder};
+use leann_edge::index::{BuildParams, Index, IndexBuilder, Navigation};
 use leann_edge::passages::PassageRecord;
 use leann_edge::search::{Mode, SearchParams};
 
@@ -13,21 +13,30 @@ fn recall_at_10_vs_brute_force_on_20k_384d() {
     let emb = common::table(&rows, dim);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("syn.leann");
-    let mut b = IndexBuilder::new(BuildParams::default());
-    for k in common::keys(n) {
-        b.add_passage(PassageRecord::plain(&k));
+    let spath = dir.path().join("scan.leann");
+    for (nav, path) in [(Navigation::Graph, &path), (Navigation::Scan, &spath)] {
+        let mut b = IndexBuilder::new(BuildParams {
+            navigation: nav,
+            ..BuildParams::default()
+        });
+        for k in common::keys(n) {
+            b.add_passage(PassageRecord::plain(&k));
+        }
+        b.build_with_vectors(
+            emb.rows(),
+            dim,
+            &leann_edge::Embedder::fingerprint(&emb),
+            path,
+        )
+        .unwrap();
     }
-    b.build_with_vectors(
-        emb.rows(),
-        dim,
-        &leann_edge::Embedder::fingerprint(&emb),
-        &path,
-    )
-    .unwrap();
-    let idx = Index::open(&path).unwrap();
-    for (mode, ef, ratio, max_mean_recompute) in [
-        (Mode::PqFirst, 256, 0.5, 128.0),
-        (Mode::TwoLevel, 64, 0.5, 200.0),
+    let graph = Index::open(&path).unwrap();
+    let scan = Index::open(&spath).unwrap();
+    assert!(graph.has_graph() && !scan.has_graph());
+    for (idx, mode, ef, ratio, max_mean_recompute) in [
+        (&graph, Mode::PqFirst, 256, 0.5, 128.0),
+        (&graph, Mode::TwoLevel, 64, 0.5, 200.0),
+        (&scan, Mode::PqFirst, 128, 0.5, 64.0),
     ] {
         let p = SearchParams {
             k: 10,
@@ -51,11 +60,16 @@ fn recall_at_10_vs_brute_force_on_20k_384d() {
         }
         let nq = (queries.len() / dim) as f64;
         let (rec, mean) = (rec / nq, recomputed as f64 / nq);
-        eprintln!("{mode:?}: recall@10 {rec:.3}, {mean:.1} recomputed/query");
-        assert!(rec >= 0.95, "{mode:?} recall@10 {rec}");
+        let what = if idx.has_graph() {
+            format!("{mode:?}")
+        } else {
+            "scan".to_string()
+        };
+        eprintln!("{what}: recall@10 {rec:.3}, {mean:.1} recomputed/query");
+        assert!(rec >= 0.95, "{what} recall@10 {rec}");
         assert!(
             mean <= max_mean_recompute,
-            "{mode:?} recomputed {mean} per query"
+            "{what} recomputed {mean} per query"
         );
         // The embedder really was called for exactly the recomputed passages.
         assert_eq!(emb.counts().passages, recomputed);

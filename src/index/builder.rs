@@ -37,6 +37,9 @@ pub struct BuildParams {
     pub embed_batch: usize,
     /// Optional file caching the passage embeddings of this corpus + model (skips re-embedding).
     pub embed_cache: Option<PathBuf>,
+    /// Graph or scan search (see [`Navigation`]); `Auto` by default.
+    #[serde(default)]
+    pub navigation: Navigation,
     /// Store nodes in cluster order (k-means clusters chained by similarity) so neighbour ids are
     /// close and delta-code into fewer bits. Node ids then differ from insertion order: a passage
     /// given without id or source gets its insertion index as id.
@@ -57,8 +60,126 @@ impl Default for BuildParams {
             embed_batch: 32,
             embed_cache: None,
             reorder: false,
+            navigation: Navigation::Auto,
         }
     }
+}
+
+/// How searches find the passages worth recomputing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Navigation {
+    /// Scan while the PQ codes are at most [`SCAN_MAX_CODE_BYTES`], a graph above.
+    #[default]
+    Auto,
+    /// A pruned proximity graph, navigated by PQ distance (LEANN).
+    Graph,
+    /// No graph: every query scores all PQ codes (one sequential read of the code section) and
+    /// recomputes the best. Exhaustive, so its candidates are the true PQ top, and no bytes go to
+    /// edges; the cost per query grows with the corpus.
+    Scan,
+}
+
+/// Largest code section [`Navigation::Auto`] scans (16 MiB: a million passages at 16 bytes). A
+/// scan of it is one sequential read plus a table lookup per code byte — ~10 ms on a desktop core,
+/// well under the cost of embedding one passage on the boards — while a graph costs 16–30 bytes per
+/// passage and, at equal recompute count, finds fewer of the true PQ neighbours.
+pub const SCAN_MAX_CODE_BYTES: u64 = 16 << 20;
+
+/// PQ bytes per passage (codes + codebook + projection, amortised) a scan index spends by default
+/// (see also [`SCAN_PQ_MIN_BYTES`]).
+/// On docs-faq (45k passages) this buys 21-byte codes after a 168-d projection (26.4 B/passage of
+/// overhead in all); the table benchmark there put the exact top-3 among the best 16 PQ
+/// candidates 0.94 of the time, against 0.91 for the 16-byte codes of a graph index.
+pub const SCAN_PQ_BUDGET: f32 = 25.0;
+/// Bytes a scan index's PQ may take in all, however small the corpus (the default budget is
+/// `max(SCAN_PQ_BUDGET, SCAN_PQ_MIN_BYTES / passages)`). Small corpora need the projection most and
+/// can least amortise it: on 3,000 docs-faq passages the exact top-3 was among the best 16 PQ
+/// candidates 0.87 of the time with OPQ 128 + 16-byte codes (54 B/passage) and 0.73 with the 16
+/// bytes of raw PQ that 25 B/passage buys.
+pub const SCAN_PQ_MIN_BYTES: usize = 160 * 1024;
+
+/// Choose the PQ for a scan index: the most code bytes whose codes, codebook and OPQ projection
+/// fit `budget` bytes per passage at `n` passages. Projected candidates use 8 dimensions per 8-bit
+/// sub-space or 4 per 4-bit one (the projection picks the dimension); at equal code bytes 8-bit
+/// codes win (they guided slightly better), then the cheaper one. When no projected code of at least
+/// 8 bytes fits (small corpora: the projection is `dim × rotated × 2` bytes), PQ runs on the raw
+/// vectors, and below that the smallest 4-bit code is taken whatever it costs.
+pub fn choose_budget_scan(budget: f32, n: usize, dim: usize) -> Result<BudgetChoice> {
+    if budget.is_nan() || budget <= 0.0 {
+        return Err(Error::InvalidParam(format!(
+            "a budget of {budget} bytes per passage cannot hold PQ codes; give a positive number such as 24"
+        )));
+    }
+    let nf = n.max(1) as f32;
+    let code = |m: usize, bits: u32| if bits == 8 { m } else { m.div_ceil(2) };
+    let better = |a: &BudgetChoice, b: &BudgetChoice| {
+        let (ca, cb) = (
+            code(a.pq_subspaces, a.pq_bits),
+            code(b.pq_subspaces, b.pq_bits),
+        );
+        ca > cb
+            || (ca == cb
+                && (a.pq_bits > b.pq_bits || (a.pq_bits == b.pq_bits && a.estimate < b.estimate)))
+    };
+    let mut best: Option<BudgetChoice> = None;
+    let offer = |best: &mut Option<BudgetChoice>, c: BudgetChoice| {
+        if best.as_ref().is_none_or(|b| better(&c, b)) {
+            *best = Some(c);
+        }
+    };
+    for (bits, dsub) in [(8u32, 8usize), (4, 4)] {
+        for m in (2..=dim / dsub).filter(|m| bits == 8 || m % 2 == 0) {
+            let pdim = m * dsub;
+            let est =
+                code(m, bits) as f32 + (((1usize << bits) * pdim * 2) + dim * pdim * 2) as f32 / nf;
+            if est <= budget && code(m, bits) >= 8 {
+                offer(
+                    &mut best,
+                    BudgetChoice {
+                        budget,
+                        pq_subspaces: m,
+                        pq_bits: bits,
+                        degree: 0,
+                        estimate: est,
+                        pq_rotate_dim: pdim,
+                    },
+                );
+            }
+        }
+    }
+    if best.is_none() {
+        for bits in [8u32, 4] {
+            for m in (2..=dim).filter(|m| dim % m == 0 && (bits == 8 || m % 2 == 0)) {
+                let est = code(m, bits) as f32 + ((1usize << bits) * dim * 2) as f32 / nf;
+                if est <= budget {
+                    offer(
+                        &mut best,
+                        BudgetChoice {
+                            budget,
+                            pq_subspaces: m,
+                            pq_bits: bits,
+                            degree: 0,
+                            estimate: est,
+                            pq_rotate_dim: 0,
+                        },
+                    );
+                }
+            }
+        }
+    }
+    Ok(best.unwrap_or_else(|| {
+        let m = (2..=dim)
+            .find(|m| dim % m == 0 && m % 2 == 0 && dim / m <= 16)
+            .unwrap_or(dim);
+        BudgetChoice {
+            budget,
+            pq_subspaces: m,
+            pq_bits: 4,
+            degree: 0,
+            estimate: m.div_ceil(2) as f32 + (16 * dim * 2) as f32 / nf,
+            pq_rotate_dim: 0,
+        }
+    }))
 }
 
 /// What a storage budget chose.
@@ -74,6 +195,9 @@ pub struct BudgetChoice {
     pub degree: usize,
     /// Estimated bytes per passage of that choice.
     pub estimate: f32,
+    /// OPQ projection dimension chosen (scan indexes; 0 = none or the build's own setting).
+    #[serde(default)]
+    pub pq_rotate_dim: usize,
 }
 
 /// Estimated graph bits per edge at `n` nodes (calibrated on MiniLM embeddings of ~45k passages in
@@ -144,6 +268,7 @@ pub fn choose_budget(
                 pq_bits: bits,
                 degree,
                 estimate: est,
+                pq_rotate_dim: 0,
             };
             let preferred_bits = if rotate_dim == 0 { 4 } else { 8 };
             let score = |c: &BudgetChoice| {
@@ -209,6 +334,9 @@ pub struct BuildReport {
     pub embed_cache_hit: bool,
     /// Hub embeddings stored.
     pub hub_vectors: u64,
+    /// What the index was built for (`Scan` or `Graph`, never `Auto`).
+    #[serde(default)]
+    pub navigation: Navigation,
 }
 
 /// Collects passages and builds an index file.
@@ -385,7 +513,21 @@ impl IndexBuilder {
         let mut prune_p = p.prune.clone();
         let (mut pq_m, mut pq_bits, mut rotate_dim) =
             (p.pq_subspaces, p.pq_bits, p.pq_rotate_dim.min(dim));
-        if p.pq_auto && n < OPQ_MIN_PASSAGES && pq_bits == 8 {
+        let code_bytes = |m: usize, bits: u32| if bits == 8 { m } else { m.div_ceil(2) } as u64;
+        let scan = match p.navigation {
+            Navigation::Scan => true,
+            Navigation::Graph => false,
+            // Codes a scan index would get: at most its budget per passage.
+            Navigation::Auto => {
+                let cb = match p.budget_bytes_per_passage {
+                    Some(b) => b.max(0.0) as u64,
+                    None if p.pq_auto => SCAN_PQ_BUDGET as u64,
+                    None => code_bytes(pq_m, pq_bits),
+                };
+                n as u64 * cb <= SCAN_MAX_CODE_BYTES
+            }
+        };
+        if !scan && p.pq_auto && n < OPQ_MIN_PASSAGES && pq_bits == 8 {
             if n < ROTATE_MIN_PASSAGES {
                 rotate_dim = 0;
             }
@@ -403,7 +545,31 @@ impl IndexBuilder {
                 }
             );
         }
+        // A scan index sizes its PQ to a byte budget (given, or SCAN_PQ_BUDGET when the PQ is
+        // left to the build): all of it goes to codes, none to edges.
+        let scan_budget = match p.budget_bytes_per_passage {
+            Some(b) if scan => Some(b),
+            None if scan && p.pq_auto => {
+                Some(SCAN_PQ_BUDGET.max(SCAN_PQ_MIN_BYTES as f32 / n as f32))
+            }
+            _ => None,
+        };
         let budget = match p.budget_bytes_per_passage {
+            _ if scan_budget.is_some() => {
+                let b = scan_budget.unwrap_or(SCAN_PQ_BUDGET);
+                let c = choose_budget_scan(b, n, dim)?;
+                log::info!(
+                    "scan index, PQ budget {b} B/passage: {} x {} bits after {}, estimated {:.1} B/passage",
+                    c.pq_subspaces,
+                    c.pq_bits,
+                    if c.pq_rotate_dim == 0 { "no projection".to_string() } else { format!("OPQ {dim} -> {}", c.pq_rotate_dim) },
+                    c.estimate
+                );
+                pq_m = c.pq_subspaces;
+                pq_bits = c.pq_bits;
+                rotate_dim = c.pq_rotate_dim;
+                p.budget_bytes_per_passage.map(|_| c)
+            }
             Some(b) => {
                 let c = choose_budget(
                     b,
@@ -428,7 +594,11 @@ impl IndexBuilder {
             }
             None => None,
         };
-        let (cents, _) = kmeans_seeds(vectors, dim, p.graph.seed);
+        let cents = if p.reorder {
+            kmeans_seeds(vectors, dim, p.graph.seed).0
+        } else {
+            Vec::new()
+        };
         let reordered;
         let (vectors, passages): (&[f32], std::borrow::Cow<'_, [PassageRecord]>) =
             if p.reorder && !cents.is_empty() {
@@ -448,15 +618,26 @@ impl IndexBuilder {
             } else {
                 (vectors, std::borrow::Cow::Borrowed(&self.passages[..]))
             };
-        // graph
+        // graph (none for a scan index)
         let total = 2 * n as u64;
-        let mut g = build_graph(vectors, dim, &p.graph, &|d, _| {
-            progress(Phase::Graph, d, total)
-        });
+        let mut g = if scan {
+            crate::graph::build::Graph {
+                adj: Vec::new(),
+                entry: 0,
+            }
+        } else {
+            build_graph(vectors, dim, &p.graph, &|d, _| {
+                progress(Phase::Graph, d, total)
+            })
+        };
         if cancel.load(Ordering::Relaxed) {
             return Err(Error::Cancelled);
         }
-        let prune_report = prune_p.as_ref().map(|pp| prune(&mut g, vectors, dim, pp));
+        let prune_report = if scan {
+            None
+        } else {
+            prune_p.as_ref().map(|pp| prune(&mut g, vectors, dim, pp))
+        };
         // PQ
         progress(Phase::Pq, 0, n as u64);
         let pq = pq::train(
@@ -502,39 +683,55 @@ impl IndexBuilder {
                 hub_vecs.extend_from_slice(&half::f16::from_f32(x).to_le_bytes());
             }
         }
-        let seeds = nearest_nodes(vectors, dim, &kmeans_seeds(vectors, dim, p.graph.seed).0);
+        if scan && p.hub_cache_bytes > 0 {
+            log::warn!("the hub-embedding cache needs a graph (hubs are its best-linked nodes): none stored in a scan index");
+        }
+        let seeds = if scan {
+            Vec::new()
+        } else {
+            nearest_nodes(vectors, dim, &kmeans_seeds(vectors, dim, p.graph.seed).0)
+        };
         // encode
         progress(Phase::Write, 0, 1);
-        let eg = crate::graph::codec::encode(&g.adj)?;
-        let mut goffs = Vec::with_capacity(eg.block_offsets.len() * 8);
-        for o in &eg.block_offsets {
-            goffs.extend_from_slice(&o.to_le_bytes());
-        }
+        let eg = if scan {
+            None
+        } else {
+            Some(crate::graph::codec::encode(&g.adj)?)
+        };
+        let edges = eg.as_ref().map_or(0, |e| e.edges);
         let ps = crate::passages::encode(&passages);
-        let mut build = vec![
-            ("max_degree".to_string(), p.graph.max_degree.to_string()),
-            ("beam".to_string(), p.graph.beam.to_string()),
-            ("alpha".to_string(), p.graph.alpha.to_string()),
-            ("seed".to_string(), p.graph.seed.to_string()),
-            (
-                "pruning".to_string(),
-                prune_p.as_ref().map_or("off".to_string(), |pp| {
-                    format!(
-                        "hubs {}% at <= {} links, others <= {}",
-                        pp.hub_fraction * 100.0,
-                        pp.hub_degree,
-                        pp.degree
-                    )
-                }),
-            ),
-            (
-                "pq".to_string(),
-                match &pq.rotation {
-                    Some(r) => format!("{pq_m} x {pq_bits} bits after OPQ {dim} -> {}", r.out_dim),
-                    None => format!("{pq_m} x {pq_bits} bits"),
-                },
-            ),
-        ];
+        let mut build = if scan {
+            vec![(
+                "navigation".to_string(),
+                "scan (no graph: every query scores all PQ codes)".to_string(),
+            )]
+        } else {
+            vec![
+                ("navigation".to_string(), "graph".to_string()),
+                ("max_degree".to_string(), p.graph.max_degree.to_string()),
+                ("beam".to_string(), p.graph.beam.to_string()),
+                ("alpha".to_string(), p.graph.alpha.to_string()),
+                ("seed".to_string(), p.graph.seed.to_string()),
+                (
+                    "pruning".to_string(),
+                    prune_p.as_ref().map_or("off".to_string(), |pp| {
+                        format!(
+                            "hubs {}% at <= {} links, others <= {}",
+                            pp.hub_fraction * 100.0,
+                            pp.hub_degree,
+                            pp.degree
+                        )
+                    }),
+                ),
+            ]
+        };
+        build.push((
+            "pq".to_string(),
+            match &pq.rotation {
+                Some(r) => format!("{pq_m} x {pq_bits} bits after OPQ {dim} -> {}", r.out_dim),
+                None => format!("{pq_m} x {pq_bits} bits"),
+            },
+        ));
         if let Some(b) = &budget {
             build.push((
                 "budget_bytes_per_passage".to_string(),
@@ -547,7 +744,7 @@ impl IndexBuilder {
             encoder: fingerprint.to_string(),
             n: n as u64,
             entry: g.entry,
-            edges: eg.edges,
+            edges,
             pq_m: pq_m as u32,
             pq_bits,
             hub_vectors: hubs.len() as u64,
@@ -557,20 +754,28 @@ impl IndexBuilder {
         };
         let meta_bytes =
             postcard::to_allocvec(&meta).map_err(|e| Error::InvalidParam(format!("meta: {e}")))?;
-        let mut sections = vec![
-            (Kind::Meta, meta_bytes),
-            (Kind::GraphOffsets, goffs),
-            (Kind::Graph, eg.bytes),
+        let mut sections = vec![(Kind::Meta, meta_bytes)];
+        if let Some(eg) = eg {
+            let mut goffs = Vec::with_capacity(eg.block_offsets.len() * 8);
+            for o in &eg.block_offsets {
+                goffs.extend_from_slice(&o.to_le_bytes());
+            }
+            sections.push((Kind::GraphOffsets, goffs));
+            sections.push((Kind::Graph, eg.bytes));
+        }
+        sections.extend([
             (Kind::PqCodebook, pq.codebook_bytes()),
             (Kind::PqCodes, codes),
             (Kind::PassageOffsets, ps.offsets),
             (Kind::PassageIds, ps.ids),
             (Kind::PassageText, ps.text),
-        ];
-        sections.push((
-            Kind::Seeds,
-            seeds.iter().flat_map(|s| s.to_le_bytes()).collect(),
-        ));
+        ]);
+        if !scan {
+            sections.push((
+                Kind::Seeds,
+                seeds.iter().flat_map(|s| s.to_le_bytes()).collect(),
+            ));
+        }
         if !hubs.is_empty() {
             sections.push((Kind::HubIds, hub_ids));
             sections.push((Kind::HubVectors, hub_vecs));
@@ -582,11 +787,16 @@ impl IndexBuilder {
         progress(Phase::Write, 1, 1);
         Ok(BuildReport {
             passages: n as u64,
-            edges: eg.edges,
+            edges,
             prune: prune_report,
             budget,
             file_bytes,
             embed_cache_hit: false,
+            navigation: if scan {
+                Navigation::Scan
+            } else {
+                Navigation::Graph
+            },
             hub_vectors: hubs.len() as u64,
         })
     }

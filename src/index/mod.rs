@@ -38,14 +38,19 @@ pub struct Index<S: FlashSource> {
     layout: Layout,
     meta: Meta,
     pq: Pq,
-    goff: u64,
-    gnb: u64,
-    graph: (u64, u64),
+    /// Graph offsets and graph sections; `None` for a scan index (no graph).
+    graph: Option<GraphSections>,
     codes: u64,
     passages: PassageReader,
     hub_ids: Vec<u32>,
     hub_vecs: u64,
     seeds: Vec<u32>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct GraphSections {
+    goff: u64,
+    graph: (u64, u64),
 }
 
 /// Bytes per component, for `info`.
@@ -138,20 +143,30 @@ impl<S: FlashSource> Index<S> {
                 ),
             ));
         }
-        let go = layout.need(Kind::GraphOffsets)?;
-        let gnb = n.div_ceil(BLOCK as u64);
-        if go.len != (gnb + 1) * 8 {
-            return Err(Error::corrupt(
-                "graph_offsets",
-                "length does not match the node count",
-            ));
-        }
-        let g = layout.need(Kind::Graph)?;
+        let graph = match (layout.get(Kind::GraphOffsets), layout.get(Kind::Graph)) {
+            (Some(go), Some(g)) => {
+                let gnb = n.div_ceil(BLOCK as u64);
+                if go.len != (gnb + 1) * 8 {
+                    return Err(Error::corrupt(
+                        "graph_offsets",
+                        "length does not match the node count",
+                    ));
+                }
+                Some(GraphSections {
+                    goff: go.offset,
+                    graph: (g.offset, g.len),
+                })
+            }
+            (None, None) if meta.edges == 0 && layout.version >= 3 => None,
+            (None, _) => return Err(Error::MissingSection(Kind::GraphOffsets.name())),
+            (_, None) => return Err(Error::MissingSection(Kind::Graph.name())),
+        };
         let passages = PassageReader::new(
             n,
             span(&layout, Kind::PassageText)?,
             span(&layout, Kind::PassageOffsets)?,
             span(&layout, Kind::PassageIds)?,
+            layout.version,
         )?;
         let mut hub_ids = Vec::new();
         let mut hub_vecs = 0;
@@ -195,9 +210,7 @@ impl<S: FlashSource> Index<S> {
         }
         Ok(Index {
             seeds,
-            goff: go.offset,
-            gnb,
-            graph: (g.offset, g.len),
+            graph,
             codes: codes.offset,
             pq,
             passages,
@@ -276,28 +289,37 @@ impl<S: FlashSource> Index<S> {
         }
     }
 
-    /// Neighbours of node `v`, straight from flash.
+    /// Whether the index has a graph (scan indexes have none and score every PQ code per query).
+    pub fn has_graph(&self) -> bool {
+        self.graph.is_some()
+    }
+
+    /// Neighbours of node `v`, straight from flash (an error on a scan index, which has no graph).
     pub fn neighbors(&self, v: u32, out: &mut Vec<u32>) -> Result<()> {
         let n = self.meta.n;
         if v as u64 >= n {
             return Err(Error::InvalidParam(alloc::format!("node {v} out of range")));
         }
+        let Some(gs) = self.graph else {
+            return Err(Error::InvalidParam(
+                "this index has no graph (it was built for scan search)".into(),
+            ));
+        };
         let b = v as u64 / BLOCK as u64;
-        let e = read_vec(&self.src, self.goff + b * 8, 16)?;
+        let e = read_vec(&self.src, gs.goff + b * 8, 16)?;
         let start = u64::from_le_bytes(e[..8].try_into().unwrap_or([0; 8]));
         let end = u64::from_le_bytes(e[8..].try_into().unwrap_or([0; 8]));
         let max_bits = (BLOCK as u64) * (80 + 127 * 96);
-        if end < start || end - start > max_bits || end.div_ceil(8) > self.graph.1 {
+        if end < start || end - start > max_bits || end.div_ceil(8) > gs.graph.1 {
             return Err(Error::corrupt(
                 "graph_offsets",
                 alloc::format!("block {b} range {start}..{end} invalid"),
             ));
         }
-        let _ = self.gnb;
         let first = start / 8;
         let bytes = read_vec(
             &self.src,
-            self.graph.0 + first,
+            gs.graph.0 + first,
             (end.div_ceil(8) - first) as usize,
         )?;
         let mut r = crate::bits::BitReader::new(&bytes, start % 8);
@@ -320,6 +342,35 @@ impl<S: FlashSource> Index<S> {
         let mut buf = [0u8; 256];
         self.src.read_at(off, &mut buf[..cb])?;
         Ok(self.pq.distance(table, &buf[..cb]))
+    }
+
+    /// The `keep` nodes with the smallest PQ distance under `table`, best first, streaming the code
+    /// section in chunks (never whole in RAM through positioned reads). Returns distances computed.
+    pub fn pq_scan(&self, table: &[f32], keep: usize, out: &mut Vec<(f32, u32)>) -> Result<u64> {
+        let cb = self.pq.code_bytes();
+        let n = self.meta.n as usize;
+        let chunk = (64 * 1024 / cb).max(1);
+        let mut top = crate::search::TopK::new(keep);
+        let mut buf = Vec::new();
+        let mut v = 0usize;
+        while v < n {
+            let take = chunk.min(n - v);
+            let off = self.codes + (v * cb) as u64;
+            let codes = match self.src.slice(off, take * cb) {
+                Some(s) => s,
+                None => {
+                    buf.resize(take * cb, 0);
+                    self.src.read_at(off, &mut buf)?;
+                    &buf[..]
+                }
+            };
+            for (i, c) in codes.chunks_exact(cb).enumerate() {
+                top.push(self.pq.distance(table, c), (v + i) as u32);
+            }
+            v += take;
+        }
+        top.into_sorted(out);
+        Ok(n as u64)
     }
 
     /// A stored passage.
@@ -444,6 +495,12 @@ impl<S: FlashSource, E: Embedder + ?Sized> SearchSpace for Space<'_, '_, S, E> {
     }
     fn pq_distance(&mut self, table: &[f32], v: u32) -> Result<f32> {
         self.s.index.pq_distance(table, v)
+    }
+    fn has_graph(&self) -> bool {
+        self.s.index.has_graph()
+    }
+    fn pq_scan(&mut self, table: &[f32], keep: usize, out: &mut Vec<(f32, u32)>) -> Result<u64> {
+        self.s.index.pq_scan(table, keep, out)
     }
     fn exact(&mut self, ids: &[u32], out: &mut Vec<f32>, stats: &mut SearchStats) -> Result<()> {
         let dim = self.s.index.meta.dim as usize;
