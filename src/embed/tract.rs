@@ -663,9 +663,12 @@ impl TractEmbedder {
 }
 
 /// Padded tokens (batch × longest) one encoder run may hold. Small runs keep a run's activations in
-/// cache: on 2 threads, 32×128 went from 33.6 passages/s (runs of 16×128) to 43.8 (runs of 4×128),
-/// and peak RSS from 246 to 155 MB (`benches/encoder_vs_ort.sh`, same machine).
-const MAX_BATCH_TOKENS: usize = 512;
+/// cache (the FFN's 1536-wide intermediate is 6 KB a token: 1.5 MB at 256 tokens, inside a 2 MB
+/// L2). `benches/encoder_vs_ort.sh` on the 2-core x86, 32×128: runs of 512 → 256 tokens went from
+/// 21.8 to 27.2 passages/s on 1 thread and 45.1 to 52.0 on 2 (128: 22.2 / 42.5; 384: 22.3 / 42.9);
+/// 32×64 56.3 → 59.0 and 103.4 → 112.4. `LEANN_EDGE_TRACT_RUN_TOKENS=N` overrides it (profiling,
+/// boards with other cache sizes).
+const MAX_BATCH_TOKENS: usize = 256;
 /// Bound on batch × longest² for one run: the attention scores are 12 × batch × len² floats
 /// (2 × 256² → 6.3 MB a tensor).
 const MAX_BATCH_ATTENTION: usize = 2 * 256 * 256;
@@ -742,7 +745,11 @@ impl Embedder for TractEmbedder {
             .iter()
             .map(|&i| enc[i].get_ids().len().max(1))
             .collect();
-        let groups: Vec<&[usize]> = plan_groups(&lens, max_take, MAX_BATCH_TOKENS)
+        let run_tokens = std::env::var("LEANN_EDGE_TRACT_RUN_TOKENS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(MAX_BATCH_TOKENS);
+        let groups: Vec<&[usize]> = plan_groups(&lens, max_take, run_tokens)
             .into_iter()
             .map(|(a, b)| &order[a..b])
             .collect();
