@@ -695,7 +695,11 @@ fn scan_pq_fits_its_budget_at_every_corpus_size() {
         let c = choose_budget_scan(SCAN_PQ_BUDGET, n, 384).unwrap();
         assert!(c.estimate <= SCAN_PQ_BUDGET, "{n}: {c:?}");
         // Projected: 8 dims per 8-bit sub-space or 4 per 4-bit one.
-        assert_eq!(c.pq_rotate_dim, c.pq_subspaces * if c.pq_bits == 8 { 8 } else { 4 }, "{n}");
+        assert_eq!(
+            c.pq_rotate_dim,
+            c.pq_subspaces * if c.pq_bits == 8 { 8 } else { 4 },
+            "{n}"
+        );
         // The fixed costs shrink per passage as the corpus grows: never fewer code bytes.
         assert!(code(&c) >= last_code && code(&c) >= 8, "{n}: {c:?}");
         last_code = code(&c);
