@@ -16,20 +16,7 @@ fn build(
     let rows = common::clustered(n, dim, 8, 0.5, 3);
     let mut b = IndexBuilder::new(params);
     let mut keys = Vec::new();
-    for (i, k) in common::keys(n).iter().enumerate() {
-        let mut r = PassageRecord::plain(k);
-        if i % 3 == 0 {
-            r.id = Some(format!("doc:{}:{i}", i / 10));
-            r.title = format!("Title ü {i}");
-        }
-        if i % 3 == 1 {
-            r.source = Some(Source {
-                path: format!("dir/f{}.md", i % 4),
-                byte_start: i as u64 * 10,
-                byte_end: i as u64 * 10 + 7,
-                line: i as u64 + 1,
-            });
-        }
+    for r in golden_records(n) {
         keys.push(r.embed_input());
         b.add_passage(r);
     }
@@ -570,7 +557,8 @@ fn format_3_is_written_and_golden_format_1_and_2_files_still_read() {
     assert!(e.contains("version 4") && e.contains("1 to 3"), "{e}");
 }
 
-/// The passage records of the golden format-1/2 files.
+/// The passage records of every test index here, and of the golden format-1/2 files: ids, titles
+/// and sources on different thirds of them.
 fn golden_records(n: usize) -> Vec<PassageRecord> {
     (0..n)
         .map(|i| {

@@ -122,7 +122,16 @@ pub fn choose_budget_scan(budget: f32, n: usize, dim: usize) -> Result<BudgetCho
                 && (a.pq_bits > b.pq_bits || (a.pq_bits == b.pq_bits && a.estimate < b.estimate)))
     };
     let mut best: Option<BudgetChoice> = None;
-    let offer = |best: &mut Option<BudgetChoice>, c: BudgetChoice| {
+    // (best so far, sub-spaces, bits, estimate, projection dimension)
+    let offer = |best: &mut Option<BudgetChoice>, m: usize, bits: u32, est: f32, pdim: usize| {
+        let c = BudgetChoice {
+            budget,
+            pq_subspaces: m,
+            pq_bits: bits,
+            degree: 0,
+            estimate: est,
+            pq_rotate_dim: pdim,
+        };
         if best.as_ref().is_none_or(|b| better(&c, b)) {
             *best = Some(c);
         }
@@ -133,17 +142,7 @@ pub fn choose_budget_scan(budget: f32, n: usize, dim: usize) -> Result<BudgetCho
             let est =
                 code(m, bits) as f32 + (((1usize << bits) * pdim * 2) + dim * pdim * 2) as f32 / nf;
             if est <= budget && code(m, bits) >= 8 {
-                offer(
-                    &mut best,
-                    BudgetChoice {
-                        budget,
-                        pq_subspaces: m,
-                        pq_bits: bits,
-                        degree: 0,
-                        estimate: est,
-                        pq_rotate_dim: pdim,
-                    },
-                );
+                offer(&mut best, m, bits, est, pdim);
             }
         }
     }
@@ -152,17 +151,7 @@ pub fn choose_budget_scan(budget: f32, n: usize, dim: usize) -> Result<BudgetCho
             for m in (2..=dim).filter(|m| dim % m == 0 && (bits == 8 || m % 2 == 0)) {
                 let est = code(m, bits) as f32 + ((1usize << bits) * dim * 2) as f32 / nf;
                 if est <= budget {
-                    offer(
-                        &mut best,
-                        BudgetChoice {
-                            budget,
-                            pq_subspaces: m,
-                            pq_bits: bits,
-                            degree: 0,
-                            estimate: est,
-                            pq_rotate_dim: 0,
-                        },
-                    );
+                    offer(&mut best, m, bits, est, 0);
                 }
             }
         }
