@@ -634,6 +634,17 @@ fn scan_index_stores_no_graph_and_ranks_like_brute_force() {
     }
     let recall = hit as f64 / (3 * queries.len()) as f64;
     assert!(recall >= 0.9, "recall@3 {recall}");
+    // Positioned reads (no map) stream the code section in chunks: the same hits.
+    let file = Index::open_file(&scan, &OpenOptions::default()).unwrap();
+    for q in [3usize, 1500, 2999] {
+        let qv = &rows[q * dim..(q + 1) * dim];
+        let (a, b) = (
+            idx.search(qv, &emb, &p).unwrap(),
+            file.search(qv, &emb, &p).unwrap(),
+        );
+        assert_eq!(a.hits, b.hits);
+        assert!(b.stats.bytes_read >= (n * idx.pq().code_bytes()) as u64);
+    }
     // Every passage record survives (ids, titles, sources).
     for i in [0u32, 1, 2, 63, 64, 65, 2999] {
         let got = idx.passage(i).unwrap();
