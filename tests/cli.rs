@@ -56,6 +56,9 @@ fn build_search_info_verify_and_refuse_corruption() {
     assert!(v["components"]["pq_codes"]["bytes"].as_u64().unwrap() > 0);
     assert!(v["components"].get("graph").is_none(), "{v}");
     assert_eq!(v["edges"].as_u64(), Some(0));
+    // Seven passages get raw 4-bit PQ (12 KB of codebook), no 100+ KB projection.
+    assert!(v["components"].get("pq_rotation").is_none(), "{v}");
+    assert!(v["total_bytes"].as_u64().unwrap() < 24_000, "{v}");
     let (ok, out, err) = run(&["verify", idx_s]);
     assert!(ok && out.contains("OK"), "{out}{err}");
     // empty query: clear error

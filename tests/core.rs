@@ -713,7 +713,7 @@ fn scan_pq_fits_its_budget_at_every_corpus_size() {
     assert!(c.pq_rotate_dim > 0 && code(&c) >= 16, "{c:?}");
     // A tiny corpus cannot afford a projection: raw 4-bit PQ, whatever the budget says.
     let t = choose_budget_scan(SCAN_PQ_BUDGET, 50, 384).unwrap();
-    assert_eq!((t.pq_rotate_dim, t.pq_bits), (0, 4));
+    assert_eq!((t.pq_rotate_dim, t.pq_subspaces, t.pq_bits), (0, 32, 4));
     assert!(choose_budget_scan(0.0, 1000, 384).is_err());
     assert!(choose_budget_scan(f32::NAN, 1000, 384).is_err());
 }

@@ -92,7 +92,7 @@ pub const SCAN_MAX_CODE_BYTES: u64 = 16 << 20;
 /// candidates 0.94 of the time, against 0.91 for the 16-byte codes of a graph index.
 pub const SCAN_PQ_BUDGET: f32 = 25.0;
 /// Bytes a scan index's PQ may take in all, however small the corpus (the default budget is
-/// `max(SCAN_PQ_BUDGET, SCAN_PQ_MIN_BYTES / passages)`). Small corpora need the projection most and
+/// `max(SCAN_PQ_BUDGET, SCAN_PQ_MIN_BYTES / passages)` from [`ROTATE_MIN_PASSAGES`] passages on). Small corpora need the projection most and
 /// can least amortise it: on 3,000 docs-faq passages the exact top-3 was among the best 16 PQ
 /// candidates 0.87 of the time with OPQ 128 + 16-byte codes (54 B/passage) and 0.73 with the 16
 /// bytes of raw PQ that 25 B/passage buys.
@@ -103,7 +103,8 @@ pub const SCAN_PQ_MIN_BYTES: usize = 160 * 1024;
 /// sub-space or 4 per 4-bit one (the projection picks the dimension); at equal code bytes 8-bit
 /// codes win (they guided slightly better), then the cheaper one. When no projected code of at least
 /// 8 bytes fits (small corpora: the projection is `dim × rotated × 2` bytes), PQ runs on the raw
-/// vectors, and below that the smallest 4-bit code is taken whatever it costs.
+/// vectors, and when nothing fits (tiny corpora, where the codebook alone is over budget) raw 4-bit
+/// PQ with ~12 dimensions a sub-space is taken whatever it costs.
 pub fn choose_budget_scan(budget: f32, n: usize, dim: usize) -> Result<BudgetChoice> {
     if budget.is_nan() || budget <= 0.0 {
         return Err(Error::InvalidParam(format!(
@@ -157,8 +158,10 @@ pub fn choose_budget_scan(budget: f32, n: usize, dim: usize) -> Result<BudgetCho
         }
     }
     Ok(best.unwrap_or_else(|| {
+        // Raw 4-bit PQ with ~12 dims a sub-space (32 × 4 bits for 384 dims): its codebook (16 ×
+        // dim × 2 bytes) is the same for any sub-space count, and the codes are small next to it.
         let m = (2..=dim)
-            .find(|m| dim % m == 0 && m % 2 == 0 && dim / m <= 16)
+            .find(|m| dim % m == 0 && m % 2 == 0 && dim / m <= 12)
             .unwrap_or(dim);
         BudgetChoice {
             budget,
@@ -538,9 +541,12 @@ impl IndexBuilder {
         // left to the build): all of it goes to codes, none to edges.
         let scan_budget = match p.budget_bytes_per_passage {
             Some(b) if scan => Some(b),
-            None if scan && p.pq_auto => {
+            // The 160 KB floor pays for a projection; under ROTATE_MIN_PASSAGES none pays (the
+            // 7-passage demo would spend 23 KB a passage), so the plain budget applies there.
+            None if scan && p.pq_auto && n >= ROTATE_MIN_PASSAGES => {
                 Some(SCAN_PQ_BUDGET.max(SCAN_PQ_MIN_BYTES as f32 / n as f32))
             }
+            None if scan && p.pq_auto => Some(SCAN_PQ_BUDGET),
             _ => None,
         };
         let budget = match p.budget_bytes_per_passage {
