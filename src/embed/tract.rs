@@ -7,7 +7,11 @@
 //!    dequantisation is folded into an f32 constant once (tract would otherwise redo it on every call,
 //!    because it refuses const-folds that grow memory past 4 MiB), except the 30522×384 word-embedding
 //!    table, which stays int8 and is gathered first, then dequantised row by row (saves ~35 MB RSS);
-//! 3. by default one optimised plan with symbolic (batch, length); optionally ([`TractOptions::symbolic`]
+//!    the softmax NaN guards (`Where(IsNaN(x), 0, x)`, one per layer) are dropped (they never fire);
+//! 3. after optimisation, element-wise nodes get inputs with natural strides ([`natural::Natural`]:
+//!    at batch 1 tract otherwise took a per-element slow path) and broadcasting f32 adds (the
+//!    attention mask) run as contiguous row adds ([`natural::BroadcastAdd`]);
+//! 4. by default one optimised plan with symbolic (batch, length); optionally ([`TractOptions::symbolic`]
 //!    false) one plan per (batch, length) bucket, built on first use and cached (shapes fixed,
 //!    no symbolic overhead); lengths are bucketed to multiples of 16 tokens and batches to powers of
 //!    two, at most `max_plans` plans are kept (LRU); padded rows/tokens are masked out of the pooling.
@@ -354,6 +358,60 @@ fn fold_dequant(g: &mut pb::GraphProto) -> Result<usize, String> {
     Ok(count)
 }
 
+/// Remove `Where(IsNaN(x), v, x)` guards after the attention softmax (the exported graph has one
+/// per layer): a softmax row is NaN only when every key of it is masked, and every row the encoder
+/// runs has at least its `[CLS]` token unmasked (padding rows copy a real text), so the guard never
+/// fires; it cost ~7% of a 256-token run (two passes over batch × 12 × len² scores per layer).
+fn drop_nan_guards(g: &mut pb::GraphProto) -> usize {
+    let producer: HashMap<String, usize> = g
+        .node
+        .iter()
+        .enumerate()
+        .flat_map(|(i, n)| n.output.iter().map(move |o| (o.clone(), i)))
+        .collect();
+    let mut renames: HashMap<String, String> = HashMap::new();
+    let mut remove = vec![false; g.node.len()];
+    for (wi, w) in g.node.iter().enumerate() {
+        if w.op_type != "Where" || w.input.len() != 3 {
+            continue;
+        }
+        let Some(&ci) = producer.get(&w.input[0]) else {
+            continue;
+        };
+        let c = &g.node[ci];
+        if c.op_type != "IsNaN" || c.input.len() != 1 || c.input[0] != w.input[2] {
+            continue;
+        }
+        let x = c.input[0].clone();
+        let used_elsewhere = g
+            .node
+            .iter()
+            .enumerate()
+            .any(|(i, n)| i != wi && n.input.contains(&c.output[0]));
+        if !used_elsewhere {
+            remove[ci] = true;
+        }
+        remove[wi] = true;
+        renames.insert(w.output[0].clone(), x);
+    }
+    if renames.is_empty() || g.output.iter().any(|o| renames.contains_key(&o.name)) {
+        return 0;
+    }
+    let old = std::mem::take(&mut g.node);
+    for (i, mut n) in old.into_iter().enumerate() {
+        if remove[i] {
+            continue;
+        }
+        for inp in n.input.iter_mut() {
+            if let Some(x) = renames.get(inp) {
+                *inp = x.clone();
+            }
+        }
+        g.node.push(n);
+    }
+    renames.len()
+}
+
 impl TractEmbedder {
     /// Load the model in `dir` (`model.onnx` + `tokenizer.json`).
     pub fn open(dir: &Path, opts: TractOptions) -> Result<Self, EmbedError> {
@@ -416,6 +474,8 @@ impl TractEmbedder {
         if let Some(g) = proto.graph.as_mut() {
             let n = fold_dequant(g).map_err(|e| model_err(&onnx_path, e))?;
             log::debug!("folded {n} int8 weight dequantisations");
+            let n = drop_nan_guards(g);
+            log::debug!("dropped {n} softmax NaN guards");
         }
         let inf = onnx
             .model_for_proto_model(&proto)
@@ -554,6 +614,7 @@ impl TractEmbedder {
                     }
                 }
             })
+            .map(naturalize_elementwise)
             .and_then(|m| m.into_runnable())
             .map_err(|e| {
                 EmbedError::Runtime(format!("building a plan for batch {b} × {s} tokens: {e}"))
@@ -619,7 +680,12 @@ impl TractEmbedder {
                     .into(),
             );
         }
-        let run = || plan.run(inputs);
+        let run = || {
+            if std::env::var_os("LEANN_EDGE_TRACT_PROFILE").is_some() {
+                return profile_run(&plan, inputs);
+            }
+            plan.run(inputs)
+        };
         let res = match &self.executor {
             Some(ex) if multithread => {
                 tract_linalg::multithread::multithread_tract_scope(ex.clone(), run)
@@ -660,6 +726,298 @@ impl TractEmbedder {
         }
         Ok(())
     }
+}
+
+mod natural {
+    //! See [`Natural`].
+    use tract_onnx::tract_core::internal::*;
+
+    /// Wraps tract's fast element-wise ops so their inputs always carry natural (C-order) strides.
+    ///
+    /// tract 0.23's `OptBinByScalar`, `OptBinUnicast` and `OptBinChain` take their vectorised path only
+    /// when every input's strides equal `Tensor::natural_strides` of its shape, and otherwise fall back
+    /// to a generic per-element loop (a function call per element). A size-1 axis can carry any stride,
+    /// and at batch 1 the matmul outputs come out as e.g. `[1, 128, 1536]` with strides
+    /// `[1536, 1536, 1]` — contiguous, but not "natural" — so with one text every GELU, residual add
+    /// and layer norm took the slow loop: 1×128 tokens spent 24 ms of 60 in element-wise ops. Such a
+    /// tensor's bytes are already in order, so fixing it is rewriting its strides (no copy unless the
+    /// value is shared).
+    #[derive(Debug, Clone)]
+    pub(super) struct Natural(Box<dyn TypedOp>);
+
+    impl PartialEq for Natural {
+        fn eq(&self, other: &Self) -> bool {
+            self.0.as_op() == other.0.as_op()
+        }
+    }
+    impl Eq for Natural {}
+
+    /// `v` with natural strides: as is when they already are, restrided when only size-1 axes differ.
+    fn natural(v: TValue) -> TValue {
+        let nat = Tensor::natural_strides(v.shape());
+        if v.strides() == &*nat {
+            return v;
+        }
+        let contiguous = v.len() == v.shape().iter().product::<usize>()
+            && v.shape()
+                .iter()
+                .zip(v.strides().iter().zip(nat.iter()))
+                .all(|(&d, (s, n))| d == 1 || s == n);
+        if !contiguous {
+            return v;
+        }
+        let mut t = v.into_tensor();
+        let shape: TVec<usize> = t.shape().into();
+        // SAFETY: the strides of every axis longer than 1 already equal the natural ones and the
+        // storage holds exactly the shape's element count; a size-1 axis's stride is never used to
+        // address an element, so the same bytes read the same under the natural strides.
+        unsafe { t.set_geometry_unchecked(&shape, &nat) };
+        t.into_tvalue()
+    }
+
+    impl Op for Natural {
+        fn name(&self) -> StaticName {
+            self.0.name()
+        }
+        fn info(&self) -> TractResult<Vec<String>> {
+            self.0.info()
+        }
+        op_as_typed_op!();
+    }
+
+    impl EvalOp for Natural {
+        fn eval(&self, ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+            self.0.eval(ctx, inputs.into_iter().map(natural).collect())
+        }
+        fn eval_out_of_plan(&self, inputs: TVec<TValue>) -> TractResult<Option<TVec<TValue>>> {
+            self.0
+                .eval_out_of_plan(inputs.into_iter().map(natural).collect())
+        }
+        fn state(&self, ctx: &EvalContext) -> TractResult<Option<Box<dyn OpState>>> {
+            self.0.state(ctx)
+        }
+    }
+
+    impl TypedOp for Natural {
+        fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+            self.0.output_facts(inputs)
+        }
+        fn cost(&self, inputs: &[&TypedFact]) -> TractResult<TVec<(Cost, TDim)>> {
+            self.0.cost(inputs)
+        }
+        fn as_op(&self) -> &dyn Op {
+            self
+        }
+        fn as_op_mut(&mut self) -> &mut dyn Op {
+            self
+        }
+    }
+
+    /// True when `t`'s elements lie in C order in its storage (strides may differ from the natural
+    /// ones only on size-1 axes).
+    fn contiguous(t: &Tensor) -> bool {
+        let nat = Tensor::natural_strides(t.shape());
+        t.len() == t.shape().iter().product::<usize>()
+            && t.shape()
+                .iter()
+                .zip(t.strides().iter().zip(nat.iter()))
+                .all(|(&d, (s, n))| d == 1 || s == n)
+    }
+
+    /// f32 `a + b` where `b` has `a`'s rank and, on every axis, `a`'s length or 1: the
+    /// attention-mask bias (batch × 1 × 1 × len) added to the scores (batch × 12 × len × len) in
+    /// every layer, and the position embeddings added to the token embeddings. tract 0.23 has no
+    /// vectorised kernel for a broadcast that is not a leading or trailing block, and runs it
+    /// element by element through a function pointer: 17% of a 256-token run. Here it is one
+    /// contiguous row add per row of `a`. Shapes it was not built for at run time go to the
+    /// wrapped op.
+    #[derive(Debug, Clone)]
+    pub(super) struct BroadcastAdd {
+        inner: Box<dyn TypedOp>,
+        /// Input with the full (output) shape.
+        full: usize,
+    }
+
+    impl PartialEq for BroadcastAdd {
+        fn eq(&self, other: &Self) -> bool {
+            self.full == other.full && self.inner.as_op() == other.inner.as_op()
+        }
+    }
+    impl Eq for BroadcastAdd {}
+
+    impl Op for BroadcastAdd {
+        fn name(&self) -> StaticName {
+            "BroadcastAdd".into()
+        }
+        op_as_typed_op!();
+    }
+
+    impl BroadcastAdd {
+        fn fits(&self, inputs: &[TValue]) -> bool {
+            let (a, b) = (&inputs[self.full], &inputs[1 - self.full]);
+            a.datum_type() == f32::datum_type()
+                && b.datum_type() == f32::datum_type()
+                && a.rank() == b.rank()
+                && a.shape()
+                    .iter()
+                    .zip(b.shape())
+                    .all(|(x, y)| x == y || *y == 1)
+                && contiguous(a)
+                && contiguous(b)
+        }
+    }
+
+    /// `a += b` broadcast (see [`BroadcastAdd`]); both in C order, `b`'s axes `a`'s or 1.
+    pub(super) fn broadcast_add(a: &mut [f32], ash: &[usize], b: &[f32], bsh: &[usize]) {
+        // The trailing axes on which the shapes agree make one contiguous row in both.
+        let mut split = ash.len();
+        while split > 0 && ash[split - 1] == bsh[split - 1] {
+            split -= 1;
+        }
+        let row: usize = ash[split..].iter().product();
+        if row == 0 {
+            return;
+        }
+        let bstr = Tensor::natural_strides(bsh);
+        for (k, arow) in a.chunks_exact_mut(row).enumerate() {
+            let mut rem = k;
+            let mut off = 0usize;
+            for ax in (0..split).rev() {
+                let i = rem % ash[ax];
+                rem /= ash[ax];
+                if bsh[ax] != 1 {
+                    off += i * bstr[ax] as usize;
+                }
+            }
+            for (x, y) in arow.iter_mut().zip(&b[off..off + row]) {
+                *x += *y;
+            }
+        }
+    }
+
+    impl EvalOp for BroadcastAdd {
+        fn eval(&self, ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+            if !self.fits(&inputs) {
+                return self.inner.eval(ctx, inputs);
+            }
+            let mut it = inputs.into_iter();
+            let (a, b) = if self.full == 0 {
+                let a = it.next().context("input")?;
+                (a, it.next().context("input")?)
+            } else {
+                let b = it.next().context("input")?;
+                (it.next().context("input")?, b)
+            };
+            let mut a = a.into_tensor();
+            let ash: TVec<usize> = a.shape().into();
+            {
+                let mut av = a.try_as_plain_ram_mut()?;
+                let bv = b.try_as_plain_ram()?;
+                broadcast_add(
+                    av.as_slice_mut::<f32>()?,
+                    &ash,
+                    bv.as_slice::<f32>()?,
+                    b.shape(),
+                );
+            }
+            Ok(tvec!(a.into_tvalue()))
+        }
+        fn eval_out_of_plan(&self, inputs: TVec<TValue>) -> TractResult<Option<TVec<TValue>>> {
+            Ok(Some(self.eval(&EvalContext::out_of_plan(), inputs)?))
+        }
+    }
+
+    impl TypedOp for BroadcastAdd {
+        fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+            self.inner.output_facts(inputs)
+        }
+        fn cost(&self, inputs: &[&TypedFact]) -> TractResult<TVec<(Cost, TDim)>> {
+            self.inner.cost(inputs)
+        }
+        fn as_op(&self) -> &dyn Op {
+            self
+        }
+        fn as_op_mut(&mut self) -> &mut dyn Op {
+            self
+        }
+    }
+
+    /// After optimisation: wrap every fast element-wise node in [`Natural`] and turn f32 `Add`s
+    /// that broadcast into [`BroadcastAdd`].
+    pub(super) fn naturalize_elementwise(mut m: TypedModel) -> TypedModel {
+        use tract_onnx::tract_core::ops::binary::{
+            OptBinByScalar, OptBinChain, OptBinUnicast, TypedBinOp,
+        };
+        use tract_onnx::tract_core::ops::math::Add;
+        for id in 0..m.nodes.len() {
+            let n = &m.nodes[id];
+            if n.op_is::<OptBinByScalar>() || n.op_is::<OptBinUnicast>() || n.op_is::<OptBinChain>()
+            {
+                let op = n.op.clone();
+                m.nodes[id].op = Box::new(Natural(op));
+                continue;
+            }
+            let Some(bin) = n.op_as::<TypedBinOp>() else {
+                continue;
+            };
+            if !bin.0.is::<Add>() || n.inputs.len() != 2 {
+                continue;
+            }
+            let Ok(facts) = m.node_input_facts(id) else {
+                continue;
+            };
+            let (s0, s1) = (facts[0].shape.clone(), facts[1].shape.clone());
+            let (t0, t1) = (facts[0].datum_type, facts[1].datum_type);
+            drop(facts);
+            if t0 != f32::datum_type() || t1 != f32::datum_type() || s0.rank() != s1.rank() {
+                continue;
+            }
+            let full = if s0.iter().zip(s1.iter()).all(|(x, y)| x == y || y.is_one()) {
+                0
+            } else if s0.iter().zip(s1.iter()).all(|(x, y)| x == y || x.is_one()) {
+                1
+            } else {
+                continue;
+            };
+            let op = BroadcastAdd {
+                inner: m.nodes[id].op.clone(),
+                full,
+            };
+            m.nodes[id].op = Box::new(op);
+        }
+        m
+    }
+}
+use natural::naturalize_elementwise;
+
+/// Debug aid (`LEANN_EDGE_TRACT_PROFILE`): run the plan timing each node; prints the time per op kind
+/// and the ten slowest nodes to stderr.
+fn profile_run(plan: &Plan, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+    let mut state = TypedSimpleState::new(plan)?;
+    let mut by_op: HashMap<String, (f64, usize)> = HashMap::new();
+    let mut by_node: Vec<(f64, String)> = Vec::new();
+    let out = state.run_plan_with_eval(inputs, |ctx, st, node, input| {
+        let t = std::time::Instant::now();
+        let r = tract_onnx::tract_core::plan::eval(ctx, st, node, input);
+        let us = t.elapsed().as_secs_f64() * 1e6;
+        let e = by_op.entry(node.op().name().to_string()).or_default();
+        e.0 += us;
+        e.1 += 1;
+        by_node.push((us, format!("{} {}", node.name, node.op().name())));
+        r
+    })?;
+    let total: f64 = by_op.values().map(|v| v.0).sum();
+    let mut ops: Vec<_> = by_op.into_iter().collect();
+    ops.sort_by(|a, b| b.1 .0.total_cmp(&a.1 .0));
+    eprintln!("profile: {total:.0} µs");
+    for (k, (us, n)) in ops.iter().take(20) {
+        eprintln!("  {:>8.0} µs {:>5.1}% {n:>4}× {k}", us, 100.0 * us / total);
+    }
+    by_node.sort_by(|a, b| b.0.total_cmp(&a.0));
+    for (us, n) in by_node.iter().take(10) {
+        eprintln!("  node {us:>8.0} µs {n}");
+    }
+    Ok(out)
 }
 
 /// Padded tokens (batch × longest) one encoder run may hold. Small runs keep a run's activations in
@@ -803,7 +1161,11 @@ impl Embedder for TractEmbedder {
                 .iter()
                 .map(|g| {
                     let longest = g.iter().map(|&j| enc[j].get_ids().len()).max().unwrap_or(0);
-                    run_group(g, g.len() * longest >= POOL_MIN_TOKENS)
+                    let pool_min = std::env::var("LEANN_EDGE_TRACT_POOL_MIN")
+                        .ok()
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(POOL_MIN_TOKENS);
+                    run_group(g, g.len() * longest >= pool_min)
                 })
                 .collect()
         };
@@ -820,5 +1182,46 @@ impl Embedder for TractEmbedder {
     }
     fn preferred_batch(&self) -> usize {
         32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::natural::broadcast_add;
+    use proptest::prelude::*;
+
+    /// `a + b` with numpy broadcasting, index by index.
+    fn naive(a: &[f32], ash: &[usize], b: &[f32], bsh: &[usize]) -> Vec<f32> {
+        let rank = ash.len();
+        let mut out = a.to_vec();
+        for (k, o) in out.iter_mut().enumerate() {
+            let mut rem = k;
+            let mut idx = vec![0; rank];
+            for ax in (0..rank).rev() {
+                idx[ax] = rem % ash[ax];
+                rem /= ash[ax];
+            }
+            let mut off = 0;
+            for ax in 0..rank {
+                off = off * bsh[ax] + if bsh[ax] == 1 { 0 } else { idx[ax] };
+            }
+            *o += b[off];
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn broadcast_add_matches_index_by_index(
+            ash in prop::collection::vec(1usize..5, 1..5),
+            ones in prop::collection::vec(any::<bool>(), 5),
+        ) {
+            let bsh: Vec<usize> = ash.iter().zip(&ones).map(|(&d, &one)| if one { 1 } else { d }).collect();
+            let a: Vec<f32> = (0..ash.iter().product::<usize>()).map(|i| i as f32 * 0.5).collect();
+            let b: Vec<f32> = (0..bsh.iter().product::<usize>()).map(|i| 1000.0 + i as f32).collect();
+            let mut got = a.clone();
+            broadcast_add(&mut got, &ash, &b, &bsh);
+            prop_assert_eq!(got, naive(&a, &ash, &b, &bsh));
+        }
     }
 }
