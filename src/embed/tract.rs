@@ -79,9 +79,10 @@ pub struct TractOptions {
     pub max_plans: usize,
     /// Skip the sha256 check (size is still checked). For slow boards after a verified fetch.
     pub skip_checksum: bool,
-    /// One optimised plan with symbolic shapes (default: ~157 MB peak RSS, no plan-build stalls) instead
-    /// of one plan per (batch, length) bucket (1.2-1.7x faster per call at batch 1, but each plan holds
-    /// its own packed weights, ~45 MB). `LEANN_EDGE_TRACT_PLANS=buckets` selects the latter.
+    /// One optimised plan with symbolic shapes (default: ~135 MB peak RSS, no plan-build stalls) instead
+    /// of one plan per (batch, length) bucket (each plan holds its own packed weights, ~45 MB, and
+    /// since the batch-1 stride fix in [`natural`] they are no faster: 1×16 and 1×32 tokens measured
+    /// the same). `LEANN_EDGE_TRACT_PLANS=buckets` selects the latter.
     pub symbolic: bool,
 }
 
@@ -1156,16 +1157,13 @@ impl Embedder for TractEmbedder {
         } else {
             // tract's matmul pool only pays on big runs: on the 2-core x86 one text of 16 / 64 /
             // 128 tokens took 10.8 / 26.7 / 46.4 ms with it and 8.7 / 22.8 / 42.7 ms without;
-            // 256 tokens 89.2 with, 96.1 without.
+            // 256 tokens 89.2 with, 96.1 without. Re-checked after the stride fix (6 alternating
+            // runs of 101 calls each): 1×16 still no faster with the pool (8.9-10.5 vs 7.6-9.6 ms).
             groups
                 .iter()
                 .map(|g| {
                     let longest = g.iter().map(|&j| enc[j].get_ids().len()).max().unwrap_or(0);
-                    let pool_min = std::env::var("LEANN_EDGE_TRACT_POOL_MIN")
-                        .ok()
-                        .and_then(|v| v.parse().ok())
-                        .unwrap_or(POOL_MIN_TOKENS);
-                    run_group(g, g.len() * longest >= pool_min)
+                    run_group(g, g.len() * longest >= POOL_MIN_TOKENS)
                 })
                 .collect()
         };
