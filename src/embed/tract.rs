@@ -1028,8 +1028,11 @@ fn profile_run(plan: &Plan, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
 /// 32×64 56.3 → 59.0 and 103.4 → 112.4. `LEANN_EDGE_TRACT_RUN_TOKENS=N` overrides it (profiling,
 /// boards with other cache sizes).
 const MAX_BATCH_TOKENS: usize = 256;
-/// Padded tokens from which a lone run uses tract's matmul thread pool (several threads).
-const POOL_MIN_TOKENS: usize = 256;
+/// Padded tokens from which a lone run uses tract's matmul thread pool (several threads). Measured
+/// on the 2-core x86 after the batch-1 stride fix (4 alternating runs, ms per text, pool / none):
+/// 32 tokens 8.6-12.1 / 10.7-11.2, 48: 11.4-14.3 / 14.6-15.7, 64: 14.5-18.8 / 18.9-20.2,
+/// 128: 30.1-41.3 / 38.1-38.9; 16 tokens 7.6-9.0 / 6.9-8.3.
+const POOL_MIN_TOKENS: usize = 48;
 /// Bound on batch × longest² for one run: the attention scores are 12 × batch × len² floats
 /// (2 × 256² → 6.3 MB a tensor).
 const MAX_BATCH_ATTENTION: usize = 2 * 256 * 256;
@@ -1155,10 +1158,7 @@ impl Embedder for TractEmbedder {
                 .map(|r| r.unwrap_or_else(|| Err(EmbedError::Runtime("lost a batch".into()))))
                 .collect()
         } else {
-            // tract's matmul pool only pays on big runs: on the 2-core x86 one text of 16 / 64 /
-            // 128 tokens took 10.8 / 26.7 / 46.4 ms with it and 8.7 / 22.8 / 42.7 ms without;
-            // 256 tokens 89.2 with, 96.1 without. Re-checked after the stride fix (6 alternating
-            // runs of 101 calls each): 1×16 still no faster with the pool (8.9-10.5 vs 7.6-9.6 ms).
+            // tract's matmul pool does not pay on short runs (see POOL_MIN_TOKENS).
             groups
                 .iter()
                 .map(|g| {
