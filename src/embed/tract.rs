@@ -116,6 +116,8 @@ pub struct TractEmbedder {
     max_tokens: usize,
     fingerprint: String,
     opts: TractOptions,
+    /// `LEANN_EDGE_TRACT_PROFILE` was set at load: time every node of every run (debug aid).
+    profile: bool,
     #[allow(dead_code)]
     executor: Option<tract_linalg::multithread::Executor>,
 }
@@ -549,6 +551,7 @@ impl TractEmbedder {
             fingerprint,
             opts,
             executor,
+            profile: std::env::var_os("LEANN_EDGE_TRACT_PROFILE").is_some(),
         };
         e.reorder_check(&input_order)?;
         if e.opts.symbolic {
@@ -615,7 +618,7 @@ impl TractEmbedder {
                     }
                 }
             })
-            .map(naturalize_elementwise)
+            .map(patch_elementwise)
             .and_then(|m| m.into_runnable())
             .map_err(|e| {
                 EmbedError::Runtime(format!("building a plan for batch {b} × {s} tokens: {e}"))
@@ -682,7 +685,7 @@ impl TractEmbedder {
             );
         }
         let run = || {
-            if std::env::var_os("LEANN_EDGE_TRACT_PROFILE").is_some() {
+            if self.profile {
                 return profile_run(&plan, inputs);
             }
             plan.run(inputs)
@@ -756,15 +759,7 @@ mod natural {
     /// `v` with natural strides: as is when they already are, restrided when only size-1 axes differ.
     fn natural(v: TValue) -> TValue {
         let nat = Tensor::natural_strides(v.shape());
-        if v.strides() == &*nat {
-            return v;
-        }
-        let contiguous = v.len() == v.shape().iter().product::<usize>()
-            && v.shape()
-                .iter()
-                .zip(v.strides().iter().zip(nat.iter()))
-                .all(|(&d, (s, n))| d == 1 || s == n);
-        if !contiguous {
+        if v.strides() == &*nat || !contiguous(&v) {
             return v;
         }
         let mut t = v.into_tensor();
@@ -901,14 +896,8 @@ mod natural {
             if !self.fits(&inputs) {
                 return self.inner.eval(ctx, inputs);
             }
-            let mut it = inputs.into_iter();
-            let (a, b) = if self.full == 0 {
-                let a = it.next().context("input")?;
-                (a, it.next().context("input")?)
-            } else {
-                let b = it.next().context("input")?;
-                (it.next().context("input")?, b)
-            };
+            let (x, y) = args_2!(inputs);
+            let (a, b) = if self.full == 0 { (x, y) } else { (y, x) };
             let mut a = a.into_tensor();
             let ash: TVec<usize> = a.shape().into();
             {
@@ -945,7 +934,7 @@ mod natural {
 
     /// After optimisation: wrap every fast element-wise node in [`Natural`] and turn f32 `Add`s
     /// that broadcast into [`BroadcastAdd`].
-    pub(super) fn naturalize_elementwise(mut m: TypedModel) -> TypedModel {
+    pub(super) fn patch_elementwise(mut m: TypedModel) -> TypedModel {
         use tract_onnx::tract_core::ops::binary::{
             OptBinByScalar, OptBinChain, OptBinUnicast, TypedBinOp,
         };
@@ -989,7 +978,7 @@ mod natural {
         m
     }
 }
-use natural::naturalize_elementwise;
+use natural::patch_elementwise;
 
 /// Debug aid (`LEANN_EDGE_TRACT_PROFILE`): run the plan timing each node; prints the time per op kind
 /// and the ten slowest nodes to stderr.
