@@ -71,11 +71,18 @@ fn matches_onnxruntime_one_by_one_and_batched() {
         let c = cos(&all[i * 384..(i + 1) * 384], want);
         assert!(c >= 0.9999, "batched cosine {c} for {t:?}");
     }
-    // Two threads: batches run side by side, each on one thread; results land in input order.
-    let all2 = embedder(2).embed(&texts).unwrap();
-    for (i, (t, want)) in g.iter().enumerate() {
-        let c = cos(&all2[i * 384..(i + 1) * 384], want);
-        assert!(c >= 0.9999, "2-thread batched cosine {c} for {t:?}");
+    // Two and three threads: the weight matmuls are split into column bands. One text at a time
+    // runs its bands on the helper threads; batches run side by side, bands one after the other.
+    for threads in [2, 3] {
+        let e = embedder(threads);
+        let all2 = e.embed(&texts).unwrap();
+        for (i, (t, want)) in g.iter().enumerate() {
+            let c = cos(&all2[i * 384..(i + 1) * 384], want);
+            assert!(c >= 0.9999, "{threads}-thread batched cosine {c} for {t:?}");
+            let one = e.embed(&[t]).unwrap();
+            let c = cos(&one, want);
+            assert!(c >= 0.9999, "{threads}-thread lone cosine {c} for {t:?}");
+        }
     }
 }
 

@@ -11,7 +11,12 @@
 //! 3. after optimisation, element-wise nodes get inputs with natural strides ([`natural::Natural`]:
 //!    at batch 1 tract otherwise took a per-element slow path) and broadcasting f32 adds (the
 //!    attention mask) run as contiguous row adds ([`natural::BroadcastAdd`]);
-//! 4. by default one optimised plan with symbolic (batch, length); optionally ([`TractOptions::symbolic`]
+//! 4. with several threads, every constant-weight matmul region (x·W + b and the element-wise ops
+//!    after it; the FFN's up/GELU/down chain as one) is split into column bands, one per thread
+//!    ([`split`]): a lone text runs its bands side by side on spinning helper threads (tract's
+//!    rayon pool costs a wake-up per matmul and did not pay below ~48 tokens); texts that already
+//!    run side by side, one per thread, run the bands one after the other;
+//! 5. by default one optimised plan with symbolic (batch, length); optionally ([`TractOptions::symbolic`]
 //!    false) one plan per (batch, length) bucket, built on first use and cached (shapes fixed,
 //!    no symbolic overhead); lengths are bucketed to multiples of 16 tokens and batches to powers of
 //!    two, at most `max_plans` plans are kept (LRU); padded rows/tokens are masked out of the pooling.
@@ -120,6 +125,8 @@ pub struct TractEmbedder {
     profile: bool,
     #[allow(dead_code)]
     executor: Option<tract_linalg::multithread::Executor>,
+    /// Helper threads for the column-split matmuls of a lone text ([`split`]); `None` on 1 thread.
+    crew: Option<Arc<split::Crew>>,
 }
 
 fn model_err(path: &Path, problem: impl Into<String>) -> EmbedError {
@@ -531,6 +538,23 @@ impl TractEmbedder {
             .last()
             .and_then(|d| d.to_usize().ok())
             .ok_or_else(|| model_err(&onnx_path, "output has no fixed hidden size"))?;
+        // A lone text's weight matmuls run as column bands on `threads` cores ([`split`]).
+        // `LEANN_EDGE_TRACT_SPLIT=0` turns it off (A/B measurements).
+        let (model, crew) = if opts.threads > 1
+            && std::env::var("LEANN_EDGE_TRACT_SPLIT").map_or(true, |v| v != "0")
+        {
+            let crew = split::Crew::new(opts.threads - 1)
+                .map_err(|e| EmbedError::Runtime(format!("cannot start encoder threads: {e}")))?;
+            let (m, n) = split::split_matmuls(model, opts.threads, &crew)
+                .map_err(|e| model_err(&onnx_path, format!("splitting its matmuls: {e:?}")))?;
+            log::debug!(
+                "split {n} weight matmuls into {} column bands",
+                opts.threads
+            );
+            (m, Some(crew))
+        } else {
+            (model, None)
+        };
         let executor = if opts.threads > 1 {
             Some(tract_linalg::multithread::Executor::multithread(
                 opts.threads,
@@ -551,6 +575,7 @@ impl TractEmbedder {
             fingerprint,
             opts,
             executor,
+            crew,
             profile: std::env::var_os("LEANN_EDGE_TRACT_PROFILE").is_some(),
         };
         e.reorder_check(&input_order)?;
@@ -614,7 +639,13 @@ impl TractEmbedder {
                 // Debug aid for profiling: which ops the optimiser left (one line per node).
                 if std::env::var_os("LEANN_EDGE_TRACT_DUMP").is_some() {
                     for n in m.nodes() {
-                        eprintln!("{} | {} | {:?}", n.name, n.op.name(), n.outputs[0].fact);
+                        eprintln!(
+                            "{} | {} | {:?} | {:?}",
+                            n.name,
+                            n.op.name(),
+                            n.outputs[0].fact,
+                            n.op.info()
+                        );
                     }
                 }
             })
@@ -632,12 +663,13 @@ impl TractEmbedder {
         Ok(plan)
     }
 
-    /// Run one padded batch; `multithread` uses the matmul thread pool, otherwise this thread only.
+    /// Run one padded batch; `lone`: no other run is going on, so it may use every thread (the
+    /// crew, the matmul pool), otherwise this thread only.
     fn run_batch(
         &self,
         enc: &[tokenizers::Encoding],
         out: &mut [f32],
-        multithread: bool,
+        lone: bool,
     ) -> Result<(), EmbedError> {
         let n = enc.len();
         let longest = enc
@@ -690,10 +722,17 @@ impl TractEmbedder {
             }
             plan.run(inputs)
         };
+        // A lone run has every core: its weight matmuls run as column bands on the crew (without
+        // it, from POOL_MIN_TOKENS on, on tract's matmul pool). With the crew, adding the pool for
+        // the attention products was slower at every length (2-core x86, 1×16..256 tokens).
+        let _session = if lone {
+            self.crew.as_ref().and_then(|c| c.session())
+        } else {
+            None
+        };
+        let pool = lone && b * s >= POOL_MIN_TOKENS && self.crew.is_none();
         let res = match &self.executor {
-            Some(ex) if multithread => {
-                tract_linalg::multithread::multithread_tract_scope(ex.clone(), run)
-            }
+            Some(ex) if pool => tract_linalg::multithread::multithread_tract_scope(ex.clone(), run),
             _ => run(),
         }
         .map_err(|e| EmbedError::Runtime(e.to_string()))?;
@@ -979,6 +1018,7 @@ mod natural {
     }
 }
 use natural::patch_elementwise;
+mod split;
 
 /// Debug aid (`LEANN_EDGE_TRACT_PROFILE`): run the plan timing each node; prints the time per op kind
 /// and the ten slowest nodes to stderr.
@@ -1017,7 +1057,8 @@ fn profile_run(plan: &Plan, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
 /// 32×64 56.3 → 59.0 and 103.4 → 112.4. `LEANN_EDGE_TRACT_RUN_TOKENS=N` overrides it (profiling,
 /// boards with other cache sizes).
 const MAX_BATCH_TOKENS: usize = 256;
-/// Padded tokens from which a lone run uses tract's matmul thread pool (several threads). Measured
+/// Padded tokens from which a lone run uses tract's matmul thread pool (several threads), when the
+/// matmuls are not split for the crew (`LEANN_EDGE_TRACT_SPLIT=0`). Measured
 /// on the 2-core x86 after the batch-1 stride fix (4 alternating runs, ms per text, pool / none):
 /// 32 tokens 8.6-12.1 / 10.7-11.2, 48: 11.4-14.3 / 14.6-15.7, 64: 14.5-18.8 / 18.9-20.2,
 /// 128: 30.1-41.3 / 38.1-38.9; 16 tokens 7.6-9.0 / 6.9-8.3.
@@ -1107,10 +1148,10 @@ impl Embedder for TractEmbedder {
             .map(|(a, b)| &order[a..b])
             .collect();
         let d = self.dim;
-        let run_group = |g: &[usize], multithread: bool| -> Result<Vec<f32>, EmbedError> {
+        let run_group = |g: &[usize], lone: bool| -> Result<Vec<f32>, EmbedError> {
             let batch: Vec<tokenizers::Encoding> = g.iter().map(|&j| enc[j].clone()).collect();
             let mut buf = vec![0f32; g.len() * d];
-            self.run_batch(&batch, &mut buf, multithread)?;
+            self.run_batch(&batch, &mut buf, lone)?;
             Ok(buf)
         };
         let results: Vec<BatchResult> = if parallel && groups.len() > 1 {
@@ -1148,13 +1189,7 @@ impl Embedder for TractEmbedder {
                 .collect()
         } else {
             // tract's matmul pool does not pay on short runs (see POOL_MIN_TOKENS).
-            groups
-                .iter()
-                .map(|g| {
-                    let longest = g.iter().map(|&j| enc[j].get_ids().len()).max().unwrap_or(0);
-                    run_group(g, g.len() * longest >= POOL_MIN_TOKENS)
-                })
-                .collect()
+            groups.iter().map(|g| run_group(g, true)).collect()
         };
         for (g, r) in groups.iter().zip(results) {
             let buf = r?;

@@ -1,0 +1,814 @@
+//! One text on several cores: the weight matmuls split by output columns across a crew of
+//! spinning helper threads.
+//!
+//! tract runs a lone short text on one core: its matmul pool (rayon) wakes sleeping workers for
+//! every matmul and waits on a latch, and at 16 tokens those round trips cost more than the
+//! split saves (measured, see `POOL_MIN_TOKENS` in the parent module). onnxruntime splits each
+//! matmul across cores with spinning threads, which is why it ran 1×16 tokens ~1.6× faster on 2
+//! threads.
+//!
+//! Here, before optimisation, every `x · W (+ b) (→ element-wise tail)` region of the model —
+//! an `EinSum` with a constant weight whose last axis is the output's last axis, followed by the
+//! element-wise ops that only read it and per-column or scalar constants (the bias, the GELU) —
+//! is replaced by one [`SplitOp`] holding `parts` small plans, each for one band of the output
+//! columns (its slice of `W`, `b`, …; the weights are split, not copied). At run time:
+//! - inside a [`Session`] (a lone text: the caller's thread owns the crew), band 0 runs on the
+//!   calling thread and band `i` on helper `i`, which spin between bands while the session lasts,
+//!   so no wake-up is paid per matmul; the bands are then copied side by side;
+//! - otherwise (texts already running side by side, one per thread), the bands run one after the
+//!   other on the calling thread.
+use super::patch_elementwise;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::internal::*;
+use tract_onnx::tract_core::ops::binary::TypedBinOp;
+use tract_onnx::tract_core::ops::einsum::EinSum;
+use tract_onnx::tract_core::ops::element_wise::ElementWiseOp;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Busy-wait rounds (~10-50 µs) before a waiting thread starts yielding its core: a band of a
+/// short text takes 50-200 µs, so waits on a machine with a core per thread end within the spin.
+const SPINS_BEFORE_YIELD: u32 = 20_000;
+
+/// One helper thread's mailbox.
+struct Slot {
+    job: Mutex<Option<Job>>,
+    /// Jobs posted so far.
+    posted: AtomicUsize,
+    /// Jobs finished so far.
+    done: AtomicUsize,
+    /// The helper is parked (or about to park): posting must unpark it.
+    parked: AtomicBool,
+    /// A session is open: spin between jobs instead of parking.
+    active: AtomicBool,
+    stop: AtomicBool,
+}
+
+impl Slot {
+    fn new() -> Self {
+        Slot {
+            job: Mutex::new(None),
+            posted: AtomicUsize::new(0),
+            done: AtomicUsize::new(0),
+            parked: AtomicBool::new(false),
+            active: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+        }
+    }
+}
+
+struct Helper {
+    slot: Arc<Slot>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Helper {
+    fn unpark(&self) {
+        if let Some(h) = &self.handle {
+            h.thread().unpark();
+        }
+    }
+}
+
+fn helper_loop(slot: Arc<Slot>) {
+    let mut seen = 0usize;
+    loop {
+        // Wait for the next job: spin while a session is open, park otherwise.
+        let mut spins = 0u32;
+        loop {
+            if slot.stop.load(Ordering::Acquire) {
+                return;
+            }
+            if slot.posted.load(Ordering::Acquire) > seen {
+                break;
+            }
+            spins = spins.saturating_add(1);
+            if slot.active.load(Ordering::Relaxed) {
+                if spins < SPINS_BEFORE_YIELD {
+                    std::hint::spin_loop();
+                } else {
+                    // More threads than free cores: let the caller's thread run.
+                    std::thread::yield_now();
+                }
+                continue;
+            }
+            if spins < 64 {
+                std::hint::spin_loop();
+                continue;
+            }
+            // Dekker-style handshake with `Crew::post`: announce the park, then re-check.
+            slot.parked.store(true, Ordering::SeqCst);
+            if slot.posted.load(Ordering::SeqCst) == seen
+                && !slot.active.load(Ordering::SeqCst)
+                && !slot.stop.load(Ordering::SeqCst)
+            {
+                std::thread::park();
+            }
+            slot.parked.store(false, Ordering::SeqCst);
+            spins = 0;
+        }
+        seen += 1;
+        let job = slot.job.lock().ok().and_then(|mut j| j.take());
+        if let Some(job) = job {
+            job();
+        }
+        slot.done.store(seen, Ordering::Release);
+    }
+}
+
+/// Helper threads that run plan bands next to the calling thread (see the module docs).
+pub(super) struct Crew {
+    helpers: Vec<Helper>,
+    /// A session is open (one owner at a time).
+    busy: AtomicBool,
+}
+
+impl std::fmt::Debug for Crew {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Crew({} helpers)", self.helpers.len())
+    }
+}
+
+thread_local! {
+    /// This thread holds an open [`Session`] of the crew at this address.
+    static SESSION: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+impl Crew {
+    /// A crew of `helpers` threads (the caller's thread is the other worker).
+    pub(super) fn new(helpers: usize) -> std::io::Result<Arc<Crew>> {
+        let mut hs = Vec::with_capacity(helpers);
+        for i in 0..helpers {
+            let slot = Arc::new(Slot::new());
+            let s = slot.clone();
+            let handle = std::thread::Builder::new()
+                .name(format!("leann-encoder-{}", i + 1))
+                .spawn(move || helper_loop(s))?;
+            hs.push(Helper {
+                slot,
+                handle: Some(handle),
+            });
+        }
+        Ok(Arc::new(Crew {
+            helpers: hs,
+            busy: AtomicBool::new(false),
+        }))
+    }
+
+    /// Open a session on this thread: the helpers spin (and [`SplitOp`]s on this thread use them)
+    /// until it is dropped. `None` when another thread holds the crew.
+    pub(super) fn session(self: &Arc<Self>) -> Option<Session> {
+        if self
+            .busy
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            return None;
+        }
+        for h in &self.helpers {
+            h.slot.active.store(true, Ordering::SeqCst);
+            if h.slot.parked.load(Ordering::SeqCst) {
+                h.unpark();
+            }
+        }
+        SESSION.with(|s| s.set(Arc::as_ptr(self) as usize));
+        Some(Session { crew: self.clone() })
+    }
+
+    /// Bands the helpers have run so far.
+    #[cfg(test)]
+    fn jobs_done(&self) -> usize {
+        self.helpers
+            .iter()
+            .map(|h| h.slot.done.load(Ordering::Acquire))
+            .sum()
+    }
+
+    fn in_session(&self) -> bool {
+        SESSION.with(|s| s.get()) == self as *const Crew as usize
+    }
+
+    fn post(&self, i: usize, job: Job) {
+        let h = &self.helpers[i];
+        if let Ok(mut j) = h.slot.job.lock() {
+            *j = Some(job);
+        }
+        h.slot.posted.fetch_add(1, Ordering::SeqCst);
+        if h.slot.parked.load(Ordering::SeqCst) {
+            h.unpark();
+        }
+    }
+
+    fn wait(&self, i: usize) {
+        let s = &self.helpers[i].slot;
+        let target = s.posted.load(Ordering::Relaxed);
+        let mut spins = 0u32;
+        while s.done.load(Ordering::Acquire) < target {
+            spins = spins.saturating_add(1);
+            if spins < SPINS_BEFORE_YIELD {
+                std::hint::spin_loop();
+            } else {
+                // Long band or an oversubscribed machine: stop burning the core.
+                std::thread::yield_now();
+            }
+        }
+    }
+}
+
+impl Drop for Crew {
+    fn drop(&mut self) {
+        for h in &mut self.helpers {
+            h.slot.stop.store(true, Ordering::SeqCst);
+            h.unpark();
+            if let Some(t) = h.handle.take() {
+                let _ = t.join();
+            }
+        }
+    }
+}
+
+/// An open crew session (see [`Crew::session`]); closing it lets the helpers park.
+pub(super) struct Session {
+    crew: Arc<Crew>,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        SESSION.with(|s| s.set(0));
+        for h in &self.crew.helpers {
+            h.slot.active.store(false, Ordering::SeqCst);
+        }
+        self.crew.busy.store(false, Ordering::Release);
+    }
+}
+
+/// A weight matmul region split into column bands (see the module docs).
+#[derive(Debug, Clone)]
+pub(super) struct SplitOp {
+    parts: Vec<Arc<TypedRunnableModel>>,
+    widths: Vec<usize>,
+    /// The bands' outputs (this many columns each) are summed, not placed side by side.
+    sum_width: Option<usize>,
+    /// Rank of the output; its leading `rank - 1` axes are the input's leading ones.
+    rank: usize,
+    crew: Arc<Crew>,
+}
+
+impl PartialEq for SplitOp {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts.len() == other.parts.len()
+            && self
+                .parts
+                .iter()
+                .zip(&other.parts)
+                .all(|(a, b)| Arc::ptr_eq(a, b))
+    }
+}
+impl Eq for SplitOp {}
+
+impl Op for SplitOp {
+    fn name(&self) -> StaticName {
+        "SplitMatMul".into()
+    }
+    fn info(&self) -> TractResult<Vec<String>> {
+        Ok(vec![format!(
+            "column bands {:?}{}",
+            self.widths,
+            if self.sum_width.is_some() {
+                ", summed"
+            } else {
+                ""
+            }
+        )])
+    }
+    op_as_typed_op!();
+}
+
+impl SplitOp {
+    fn width(&self) -> usize {
+        self.sum_width.unwrap_or_else(|| self.widths.iter().sum())
+    }
+
+    fn run(&self, x: TValue) -> TractResult<TVec<TValue>> {
+        let n = self.parts.len();
+        let mut outs: Vec<Option<TractResult<Tensor>>> = (0..n).map(|_| None).collect();
+        if n > 1 && self.crew.helpers.len() + 1 >= n && self.crew.in_session() {
+            let slots: Vec<Arc<Mutex<Option<TractResult<Tensor>>>>> =
+                (1..n).map(|_| Arc::new(Mutex::new(None))).collect();
+            for (i, slot) in slots.iter().enumerate() {
+                let plan = self.parts[i + 1].clone();
+                let x = x.clone();
+                let slot = slot.clone();
+                self.crew.post(
+                    i,
+                    Box::new(move || {
+                        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            plan.run(tvec![x]).map(|mut o| o.remove(0).into_tensor())
+                        }))
+                        .unwrap_or_else(|_| Err(format_err!("encoder helper panicked")));
+                        if let Ok(mut s) = slot.lock() {
+                            *s = Some(r);
+                        }
+                    }),
+                );
+            }
+            // Band 0 here, on this thread only (a matmul pool installed by the caller would fight
+            // the helpers for the cores).
+            let mine = tract_linalg::multithread::multithread_tract_scope(
+                tract_linalg::multithread::Executor::SingleThread,
+                || self.parts[0].run(tvec![x.clone()]),
+            );
+            for i in 0..n - 1 {
+                self.crew.wait(i);
+            }
+            outs[0] = Some(mine.map(|mut o| o.remove(0).into_tensor()));
+            for (i, slot) in slots.iter().enumerate() {
+                outs[i + 1] = slot.lock().ok().and_then(|mut s| s.take());
+            }
+        } else {
+            for (i, p) in self.parts.iter().enumerate() {
+                outs[i] = Some(
+                    p.run(tvec![x.clone()])
+                        .map(|mut o| o.remove(0).into_tensor()),
+                );
+            }
+        }
+        let mut outs = outs
+            .into_iter()
+            .map(|o| o.unwrap_or_else(|| Err(format_err!("encoder band lost"))))
+            .collect::<TractResult<Vec<Tensor>>>()?;
+        if self.sum_width.is_some() {
+            let mut out = outs.remove(0);
+            {
+                let mut ov = out.try_as_plain_ram_mut()?;
+                let o = ov.as_slice_mut::<f32>()?;
+                for t in &outs {
+                    let tv = t.try_as_plain_ram()?;
+                    let s = tv.as_slice::<f32>()?;
+                    ensure!(
+                        s.len() == o.len(),
+                        "band of {} values, expected {}",
+                        s.len(),
+                        o.len()
+                    );
+                    for (a, b) in o.iter_mut().zip(s) {
+                        *a += b;
+                    }
+                }
+            }
+            return Ok(tvec!(out.into_tvalue()));
+        }
+        let total = self.width();
+        let mut shape: TVec<usize> = outs[0].shape().into();
+        let last = shape.len() - 1;
+        shape[last] = total;
+        let mut out = Tensor::zero::<f32>(&shape)?;
+        {
+            let mut ov = out.try_as_plain_ram_mut()?;
+            let o = ov.as_slice_mut::<f32>()?;
+            let rows = o.len() / total.max(1);
+            let mut off = 0;
+            for (t, &w) in outs.iter().zip(&self.widths) {
+                let tv = t.try_as_plain_ram()?;
+                let s = tv.as_slice::<f32>()?;
+                ensure!(
+                    s.len() == rows * w,
+                    "band of {} values, expected {}",
+                    s.len(),
+                    rows * w
+                );
+                for r in 0..rows {
+                    o[r * total + off..r * total + off + w].copy_from_slice(&s[r * w..(r + 1) * w]);
+                }
+                off += w;
+            }
+        }
+        Ok(tvec!(out.into_tvalue()))
+    }
+}
+
+impl EvalOp for SplitOp {
+    fn eval(&self, _ctx: &EvalContext, mut inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        self.run(inputs.remove(0))
+    }
+    fn eval_out_of_plan(&self, mut inputs: TVec<TValue>) -> TractResult<Option<TVec<TValue>>> {
+        self.run(inputs.remove(0)).map(Some)
+    }
+}
+
+impl TypedOp for SplitOp {
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        let x = inputs[0];
+        ensure!(
+            x.rank() >= self.rank,
+            "input of rank {} for a rank {} output",
+            x.rank(),
+            self.rank
+        );
+        let mut shape: TVec<TDim> = x.shape.iter().take(self.rank - 1).cloned().collect();
+        shape.push(self.width().to_dim());
+        Ok(tvec!(f32::fact(shape)))
+    }
+    fn cost(&self, _inputs: &[&TypedFact]) -> TractResult<TVec<(Cost, TDim)>> {
+        Ok(tvec!())
+    }
+    fn as_op(&self) -> &dyn Op {
+        self
+    }
+    fn as_op_mut(&mut self) -> &mut dyn Op {
+        self
+    }
+}
+
+/// A region to split: nodes in id order, the last one its output.
+struct Region {
+    nodes: Vec<usize>,
+    /// Columns of the first matmul's output (the split axis).
+    width: usize,
+    rank: usize,
+    /// The region ends in a second constant-weight matmul that contracts the split axis (the FFN's
+    /// down projection): each band multiplies its columns by its rows of that weight and the
+    /// bands' outputs (this many columns) are summed instead of placed side by side.
+    sum_width: Option<usize>,
+}
+
+/// Einsum axes as strings, e.g. `amk,kn->amn` → (["amk", "kn"], "amn").
+fn axes_strings(e: &EinSum) -> Option<(Vec<String>, String)> {
+    let s = e.axes.to_string();
+    let (ins, out) = s.split_once("->")?;
+    Some((
+        ins.split(',').map(str::to_string).collect(),
+        out.to_string(),
+    ))
+}
+
+fn const_of(m: &TypedModel, o: OutletId) -> Option<Arc<Tensor>> {
+    m.outlet_fact(o).ok().and_then(|f| f.konst.clone())
+}
+
+/// The region seeded at einsum node `id`, if it is a constant-weight f32 matmul whose weight's last
+/// axis is the output's last axis.
+fn region_at(m: &TypedModel, id: usize) -> Option<Region> {
+    let n = m.node(id);
+    let e = n.op_as::<EinSum>()?;
+    if e.q_params.is_some() || e.operating_dt != f32::datum_type() || n.inputs.len() != 2 {
+        return None;
+    }
+    if const_of(m, n.inputs[0]).is_some() {
+        return None;
+    }
+    let w = const_of(m, n.inputs[1])?;
+    let (ins, out) = axes_strings(e)?;
+    let (x_axes, w_axes) = (ins.first()?, ins.get(1)?);
+    let oc = out.chars().last()?;
+    // The split axis: the weight's last, the output's last, absent from the input.
+    if w_axes.chars().last()? != oc || x_axes.contains(oc) {
+        return None;
+    }
+    // Leading output axes are the input's leading ones, in order (the SplitOp's shape rule).
+    let rank = out.chars().count();
+    if !x_axes.starts_with(&out[..out.len() - oc.len_utf8()]) {
+        return None;
+    }
+    let width = *w.shape().last()?;
+    let fact = m.outlet_fact(n.id.into()).ok()?;
+    if fact.datum_type != f32::datum_type() || fact.rank() != rank {
+        return None;
+    }
+    let shape = fact.shape.clone();
+    let mut nodes = vec![id];
+    // Grow through element-wise successors that read only the region and per-column or scalar
+    // constants, with the region's shape.
+    loop {
+        let mut added = false;
+        let succs: Vec<usize> = nodes
+            .iter()
+            .flat_map(|&r| m.node(r).outputs[0].successors.iter().map(|s| s.node))
+            .collect();
+        for s in succs {
+            if nodes.contains(&s) {
+                continue;
+            }
+            let sn = m.node(s);
+            if !(sn.op_is::<TypedBinOp>() || sn.op_is::<ElementWiseOp>()) || sn.outputs.len() != 1 {
+                continue;
+            }
+            let Ok(sf) = m.outlet_fact(s.into()) else {
+                continue;
+            };
+            if sf.shape != shape || sf.datum_type != f32::datum_type() {
+                continue;
+            }
+            let ok = sn.inputs.iter().all(|i| {
+                if nodes.contains(&i.node) && i.slot == 0 {
+                    return true;
+                }
+                match const_of(m, *i) {
+                    Some(c) => {
+                        c.rank() == rank
+                            && c.shape()[..rank - 1].iter().all(|&d| d == 1)
+                            && (c.shape()[rank - 1] == 1 || c.shape()[rank - 1] == width)
+                    }
+                    None => false,
+                }
+            });
+            if ok {
+                nodes.push(s);
+                added = true;
+            }
+        }
+        if !added {
+            break;
+        }
+    }
+    nodes.sort_unstable();
+    // Exactly one node may be read from outside: the region's output. Otherwise keep the matmul
+    // alone.
+    let outputs = m.output_outlets().ok()?;
+    let leaks = |r: usize| {
+        m.node(r).outputs[0]
+            .successors
+            .iter()
+            .any(|s| !nodes.contains(&s.node))
+            || outputs.iter().any(|o| o.node == r)
+    };
+    let leaking: Vec<usize> = nodes.iter().copied().filter(|&r| leaks(r)).collect();
+    if leaking.len() != 1 || leaking[0] != *nodes.last()? {
+        nodes = vec![id];
+    }
+    let mut sum_width = None;
+    if nodes.len() > 1 {
+        let last = *nodes.last()?;
+        let succ = &m.node(last).outputs[0].successors;
+        if succ.len() == 1 && succ[0].slot == 0 && !outputs.iter().any(|o| o.node == last) {
+            if let Some(w2) = contracting_matmul(m, succ[0].node, rank, width) {
+                nodes.push(succ[0].node);
+                sum_width = Some(w2);
+            }
+        }
+    }
+    Some(Region {
+        nodes,
+        width,
+        rank,
+        sum_width,
+    })
+}
+
+/// Node `id` is an f32 matmul of its input 0 (rank `rank`, last axis `width`) by a constant
+/// `width × N` weight, contracting that axis, with an output of the same rank: returns N.
+fn contracting_matmul(m: &TypedModel, id: usize, rank: usize, width: usize) -> Option<usize> {
+    let n = m.node(id);
+    let e = n.op_as::<EinSum>()?;
+    if e.q_params.is_some() || e.operating_dt != f32::datum_type() || n.inputs.len() != 2 {
+        return None;
+    }
+    let w = const_of(m, n.inputs[1])?;
+    if w.rank() != 2 || w.shape()[0] != width {
+        return None;
+    }
+    let (ins, out) = axes_strings(e)?;
+    let (x_axes, w_axes) = (ins.first()?, ins.get(1)?);
+    let k = x_axes.chars().last()?;
+    let wc: Vec<char> = w_axes.chars().collect();
+    let oc = out.chars().last()?;
+    let prefix: String = x_axes.chars().take(rank - 1).collect();
+    (wc.len() == 2
+        && wc[0] == k
+        && wc[1] == oc
+        && !out.contains(k)
+        && out.chars().count() == rank
+        && out.starts_with(&prefix))
+    .then_some(w.shape()[1])
+}
+
+/// Column bands of `width` for `parts` workers, each a multiple of 16 columns where possible.
+fn bands(width: usize, parts: usize) -> Vec<(usize, usize)> {
+    let unit = if width % (16 * parts) == 0 { 16 } else { 1 };
+    let units = width / unit;
+    let mut v = Vec::new();
+    let mut lo = 0;
+    for p in 0..parts {
+        let hi = if p + 1 == parts {
+            width
+        } else {
+            (units * (p + 1) / parts) * unit
+        };
+        if hi > lo {
+            v.push((lo, hi));
+        }
+        lo = hi;
+    }
+    v
+}
+
+/// The plan for columns `lo..hi` of region `r`, reading `x` (fact `xf`).
+fn band_plan(
+    m: &TypedModel,
+    r: &Region,
+    x: OutletId,
+    xf: &TypedFact,
+    (lo, hi): (usize, usize),
+) -> TractResult<Arc<TypedRunnableModel>> {
+    let mut sub = TypedModel {
+        symbols: m.symbols.clone(),
+        ..TypedModel::default()
+    };
+    let src = sub.add_source("x", xf.clone())?;
+    let mut map: HashMap<OutletId, OutletId> = HashMap::new();
+    map.insert(x, src);
+    for &id in &r.nodes {
+        let n = m.node(id);
+        let mut ins = tvec!();
+        for (k, i) in n.inputs.iter().enumerate() {
+            if let Some(o) = map.get(i) {
+                ins.push(*o);
+                continue;
+            }
+            let c = const_of(m, *i).with_context(|| format!("input {k} of {}", n.name))?;
+            let last = c.rank() - 1;
+            let c = if r.sum_width.is_some() && Some(&id) == r.nodes.last() {
+                c.slice(0, lo, hi)?
+            } else if c.shape()[last] == r.width {
+                c.slice(last, lo, hi)?
+            } else {
+                (*c).clone()
+            };
+            ins.push(sub.add_const(format!("{}.{k}", n.name), c)?);
+        }
+        let o = sub.wire_node(&n.name, n.op.clone(), &ins)?;
+        map.insert(OutletId::new(id, 0), o[0]);
+    }
+    let out = map[&OutletId::new(*r.nodes.last().unwrap(), 0)];
+    sub.select_output_outlets(&[out])?;
+    let plan = patch_elementwise(sub.into_optimized()?).into_runnable()?;
+    Ok(plan)
+}
+
+/// Replace every constant-weight matmul region of `m` by a [`SplitOp`] of `parts` column bands
+/// using `crew`. Returns the model and the number of regions split.
+pub(super) fn split_matmuls(
+    mut m: TypedModel,
+    parts: usize,
+    crew: &Arc<Crew>,
+) -> TractResult<(TypedModel, usize)> {
+    if parts < 2 {
+        return Ok((m, 0));
+    }
+    let mut regions: Vec<Region> = Vec::new();
+    let mut claimed = std::collections::HashSet::new();
+    for id in 0..m.nodes.len() {
+        if claimed.contains(&id) {
+            continue;
+        }
+        if let Some(r) = region_at(&m, id) {
+            if r.nodes.iter().all(|n| !claimed.contains(n)) {
+                claimed.extend(r.nodes.iter().copied());
+                regions.push(r);
+            }
+        }
+    }
+    let mut done = 0;
+    for r in &regions {
+        let seed = m.node(r.nodes[0]);
+        let x = seed.inputs[0];
+        let xf = m.outlet_fact(x)?.clone();
+        let b = bands(r.width, parts);
+        if b.len() < 2 {
+            continue;
+        }
+        let plans = b
+            .iter()
+            .map(|&band| band_plan(&m, r, x, &xf, band))
+            .collect::<TractResult<Vec<_>>>()?;
+        let op = SplitOp {
+            parts: plans,
+            widths: b.iter().map(|(lo, hi)| hi - lo).collect(),
+            sum_width: r.sum_width,
+            rank: r.rank,
+            crew: crew.clone(),
+        };
+        let name = format!("{}.split", seed.name);
+        let mut patch = TypedModelPatch::default();
+        let tap = patch.tap_model(&m, x)?;
+        let out = patch.wire_node(name, op, &[tap])?;
+        patch.shunt_outside(&m, OutletId::new(*r.nodes.last().unwrap(), 0), out[0])?;
+        patch.apply(&mut m)?;
+        done += 1;
+    }
+    m.compact()?;
+    Ok((m, done))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tract_onnx::tract_core::ops::math;
+
+    fn rand_tensor(shape: &[usize], seed: &mut u64) -> Tensor {
+        let n: usize = shape.iter().product();
+        let v: Vec<f32> = (0..n)
+            .map(|_| {
+                *seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((*seed >> 33) as f32 / (1u64 << 31) as f32) - 0.5
+            })
+            .collect();
+        Tensor::from_shape(shape, &v).unwrap()
+    }
+
+    /// x (batch × seq × 8) → x·W1 (8 × 48) + b1 → tanh → ·W2 (48 × 8): an FFN-shaped chain, and a
+    /// separate x·W3 (8 × 40) + b3 read by the output too (a plain column split).
+    fn model(seed: &mut u64) -> TypedModel {
+        let mut m = TypedModel::default();
+        let b = m.sym("b");
+        let s = m.sym("s");
+        let x = m
+            .add_source("x", f32::fact([b.to_dim(), s.to_dim(), 8.to_dim()]))
+            .unwrap();
+        let mm = |m: &mut TypedModel, name: &str, x: OutletId, w: Tensor| {
+            let w = m.add_const(format!("{name}.w"), w).unwrap();
+            let op = EinSum::new("amk,kn->amn".parse().unwrap(), f32::datum_type());
+            m.wire_node(name, op, &[x, w]).unwrap()[0]
+        };
+        let h = mm(&mut m, "up", x, rand_tensor(&[8, 48], seed));
+        let b1 = m.add_const("b1", rand_tensor(&[1, 1, 48], seed)).unwrap();
+        let h = m.wire_node("up.bias", math::add(), &[h, b1]).unwrap()[0];
+        let h = m.wire_node("act", math::tanh(), &[h]).unwrap()[0];
+        let y = mm(&mut m, "down", h, rand_tensor(&[48, 8], seed));
+        let z = mm(&mut m, "side", x, rand_tensor(&[8, 40], seed));
+        let b3 = m.add_const("b3", rand_tensor(&[1, 1, 40], seed)).unwrap();
+        let z = m.wire_node("side.bias", math::add(), &[z, b3]).unwrap()[0];
+        m.select_output_outlets(&[y, z]).unwrap();
+        m
+    }
+
+    fn close(a: &Tensor, b: &Tensor) {
+        assert_eq!(a.shape(), b.shape());
+        let (av, bv) = (a.try_as_plain_ram().unwrap(), b.try_as_plain_ram().unwrap());
+        let (a, b) = (av.as_slice::<f32>().unwrap(), bv.as_slice::<f32>().unwrap());
+        for (x, y) in a.iter().zip(b) {
+            assert!((x - y).abs() < 1e-5, "{x} vs {y}");
+        }
+    }
+
+    #[test]
+    fn split_model_matches_the_whole_one_with_and_without_the_crew() {
+        for parts in [2, 3] {
+            let mut seed = parts as u64;
+            let m = model(&mut seed);
+            let whole = m.clone().into_optimized().unwrap().into_runnable().unwrap();
+            let crew = Crew::new(parts - 1).unwrap();
+            let (sm, n) = split_matmuls(m, parts, &crew).unwrap();
+            assert_eq!(n, 2, "the FFN chain and the side matmul");
+            assert_eq!(
+                sm.nodes().iter().filter(|n| n.op_is::<SplitOp>()).count(),
+                2
+            );
+            let sums = sm
+                .nodes()
+                .iter()
+                .filter_map(|n| n.op_as::<SplitOp>())
+                .filter(|o| o.sum_width == Some(8))
+                .count();
+            assert_eq!(sums, 1, "the down projection is summed over bands");
+            let split = sm.into_optimized().unwrap().into_runnable().unwrap();
+            for (b, s) in [(1, 1), (1, 5), (3, 4)] {
+                let x: TValue = rand_tensor(&[b, s, 8], &mut seed).into();
+                let want = whole.run(tvec![x.clone()]).unwrap();
+                let before = crew.jobs_done();
+                let alone = split.run(tvec![x.clone()]).unwrap();
+                assert_eq!(crew.jobs_done(), before, "no session: bands run here");
+                let with_crew = {
+                    let _s = crew.session().expect("crew free");
+                    split.run(tvec![x.clone()]).unwrap()
+                };
+                // Two split ops, parts - 1 helper bands each.
+                assert_eq!(crew.jobs_done(), before + 2 * (parts - 1));
+                for k in 0..2 {
+                    close(&want[k], &alone[k]);
+                    close(&want[k], &with_crew[k]);
+                }
+            }
+            // One owner at a time: a second session is refused while the first is open.
+            let s1 = crew.session();
+            assert!(s1.is_some() && crew.session().is_none());
+        }
+    }
+
+    #[test]
+    fn bands_cover_the_width_in_order() {
+        for (w, p) in [(384, 2), (1536, 2), (384, 4), (384, 3), (100, 3), (5, 8)] {
+            let b = bands(w, p);
+            assert_eq!(b.first().map(|x| x.0), Some(0), "{w} {p}");
+            assert_eq!(b.last().map(|x| x.1), Some(w), "{w} {p}");
+            assert!(b.windows(2).all(|x| x[0].1 == x[1].0 && x[0].0 < x[0].1));
+            assert!(b.len() <= p);
+        }
+        assert_eq!(bands(384, 2), vec![(0, 192), (192, 384)]);
+    }
+}
