@@ -24,8 +24,10 @@ use std::thread::JoinHandle;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
 use tract_onnx::tract_core::ops::binary::TypedBinOp;
+use tract_onnx::tract_core::ops::change_axes::AxisOp;
 use tract_onnx::tract_core::ops::einsum::EinSum;
 use tract_onnx::tract_core::ops::element_wise::ElementWiseOp;
+use tract_onnx::tract_core::ops::matmul::pack::OptMatMulPack;
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -248,6 +250,8 @@ impl Drop for Session {
 /// A weight matmul region split into column bands (see the module docs).
 #[derive(Debug, Clone)]
 pub(super) struct SplitOp {
+    /// Packs the input once for every band (see [`share_input_pack`]).
+    pre: Option<Arc<TypedRunnableModel>>,
     parts: Vec<Arc<TypedRunnableModel>>,
     widths: Vec<usize>,
     /// The bands' outputs (this many columns each) are summed, not placed side by side.
@@ -293,6 +297,11 @@ impl SplitOp {
     }
 
     fn run(&self, x: TValue) -> TractResult<TVec<TValue>> {
+        // Band inputs: the packed input and the input (for its shape), or the input alone.
+        let ins: TVec<TValue> = match &self.pre {
+            Some(pre) => tvec![pre.run(tvec![x.clone()])?.remove(0), x],
+            None => tvec![x],
+        };
         let n = self.parts.len();
         let mut outs: Vec<Option<TractResult<Tensor>>> = (0..n).map(|_| None).collect();
         if n > 1 && self.crew.helpers.len() + 1 >= n && self.crew.in_session() {
@@ -300,13 +309,13 @@ impl SplitOp {
                 (1..n).map(|_| Arc::new(Mutex::new(None))).collect();
             for (i, slot) in slots.iter().enumerate() {
                 let plan = self.parts[i + 1].clone();
-                let x = x.clone();
+                let x = ins.clone();
                 let slot = slot.clone();
                 self.crew.post(
                     i,
                     Box::new(move || {
                         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            plan.run(tvec![x]).map(|mut o| o.remove(0).into_tensor())
+                            plan.run(x).map(|mut o| o.remove(0).into_tensor())
                         }))
                         .unwrap_or_else(|_| Err(format_err!("encoder helper panicked")));
                         if let Ok(mut s) = slot.lock() {
@@ -319,7 +328,7 @@ impl SplitOp {
             // the helpers for the cores).
             let mine = tract_linalg::multithread::multithread_tract_scope(
                 tract_linalg::multithread::Executor::SingleThread,
-                || self.parts[0].run(tvec![x.clone()]),
+                || self.parts[0].run(ins.clone()),
             );
             for i in 0..n - 1 {
                 self.crew.wait(i);
@@ -330,10 +339,7 @@ impl SplitOp {
             }
         } else {
             for (i, p) in self.parts.iter().enumerate() {
-                outs[i] = Some(
-                    p.run(tvec![x.clone()])
-                        .map(|mut o| o.remove(0).into_tensor()),
-                );
+                outs[i] = Some(p.run(ins.clone()).map(|mut o| o.remove(0).into_tensor()));
             }
         }
         let mut outs = outs
@@ -605,14 +611,14 @@ fn bands(width: usize, parts: usize) -> Vec<(usize, usize)> {
     v
 }
 
-/// The plan for columns `lo..hi` of region `r`, reading `x` (fact `xf`).
-fn band_plan(
+/// The optimised model for columns `lo..hi` of region `r`, reading `x` (fact `xf`).
+fn band_model(
     m: &TypedModel,
     r: &Region,
     x: OutletId,
     xf: &TypedFact,
     (lo, hi): (usize, usize),
-) -> TractResult<Arc<TypedRunnableModel>> {
+) -> TractResult<TypedModel> {
     let mut sub = TypedModel {
         symbols: m.symbols.clone(),
         ..TypedModel::default()
@@ -644,8 +650,92 @@ fn band_plan(
     }
     let out = map[&OutletId::new(*r.nodes.last().unwrap(), 0)];
     sub.select_output_outlets(&[out])?;
-    let plan = patch_elementwise(sub.into_optimized()?).into_runnable()?;
-    Ok(plan)
+    sub.into_optimized()
+}
+
+/// The node packing the band's input for its first matmul, reached from the source through axis
+/// changes only (`x → reshape → pack`).
+fn input_pack(m: &TypedModel) -> Option<OutletId> {
+    let src = *m.input_outlets().ok()?.first()?;
+    let mut found = None;
+    for n in m.nodes() {
+        if !n.op_is::<OptMatMulPack>() || n.inputs.len() != 1 {
+            continue;
+        }
+        let mut o = n.inputs[0];
+        while o != src {
+            let p = m.node(o.node);
+            if !p.op_is::<AxisOp>() || p.inputs.len() != 1 {
+                break;
+            }
+            o = p.inputs[0];
+        }
+        if o == src {
+            if found.is_some() {
+                return None;
+            }
+            found = Some(OutletId::new(n.id, 0));
+        }
+    }
+    found
+}
+
+/// When every band starts by packing its input the same way, cut that prefix out: one plan packs
+/// `x` once and every band reads the packed value (packing is ~6% of a run; each band packing
+/// its own copy cost that again per band when the bands run one after the other). Returns the
+/// prefix plan, if any, and the band plans.
+#[allow(clippy::type_complexity)]
+fn share_input_pack(
+    bands: Vec<TypedModel>,
+) -> TractResult<(
+    Option<Arc<TypedRunnableModel>>,
+    Vec<Arc<TypedRunnableModel>>,
+)> {
+    let whole = |bands: Vec<TypedModel>| -> TractResult<_> {
+        let plans = bands
+            .into_iter()
+            .map(|b| patch_elementwise(b).into_runnable())
+            .collect::<TractResult<Vec<_>>>()?;
+        Ok((None, plans))
+    };
+    let packs: Vec<Option<OutletId>> = bands.iter().map(input_pack).collect();
+    let Some(Some(p0)) = packs.first().cloned() else {
+        return whole(bands);
+    };
+    let same = bands.iter().zip(&packs).all(|(b, p)| {
+        p.is_some_and(|p| {
+            b.node(p.node).op.as_op() == bands[0].node(p0.node).op.as_op()
+                && b.outlet_fact(p).ok() == bands[0].outlet_fact(p0).ok()
+        })
+    });
+    if !same {
+        return whole(bands);
+    }
+    let pre = bands[0]
+        .clone()
+        .with_output_outlets(&[p0])?
+        .into_compact()?;
+    let packed_fact = bands[0].outlet_fact(p0)?.clone();
+    let mut cut = Vec::with_capacity(bands.len());
+    for (mut b, p) in bands.into_iter().zip(packs) {
+        let p = p.unwrap_or(p0);
+        let new_src = b.add_source("packed", packed_fact.clone())?;
+        for succ in b.node(p.node).outputs[p.slot].successors.clone() {
+            b.add_edge(new_src, succ)?;
+        }
+        // The unpacked input stays an input (unread by the ops: the plan takes the batch and
+        // sequence sizes from its shape).
+        let old_src = b.input_outlets()?[0];
+        b.set_input_outlets(&[new_src, old_src])?;
+        let b = b.into_compact()?;
+        let x = b.input_outlets()?[1];
+        ensure!(
+            b.node(x.node).outputs[0].successors.is_empty(),
+            "band still reads its unpacked input after the cut"
+        );
+        cut.push(patch_elementwise(b).into_runnable()?);
+    }
+    Ok((Some(pre.into_runnable()?), cut))
 }
 
 /// Replace every constant-weight matmul region of `m` by a [`SplitOp`] of `parts` column bands
@@ -672,6 +762,7 @@ pub(super) fn split_matmuls(
         }
     }
     let mut done = 0;
+    let mut shared = 0;
     for r in &regions {
         let seed = m.node(r.nodes[0]);
         let x = seed.inputs[0];
@@ -680,11 +771,14 @@ pub(super) fn split_matmuls(
         if b.len() < 2 {
             continue;
         }
-        let plans = b
+        let models = b
             .iter()
-            .map(|&band| band_plan(&m, r, x, &xf, band))
+            .map(|&band| band_model(&m, r, x, &xf, band))
             .collect::<TractResult<Vec<_>>>()?;
+        let (pre, plans) = share_input_pack(models)?;
+        shared += pre.is_some() as usize;
         let op = SplitOp {
+            pre,
             parts: plans,
             widths: b.iter().map(|(lo, hi)| hi - lo).collect(),
             sum_width: r.sum_width,
@@ -700,6 +794,7 @@ pub(super) fn split_matmuls(
         done += 1;
     }
     m.compact()?;
+    log::debug!("{done} matmul regions split, {shared} with their input packed once");
     Ok((m, done))
 }
 
@@ -776,6 +871,13 @@ mod tests {
                 .filter(|o| o.sum_width == Some(8))
                 .count();
             assert_eq!(sums, 1, "the down projection is summed over bands");
+            assert!(
+                sm.nodes()
+                    .iter()
+                    .filter_map(|n| n.op_as::<SplitOp>())
+                    .all(|o| o.pre.is_some()),
+                "each split op packs its input once for all bands"
+            );
             let split = sm.into_optimized().unwrap().into_runnable().unwrap();
             for (b, s) in [(1, 1), (1, 5), (3, 4)] {
                 let x: TValue = rand_tensor(&[b, s, 8], &mut seed).into();
