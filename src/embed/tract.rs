@@ -1156,36 +1156,42 @@ impl Embedder for TractEmbedder {
         };
         let results: Vec<BatchResult> = if parallel && groups.len() > 1 {
             let next = std::sync::atomic::AtomicUsize::new(0);
-            let mut slots: Vec<Option<BatchResult>> = (0..groups.len()).map(|_| None).collect();
-            let done = std::thread::scope(|sc| {
-                let workers: Vec<_> = (0..threads.min(groups.len()))
-                    .map(|_| {
-                        sc.spawn(|| {
-                            let mut mine = Vec::new();
-                            loop {
-                                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                                if k >= groups.len() {
-                                    break mine;
-                                }
-                                mine.push((k, run_group(groups[k], false)));
-                            }
-                        })
-                    })
-                    .collect();
-                workers
-                    .into_iter()
-                    .map(|w| {
-                        w.join()
+            let slots: Vec<Mutex<Option<BatchResult>>> =
+                (0..groups.len()).map(|_| Mutex::new(None)).collect();
+            let worker = |_: usize| loop {
+                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if k >= groups.len() {
+                    break;
+                }
+                let r = run_group(groups[k], false);
+                if let Ok(mut s) = slots[k].lock() {
+                    *s = Some(r);
+                }
+            };
+            let workers = threads.min(groups.len());
+            // On the crew's threads when it is free (see `Crew::run_all`), else on scoped threads.
+            let held = self.crew.as_ref().and_then(|c| c.hold().map(|h| (c, h)));
+            match held {
+                Some((crew, _hold)) if crew.helpers() + 1 >= workers => crew
+                    .run_all(workers, &worker)
+                    .map_err(EmbedError::Runtime)?,
+                _ => std::thread::scope(|sc| {
+                    let hs: Vec<_> = (1..workers).map(|i| sc.spawn(move || worker(i))).collect();
+                    worker(0);
+                    hs.into_iter().try_for_each(|h| {
+                        h.join()
                             .map_err(|_| EmbedError::Runtime("encoder worker panicked".into()))
                     })
-                    .collect::<Result<Vec<Vec<(usize, BatchResult)>>, EmbedError>>()
-            })?;
-            for (k, r) in done.into_iter().flatten() {
-                slots[k] = Some(r);
+                })?,
             }
             slots
                 .into_iter()
-                .map(|r| r.unwrap_or_else(|| Err(EmbedError::Runtime("lost a batch".into()))))
+                .map(|r| {
+                    r.into_inner()
+                        .ok()
+                        .flatten()
+                        .unwrap_or_else(|| Err(EmbedError::Runtime("lost a batch".into())))
+                })
                 .collect()
         } else {
             // tract's matmul pool does not pay on short runs (see POOL_MIN_TOKENS).
