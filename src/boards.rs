@@ -121,8 +121,8 @@ pub fn detect_from(model: &str, cpuinfo: &str) -> Result<Board> {
 
 /// The board for this machine: `LEANN_EDGE_BOARD` if set, else detected.
 pub fn detect() -> Result<Board> {
-    if let Ok(n) = std::env::var("LEANN_EDGE_BOARD") {
-        return get(&n);
+    if let Some(n) = &crate::env::knobs().board {
+        return get(n);
     }
     let model = std::fs::read_to_string("/proc/device-tree/model").unwrap_or_default();
     let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();

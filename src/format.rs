@@ -125,6 +125,13 @@ pub struct Meta {
     pub writer: String,
 }
 
+impl Meta {
+    /// The meta section's bytes.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        postcard::to_allocvec(self).map_err(|e| Error::InvalidParam(alloc::format!("meta: {e}")))
+    }
+}
+
 /// One entry of the section table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Section {
@@ -161,6 +168,9 @@ impl Layout {
         (HEADER + ENTRY * self.sections.len()) as u64
     }
 }
+
+/// The sections of an index image, in file order.
+pub type Sections = Vec<(Kind, Vec<u8>)>;
 
 /// Serialise an index image: header, table and sections in the given order.
 pub fn assemble(sections: &[(Kind, Vec<u8>)]) -> Vec<u8> {
@@ -339,12 +349,21 @@ pub fn read_meta<S: FlashSource + ?Sized>(src: &S, layout: &Layout) -> Result<Me
     postcard::from_bytes(&b).map_err(|e| Error::corrupt("meta", alloc::format!("{e}")))
 }
 
-/// Write an index image atomically: temporary file in the same folder, fsync, rename, fsync folder.
-/// An interrupted write never replaces a good index with a partial one.
+/// Write an index image atomically (see [`write_file_atomic`]); returns the bytes written.
 #[cfg(feature = "std")]
 pub fn write_atomic(path: &std::path::Path, sections: &[(Kind, Vec<u8>)]) -> Result<u64> {
-    use std::io::Write;
     let image = assemble(sections);
+    write_file_atomic(path, &image)?;
+    Ok(image.len() as u64)
+}
+
+/// The one safe write path for every file the crate writes: a fresh temporary file in the same
+/// folder (created exclusively, so a planted file or link is never followed or reused), fsync,
+/// rename over `path`, fsync the folder. An interrupted write never replaces a good file with a
+/// partial one; a failed one removes its temporary file.
+#[cfg(feature = "std")]
+pub fn write_file_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -352,14 +371,9 @@ pub fn write_atomic(path: &std::path::Path, sections: &[(Kind, Vec<u8>)]) -> Res
     let name = path
         .file_name()
         .ok_or_else(|| Error::InvalidParam(format!("{} is not a file path", path.display())))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
+    let (tmp, mut f) = create_temp(dir, &name.to_string_lossy()).map_err(|e| Error::io(path, e))?;
     let res = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&image)?;
+        f.write_all(bytes)?;
         f.sync_all()?;
         drop(f);
         std::fs::rename(&tmp, path)?;
@@ -372,5 +386,31 @@ pub fn write_atomic(path: &std::path::Path, sections: &[(Kind, Vec<u8>)]) -> Res
         let _ = std::fs::remove_file(&tmp);
         return Err(Error::io(path, e));
     }
-    Ok(image.len() as u64)
+    Ok(())
+}
+
+/// A new, exclusively created `.NAME.tmp-PID-N` in `dir`.
+#[cfg(feature = "std")]
+fn create_temp(
+    dir: &std::path::Path,
+    name: &str,
+) -> std::io::Result<(std::path::PathBuf, std::fs::File)> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let tmp = dir.join(format!(".{name}.tmp-{}-{nanos:x}{n}", std::process::id()));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+        {
+            Ok(f) => return Ok((tmp, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => continue,
+            Err(e) => return Err(e),
+        }
+    }
 }

@@ -108,7 +108,7 @@ const SCALAR: Kernels = Kernels {
 pub fn active() -> &'static Kernels {
     static K: std::sync::OnceLock<Kernels> = std::sync::OnceLock::new();
     K.get_or_init(|| {
-        if std::env::var_os("LEANN_EDGE_SCALAR").is_some_and(|v| v != "0") {
+        if crate::env::knobs().scalar {
             return SCALAR;
         }
         best()

@@ -65,13 +65,11 @@ pub mod rng;
 pub mod search;
 
 #[cfg(feature = "std")]
-pub mod bench;
-#[cfg(feature = "std")]
 pub mod boards;
 #[cfg(feature = "std")]
-pub mod ingest;
+pub mod env;
 #[cfg(feature = "std")]
-pub mod tablebench;
+pub mod ingest;
 
 pub use embed::Embedder;
 pub use error::Error;

@@ -85,9 +85,9 @@ fn format_round_trip_through_every_source() {
     let (rows, emb) = build(600, 32, small_params(), &path);
     let bytes = std::fs::read(&path).unwrap();
     let mmap = Index::open(&path).unwrap();
-    let file = Index::open_file(&path, &OpenOptions::default()).unwrap();
+    let file = Index::open_file(&path, &OpenOptions::verified()).unwrap();
     let slice =
-        Index::from_source(SliceSource::new(bytes.clone()), &OpenOptions::default()).unwrap();
+        Index::from_source(SliceSource::new(bytes.clone()), &OpenOptions::verified()).unwrap();
     let dev = Index::from_source(
         EmbeddedIoSource::new(
             MemFlash {
@@ -96,7 +96,7 @@ fn format_round_trip_through_every_source() {
             },
             bytes.len() as u64,
         ),
-        &OpenOptions::default(),
+        &OpenOptions::verified(),
     )
     .unwrap();
     assert_eq!(mmap.len(), 600);
@@ -152,7 +152,7 @@ fn every_truncation_and_corruption_is_an_error_not_a_panic() {
     let path = dir.path().join("a.leann");
     build_dim16(300, &path);
     let bytes = std::fs::read(&path).unwrap();
-    let open = |b: Vec<u8>| Index::from_source(SliceSource::new(b), &OpenOptions::default());
+    let open = |b: Vec<u8>| Index::from_source(SliceSource::new(b), &OpenOptions::verified());
     // every truncation length
     for len in (0..bytes.len()).step_by(7).chain([bytes.len() - 1]) {
         assert!(
@@ -635,7 +635,7 @@ fn scan_index_stores_no_graph_and_ranks_like_brute_force() {
     let recall = hit as f64 / (3 * queries.len()) as f64;
     assert!(recall >= 0.9, "recall@3 {recall}");
     // Positioned reads (no map) stream the code section in chunks: the same hits.
-    let file = Index::open_file(&scan, &OpenOptions::default()).unwrap();
+    let file = Index::open_file(&scan, &OpenOptions::verified()).unwrap();
     for q in [3usize, 1500, 2999] {
         let qv = &rows[q * dim..(q + 1) * dim];
         let (a, b) = (
@@ -659,7 +659,7 @@ fn scan_index_stores_no_graph_and_ranks_like_brute_force() {
         let mut b = bytes.clone();
         b[pos] ^= 0x5a;
         assert!(
-            Index::from_source(SliceSource::new(b), &OpenOptions::default()).is_err(),
+            Index::from_source(SliceSource::new(b), &OpenOptions::verified()).is_err(),
             "flip at {pos} opened"
         );
     }

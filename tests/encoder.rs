@@ -1,7 +1,7 @@
 //! The tract encoder against onnxruntime's golden vectors (tests/fixtures/golden.json, made by
 //! models/golden.py). Needs the model: `models/fetch.sh`.
 #![cfg(feature = "tract")]
-use leann_edge::embed::tract::{default_model_dir, TractEmbedder, TractOptions};
+use leann_edge::embed::tract::{default_model_dir, EncoderConfig, TractEmbedder};
 use leann_edge::embed::{EmbedError, Embedder};
 
 fn golden() -> Vec<(String, Vec<f32>)> {
@@ -34,7 +34,7 @@ fn embedder(threads: usize) -> TractEmbedder {
     let dir = default_model_dir();
     TractEmbedder::open(
         &dir,
-        TractOptions {
+        EncoderConfig {
             threads,
             ..Default::default()
         },
@@ -86,6 +86,50 @@ fn matches_onnxruntime_one_by_one_and_batched() {
     }
 }
 
+/// Every rewrite pass still matches the default model: a tract or model change that stops one from
+/// matching fails here instead of silently losing speed. Counts per MiniLM-L6: 6 layers.
+#[test]
+fn every_rewrite_pass_changes_the_expected_nodes() {
+    let names = |e: &TractEmbedder| -> Vec<(&'static str, usize)> {
+        e.passes().iter().map(|p| (p.name, p.changed)).collect()
+    };
+    let one = names(&embedder(1));
+    eprintln!("1 thread: {one:?}");
+    assert_eq!(
+        one,
+        [
+            ("fold_dequant", FOLD_DEQUANT),
+            ("drop_nan_guards", 6),
+            ("natural_strides", NATURAL_STRIDES_1),
+            ("broadcast_add", BROADCAST_ADD),
+        ]
+    );
+    let two = names(&embedder(2));
+    eprintln!("2 threads: {two:?}");
+    // Q, K, V, O and the FFN chain of each of the 6 layers: 30 split regions; the element-wise
+    // nodes inside them move into the band plans.
+    assert_eq!(
+        two,
+        [
+            ("fold_dequant", FOLD_DEQUANT),
+            ("drop_nan_guards", 6),
+            ("split_matmuls", 30),
+            ("natural_strides", NATURAL_STRIDES_2),
+            ("broadcast_add", BROADCAST_ADD),
+        ]
+    );
+}
+
+/// Weight dequantisations in the int8 model: the six weight matrices of each of the 6 layers and
+/// two embedding tables.
+const FOLD_DEQUANT: usize = 38;
+/// Fast element-wise nodes of the optimised 1-thread plan.
+const NATURAL_STRIDES_1: usize = 63;
+/// The same outside the split regions of the 2-thread plan.
+const NATURAL_STRIDES_2: usize = 51;
+/// Broadcast adds: the attention mask in each layer and the position embeddings.
+const BROADCAST_ADD: usize = 7;
+
 #[test]
 fn known_similarity_and_two_threads() {
     let e = embedder(2);
@@ -104,7 +148,7 @@ fn known_similarity_and_two_threads() {
 #[test]
 fn missing_or_corrupt_model_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let err = TractEmbedder::open(dir.path(), TractOptions::default())
+    let err = TractEmbedder::open(dir.path(), EncoderConfig::default())
         .err()
         .unwrap();
     assert!(matches!(err, EmbedError::Model { .. }));
@@ -117,13 +161,13 @@ fn missing_or_corrupt_model_is_a_clear_error() {
     bytes[1000] ^= 0xff;
     std::fs::write(bad.join("model.onnx"), &bytes).unwrap();
     std::fs::copy(src.join("tokenizer.json"), bad.join("tokenizer.json")).unwrap();
-    let err = TractEmbedder::open(&bad, TractOptions::default())
+    let err = TractEmbedder::open(&bad, EncoderConfig::default())
         .err()
         .unwrap();
     assert!(err.to_string().contains("sha256"), "{err}");
     // Truncated.
     std::fs::write(bad.join("model.onnx"), &bytes[..1000]).unwrap();
-    let err = TractEmbedder::open(&bad, TractOptions::default())
+    let err = TractEmbedder::open(&bad, EncoderConfig::default())
         .err()
         .unwrap();
     assert!(err.to_string().contains("expected 22928619"), "{err}");

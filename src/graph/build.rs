@@ -6,7 +6,9 @@
 //! So the graph depends only on the vectors, the parameters and the seed — never on thread timing.
 use super::{dist, MAX_DEGREE};
 use crate::rng::Rng;
+use crate::search::queue::{Scored, TopK, Visited};
 use rayon::prelude::*;
+use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 /// Graph build parameters.
@@ -72,47 +74,6 @@ pub fn medoid(vectors: &[f32], dim: usize) -> u32 {
     best.1 as u32
 }
 
-#[derive(PartialEq, PartialOrd, Clone, Copy)]
-struct Cand(f32, u32);
-impl Eq for Cand {}
-#[allow(clippy::derive_ord_xor_partial_ord)]
-impl Ord for Cand {
-    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        self.0.total_cmp(&o.0).then(self.1.cmp(&o.1))
-    }
-}
-
-/// Scratch for one thread: generation-stamped visited marks.
-struct Scratch {
-    mark: Vec<u32>,
-    gen: u32,
-}
-
-impl Scratch {
-    fn new(n: usize) -> Self {
-        Scratch {
-            mark: vec![0; n],
-            gen: 0,
-        }
-    }
-    fn next(&mut self) {
-        self.gen = self.gen.wrapping_add(1);
-        if self.gen == 0 {
-            self.mark.fill(0);
-            self.gen = 1;
-        }
-    }
-    fn visit(&mut self, i: u32) -> bool {
-        let m = &mut self.mark[i as usize];
-        if *m == self.gen {
-            false
-        } else {
-            *m = self.gen;
-            true
-        }
-    }
-}
-
 /// Beam search on exact vectors; returns every node whose distance was computed (sorted by distance).
 fn greedy(
     adj: &[Vec<u32>],
@@ -121,34 +82,31 @@ fn greedy(
     entry: u32,
     q: &[f32],
     beam: usize,
-    s: &mut Scratch,
-) -> Vec<Cand> {
-    s.next();
+    visited: &mut Visited,
+) -> Vec<Scored> {
+    visited.clear();
     let row = |i: u32| &vecs[i as usize * dim..(i as usize + 1) * dim];
     let mut seen = Vec::with_capacity(beam * 4);
-    let mut frontier = BinaryHeap::new(); // min-heap via Reverse
-    let mut best: BinaryHeap<Cand> = BinaryHeap::new(); // max-heap, size <= beam
-    s.visit(entry);
+    let mut frontier = BinaryHeap::new();
+    let mut best = TopK::new(beam);
+    visited.insert(entry);
     let d0 = dist(q, row(entry));
-    frontier.push(std::cmp::Reverse(Cand(d0, entry)));
-    best.push(Cand(d0, entry));
-    seen.push(Cand(d0, entry));
-    while let Some(std::cmp::Reverse(Cand(d, u))) = frontier.pop() {
-        if best.len() >= beam && d > best.peek().map_or(f32::MAX, |c| c.0) {
+    frontier.push(Reverse(Scored::new(d0, entry)));
+    best.push(d0, entry);
+    seen.push(Scored::new(d0, entry));
+    while let Some(Reverse(c)) = frontier.pop() {
+        if c.dist > best.bound() {
             break;
         }
-        for &w in &adj[u as usize] {
-            if !s.visit(w) {
+        for &w in &adj[c.id as usize] {
+            if !visited.insert(w) {
                 continue;
             }
             let dw = dist(q, row(w));
-            seen.push(Cand(dw, w));
-            if best.len() < beam || dw < best.peek().map_or(f32::MAX, |c| c.0) {
-                best.push(Cand(dw, w));
-                if best.len() > beam {
-                    best.pop();
-                }
-                frontier.push(std::cmp::Reverse(Cand(dw, w)));
+            seen.push(Scored::new(dw, w));
+            if dw < best.bound() {
+                best.push(dw, w);
+                frontier.push(Reverse(Scored::new(dw, w)));
             }
         }
     }
@@ -219,11 +177,12 @@ pub fn build(
             let new_lists: Vec<(u32, Vec<u32>)> = batch
                 .par_iter()
                 .map_init(
-                    || Scratch::new(n),
+                    || Visited::new(n),
                     |s, &v| {
                         let q = &vectors[v as usize * dim..(v as usize + 1) * dim];
                         let seen = greedy(adj_ref, vectors, dim, entry, q, beam, s);
-                        let mut cands: Vec<(f32, u32)> = seen.iter().map(|c| (c.0, c.1)).collect();
+                        let mut cands: Vec<(f32, u32)> =
+                            seen.iter().map(|c| (c.dist, c.id)).collect();
                         if pass > 0 {
                             for &u in &adj_ref[v as usize] {
                                 cands.push((

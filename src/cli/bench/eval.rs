@@ -1,12 +1,12 @@
 //! The end-to-end benchmark behind `leann-edge bench`: real encoder doing the recompute, every query
 //! of a BEIR-layout set, recall@3 against exact search over the same encoder's embeddings, and
 //! success@10 / nDCG@10 against qrels for both leann-edge and exact search.
-use crate::embed::Embedder;
-use crate::error::{Error, Result};
-use crate::flash::FlashSource;
-use crate::index::Index;
-use crate::search::SearchParams;
-use crate::tablebench::percentile;
+use crate::cli::bench_table::table::percentile;
+use leann_edge::embed::Embedder;
+use leann_edge::error::{Error, Result};
+use leann_edge::flash::FlashSource;
+use leann_edge::index::Index;
+use leann_edge::search::SearchParams;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -138,7 +138,7 @@ fn exact_top10<S: FlashSource, E: Embedder>(
     let mut best: Vec<Vec<(u32, f32)>> = vec![Vec::with_capacity(11); nq];
     let mut merge = |rows: &[f32], first: u32| {
         for (q, b) in qv.chunks_exact(dim).zip(best.iter_mut()) {
-            crate::exact::top_k_into(rows, first, dim, q, 10, b);
+            leann_edge::exact::top_k_into(rows, first, dim, q, 10, b);
         }
     };
     let want = (n * dim * 4) as u64;
@@ -303,7 +303,7 @@ pub fn run<S: FlashSource, E: Embedder>(
             let r = se.search_text(text, &sp)?;
             let ms = t.elapsed().as_secs_f64() * 1000.0;
             let got: Vec<u32> = r.hits.iter().map(|h| h.id).collect();
-            r3 += crate::exact::recall(&got, &exact[qi], 3);
+            r3 += leann_edge::exact::recall(&got, &exact[qi], 3);
             let hit_ids: Vec<String> = got.iter().map(|&i| ids[i as usize].clone()).collect();
             ranked.push(hit_ids.clone());
             recs.push(QueryRecord {

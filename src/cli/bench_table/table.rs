@@ -2,11 +2,11 @@
 //! `ef × rerank_ratio`, reporting recall@1/3/10 against exact search, recomputes per query, encoder
 //! calls, index bytes per passage by component, and latency. The encoder is a [`TableEmbedder`], so
 //! this measures the index, not the model. Driven by `leann-edge bench-table`.
-use crate::embed::TableEmbedder;
-use crate::error::{Error, Result};
-use crate::index::{BuildParams, BuildReport, Index, IndexBuilder};
-use crate::passages::PassageRecord;
-use crate::search::SearchParams;
+use leann_edge::embed::TableEmbedder;
+use leann_edge::error::{Error, Result};
+use leann_edge::index::{BuildParams, BuildReport, Index, IndexBuilder};
+use leann_edge::passages::PassageRecord;
+use leann_edge::search::SearchParams;
 use std::path::Path;
 
 /// Read a raw little-endian f32 table with rows of `dim`.
@@ -99,7 +99,7 @@ pub fn run(
     let build = b.build_with_vectors(
         emb.rows(),
         dim,
-        &crate::Embedder::fingerprint(&emb),
+        &leann_edge::Embedder::fingerprint(&emb),
         index_path,
     )?;
     let build_secs = t.elapsed().as_secs_f64();
@@ -114,7 +114,7 @@ pub fn run(
         .chunks_exact(dim)
         .map(|q| {
             let mut q = q.to_vec();
-            crate::kernels::normalize(&mut q);
+            leann_edge::kernels::normalize(&mut q);
             q
         })
         .collect();
@@ -122,7 +122,7 @@ pub fn run(
         use rayon::prelude::*;
         qs.par_iter()
             .map(|q| {
-                crate::exact::top_k(emb.rows(), dim, q, 10)
+                leann_edge::exact::top_k(emb.rows(), dim, q, 10)
                     .into_iter()
                     .map(|x| x.0)
                     .collect()
@@ -158,9 +158,9 @@ pub fn run(
                 if std::env::var_os("LEANN_DEBUG").is_some() {
                     eprintln!("got {got:?} truth {tr:?}");
                 }
-                r1 += crate::exact::recall(&got, tr, 1);
-                r3 += crate::exact::recall(&got, tr, 3);
-                r10 += crate::exact::recall(&got, tr, 10);
+                r1 += leann_edge::exact::recall(&got, tr, 1);
+                r3 += leann_edge::exact::recall(&got, tr, 3);
+                r10 += leann_edge::exact::recall(&got, tr, 10);
                 rec.push(res.stats.recomputed);
                 calls += res.stats.embed_calls as f64;
                 pq += res.stats.pq_distances as f64;

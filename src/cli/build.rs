@@ -1,0 +1,268 @@
+//! `leann-edge build`: index files, folders or JSONL passages.
+use super::common::{bar, vectors_path, Global, ShapeOpts};
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use indicatif::ProgressBar;
+use leann_edge::boards::Board;
+use leann_edge::embed::tract::TractEmbedder;
+use leann_edge::embed::Embedder;
+use leann_edge::index::{BuildParams, BuildReport, IndexBuilder, Navigation, Phase};
+use leann_edge::ingest::{collect, IngestOptions};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Mutex;
+
+/// Index files/folders (text, Markdown, reST, HTML) or JSONL passages.
+#[derive(Args, Clone, Debug)]
+pub struct BuildArgs {
+    /// Files or folders to index.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Index file to write.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Tokens per passage when chunking files.
+    #[arg(long, default_value_t = 256)]
+    pub chunk_tokens: usize,
+    /// Overlap tokens between chunks.
+    #[arg(long, default_value_t = 32)]
+    pub overlap_tokens: usize,
+    /// Skip files larger than this many MiB.
+    #[arg(long, default_value_t = 16)]
+    pub max_file_mib: u64,
+    /// Cache passage embeddings here; a rebuild of the same corpus and model skips embedding.
+    #[arg(long)]
+    pub embed_cache: Option<PathBuf>,
+    #[command(flatten)]
+    pub shape: ShapeOpts,
+    /// Store f16 embeddings of top-degree nodes, this many bytes (0 = off; default: the board's).
+    #[arg(long)]
+    pub hub_cache_bytes: Option<u64>,
+    /// Also write the passage embeddings next to the index (for `bench` ground truth).
+    #[arg(long)]
+    pub keep_vectors: bool,
+    /// Build seed.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+/// Run `build`.
+pub fn run(g: &Global, a: &BuildArgs) -> Result<()> {
+    let b = g.board()?;
+    let mut params = BuildParams {
+        embed_cache: a.embed_cache.clone(),
+        hub_cache_bytes: a.hub_cache_bytes.unwrap_or(b.hub_cache_bytes),
+        embed_batch: b.encoder_batch,
+        ..BuildParams::default()
+    };
+    params.graph.seed = a.seed;
+    a.shape.apply(&mut params, false);
+    let ingest = IngestOptions {
+        max_tokens: a.chunk_tokens,
+        overlap_tokens: a.overlap_tokens,
+        max_file_bytes: a.max_file_mib.saturating_mul(1 << 20),
+    };
+    let job = Job {
+        paths: &a.paths,
+        output: &a.output,
+        params,
+        ingest,
+        keep_vectors: a.keep_vectors,
+        quiet: false,
+    };
+    job.run(g, &b).map(|_| ())
+}
+
+/// One build, as `build` and `demo` run it.
+pub struct Job<'a> {
+    pub paths: &'a [PathBuf],
+    pub output: &'a Path,
+    pub params: BuildParams,
+    pub ingest: IngestOptions,
+    pub keep_vectors: bool,
+    pub quiet: bool,
+}
+
+impl Job<'_> {
+    /// Check everything that can be checked before reading and embedding the documents.
+    fn validate(&self, dim: usize) -> Result<()> {
+        check_output(self.output, self.paths)?;
+        if self.ingest.max_tokens < 8 {
+            bail!(
+                "--chunk-tokens {} is too small: give 8 or more (default 256)",
+                self.ingest.max_tokens
+            );
+        }
+        if self.ingest.overlap_tokens >= self.ingest.max_tokens {
+            bail!(
+                "--overlap-tokens {} must be smaller than --chunk-tokens {}",
+                self.ingest.overlap_tokens,
+                self.ingest.max_tokens
+            );
+        }
+        if self.keep_vectors {
+            check_output(&vectors_path(self.output), self.paths)?;
+        }
+        if let Some(c) = &self.params.embed_cache {
+            check_output(c, self.paths).context("--embed-cache")?;
+        }
+        self.params.validate(dim)?;
+        Ok(())
+    }
+
+    /// Validate, read the documents, embed them and write the index.
+    pub fn run(&self, g: &Global, b: &Board) -> Result<BuildReport> {
+        check_output(self.output, self.paths)?;
+        let enc = g.encoder(b)?;
+        self.validate(enc.dim())?;
+        let (recs, sum) = collect(self.paths, &self.ingest);
+        if !self.quiet {
+            let lossy = if sum.lossy_utf8 > 0 {
+                format!(
+                    "; {} files had invalid UTF-8 (decoded lossily)",
+                    sum.lossy_utf8
+                )
+            } else {
+                String::new()
+            };
+            eprintln!(
+                "read {} files ({} bytes): {} passages; skipped {}{lossy}",
+                sum.files,
+                sum.bytes,
+                recs.len(),
+                sum.skipped_total(),
+            );
+            for (r, n) in &sum.skipped {
+                eprintln!("  skipped {n}: {r}");
+            }
+        }
+        if recs.is_empty() {
+            bail!("no passages found in {:?}: give folders or files of text, Markdown, reST, HTML or JSONL", self.paths);
+        }
+        let mut builder = IndexBuilder::new(self.params.clone());
+        for r in recs {
+            builder.add_passage(r);
+        }
+        let report = self.embed_and_write(&builder, &enc)?;
+        if !self.quiet {
+            print_report(self.output, &report);
+        }
+        Ok(report)
+    }
+
+    fn embed_and_write(&self, builder: &IndexBuilder, enc: &TractEmbedder) -> Result<BuildReport> {
+        let bars = Bars::new(self.quiet);
+        let progress = |ph: Phase, done: u64, total: u64| bars.update(ph, done, total);
+        let cancel = AtomicBool::new(false);
+        let (vecs, _) = builder.embed_all(enc, &progress, &cancel)?;
+        let report = builder.build_with_vectors_progress(
+            &vecs,
+            enc.dim(),
+            &enc.fingerprint(),
+            self.output,
+            &progress,
+            &cancel,
+        )?;
+        bars.finish();
+        if self.keep_vectors {
+            // Storage order is insertion order (the CLI never reorders).
+            let bytes: Vec<u8> = vecs.iter().flat_map(|x| x.to_le_bytes()).collect();
+            let vp = vectors_path(self.output);
+            leann_edge::format::write_file_atomic(&vp, &bytes)
+                .with_context(|| format!("writing {}", vp.display()))?;
+        }
+        Ok(report)
+    }
+}
+
+/// The output must be a file path in an existing folder and not one of the inputs.
+fn check_output(output: &Path, inputs: &[PathBuf]) -> Result<()> {
+    if output.is_dir() {
+        bail!(
+            "{} is a folder; give a file name for the index, e.g. {}/index.leann",
+            output.display(),
+            output.display()
+        );
+    }
+    let parent = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !parent.is_dir() {
+        bail!(
+            "the folder {} does not exist; create it first (mkdir -p {})",
+            parent.display(),
+            parent.display()
+        );
+    }
+    if let Ok(out) = output.canonicalize() {
+        for i in inputs {
+            if i.canonicalize().is_ok_and(|c| c == out) {
+                bail!(
+                    "{} is one of the inputs; write the index to another file",
+                    output.display()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_report(output: &Path, report: &BuildReport) {
+    let nav = if report.navigation == Navigation::Scan {
+        "no graph (scan search)".to_string()
+    } else {
+        format!("{} edges", report.edges)
+    };
+    eprintln!(
+        "wrote {} ({} bytes): {} passages, {nav}",
+        output.display(),
+        report.file_bytes,
+        report.passages,
+    );
+    if let Some(c) = &report.budget {
+        eprintln!(
+            "budget {} B/passage chose PQ {} x {} bits and degree {} (estimated {:.1} B/passage)",
+            c.budget, c.pq_subspaces, c.pq_bits, c.degree, c.estimate
+        );
+    }
+}
+
+/// One progress bar per build phase.
+struct Bars {
+    quiet: bool,
+    current: Mutex<Option<(Phase, ProgressBar)>>,
+}
+
+impl Bars {
+    fn new(quiet: bool) -> Self {
+        Bars {
+            quiet,
+            current: Mutex::new(None),
+        }
+    }
+
+    fn update(&self, ph: Phase, done: u64, total: u64) {
+        if self.quiet {
+            return;
+        }
+        let Ok(mut g) = self.current.lock() else {
+            return;
+        };
+        if g.as_ref().map(|x| x.0) != Some(ph) {
+            if let Some((_, pb)) = g.take() {
+                pb.finish();
+            }
+            *g = Some((ph, bar(total, ph.name())));
+        }
+        if let Some((_, pb)) = g.as_ref() {
+            pb.set_position(done);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some((_, pb)) = self.current.lock().ok().and_then(|mut g| g.take()) {
+            pb.finish();
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! What several subcommands share: the global options, option groups declared once (flattened
+//! into each command), the encoder and index openers, progress bars.
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use leann_edge::boards::Board;
+use leann_edge::embed::tract::{default_model_dir, EncoderConfig, TractEmbedder};
+use leann_edge::flash::MmapSource;
+use leann_edge::index::{BuildParams, Index, Navigation};
+use leann_edge::search::{Mode, SearchParams};
+use std::path::{Path, PathBuf};
+
+/// Most encoder threads `--threads` accepts (more only adds start-up time and memory).
+pub const MAX_THREADS: u64 = 64;
+
+/// Options every subcommand takes.
+#[derive(Args, Clone, Debug)]
+pub struct Global {
+    /// Board profile (see `leann-edge boards`); default: detected.
+    #[arg(long, global = true)]
+    pub board: Option<String>,
+    /// Encoder model folder (default: $LEANN_EDGE_MODEL, else models/all-minilm-l6-v2-int8 here or
+    /// next to the binary).
+    #[arg(long, global = true)]
+    pub model: Option<PathBuf>,
+    /// Encoder threads (default: the board's).
+    #[arg(long, global = true, value_parser = clap::value_parser!(u64).range(1..=MAX_THREADS))]
+    pub threads: Option<u64>,
+}
+
+impl Global {
+    /// The board profile: `--board`, else `$LEANN_EDGE_BOARD`, else detected.
+    pub fn board(&self) -> Result<Board> {
+        Ok(match &self.board {
+            Some(b) => leann_edge::boards::get(b)?,
+            None => leann_edge::boards::detect()?,
+        })
+    }
+
+    /// Encoder threads: `--threads`, else the board's.
+    pub fn threads(&self, b: &Board) -> usize {
+        self.threads.map_or(b.threads, |t| t as usize).max(1)
+    }
+
+    /// Open the encoder.
+    pub fn encoder(&self, b: &Board) -> Result<TractEmbedder> {
+        self.encoder_with(b, EncoderConfig::with_threads(self.threads(b)))
+    }
+
+    /// Open the encoder with `config` (its thread count is replaced by `--threads` / the board's).
+    pub fn encoder_with(&self, b: &Board, config: EncoderConfig) -> Result<TractEmbedder> {
+        let dir = self.model.clone().unwrap_or_else(default_model_dir);
+        let config = EncoderConfig {
+            threads: self.threads(b),
+            ..config
+        };
+        Ok(TractEmbedder::open(&dir, config)?)
+    }
+}
+
+/// Search strategy on graph indexes.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModeArg {
+    /// PQ-guided beam search, then exact rerank of the best candidates (default).
+    PqFirst,
+    /// LEANN Alg. 2: recompute while navigating.
+    TwoLevel,
+}
+
+impl From<ModeArg> for Mode {
+    fn from(m: ModeArg) -> Mode {
+        match m {
+            ModeArg::PqFirst => Mode::PqFirst,
+            ModeArg::TwoLevel => Mode::TwoLevel,
+        }
+    }
+}
+
+/// How searches navigate an index.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NavigationArg {
+    /// Scan while the PQ codes total at most 16 MiB, else a graph.
+    Auto,
+    /// A pruned proximity graph.
+    Graph,
+    /// No graph: every query scores all PQ codes.
+    Scan,
+}
+
+/// Search parameters (defaults: the board profile's).
+#[derive(Args, Clone, Debug, Default)]
+pub struct SearchOpts {
+    /// Results to show.
+    #[arg(short, long)]
+    pub k: Option<usize>,
+    /// Search beam (more = better recall, more PQ work).
+    #[arg(long)]
+    pub ef: Option<usize>,
+    /// Share of the beam recomputed exactly, in (0, 1].
+    #[arg(long)]
+    pub rerank_ratio: Option<f32>,
+    /// Encoder batch for recompute.
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Search mode on graph indexes.
+    #[arg(long, value_enum)]
+    pub mode: Option<ModeArg>,
+}
+
+impl SearchOpts {
+    /// The board's search parameters with these overrides, validated.
+    pub fn params(&self, b: &Board) -> Result<SearchParams> {
+        let mut p = b.search_params();
+        if let Some(k) = self.k {
+            p.k = k;
+        }
+        if let Some(e) = self.ef {
+            p.ef = e;
+        }
+        if let Some(r) = self.rerank_ratio {
+            p.rerank_ratio = r;
+        }
+        if let Some(bs) = self.batch {
+            p.batch_size = bs;
+        }
+        if let Some(m) = self.mode {
+            p.mode = m.into();
+        }
+        p.validate()?;
+        Ok(p)
+    }
+}
+
+/// Index shape options shared by `build` and `bench-table`: any PQ option turns the corpus-size
+/// automatic PQ choice off; graph options imply a graph.
+#[derive(Args, Clone, Debug, Default)]
+pub struct ShapeOpts {
+    /// Target bytes per passage for graph + PQ (chooses the degree and PQ size).
+    #[arg(long, alias = "budget")]
+    pub budget_bytes_per_passage: Option<f32>,
+    /// Turn high-degree-preserving pruning off (implies a graph).
+    #[arg(long)]
+    pub no_prune: bool,
+    /// Non-hub degree after pruning (implies a graph).
+    #[arg(long)]
+    pub degree: Option<usize>,
+    /// PQ sub-spaces (must divide the projected dimension; default: chosen by corpus size).
+    #[arg(long)]
+    pub pq: Option<usize>,
+    /// PQ bits per code, 4 or 8 (default: chosen by corpus size).
+    #[arg(long)]
+    pub pq_bits: Option<u32>,
+    /// Learned OPQ projection before PQ to this many dimensions (0 = off; default: chosen by
+    /// corpus size and navigation).
+    #[arg(long)]
+    pub pq_rotate: Option<usize>,
+    /// How searches navigate the index.
+    #[arg(long, value_enum)]
+    pub navigation: Option<NavigationArg>,
+}
+
+impl ShapeOpts {
+    /// Apply to `p`; `graph_implied`: another option (e.g. `--reorder`) asks for a graph.
+    pub fn apply(&self, p: &mut BuildParams, graph_implied: bool) {
+        p.budget_bytes_per_passage = self.budget_bytes_per_passage;
+        if self.no_prune {
+            p.prune = None;
+        }
+        if let (Some(d), Some(pp)) = (self.degree, p.prune.as_mut()) {
+            pp.degree = d;
+        }
+        if let Some(m) = self.pq {
+            p.pq_subspaces = m;
+        }
+        if let Some(b) = self.pq_bits {
+            p.pq_bits = b;
+        }
+        if let Some(r) = self.pq_rotate {
+            p.pq_rotate_dim = r;
+        }
+        p.pq_auto = self.pq.is_none() && self.pq_bits.is_none() && self.pq_rotate.is_none();
+        let graph_opts = graph_implied || self.no_prune || self.degree.is_some();
+        p.navigation = match self.navigation {
+            Some(NavigationArg::Auto) => Navigation::Auto,
+            Some(NavigationArg::Graph) => Navigation::Graph,
+            Some(NavigationArg::Scan) => Navigation::Scan,
+            None if graph_opts => Navigation::Graph,
+            None => Navigation::Auto,
+        };
+    }
+}
+
+/// Open an index for reading (structure checked; checksums are `verify`'s job).
+pub fn open_index(path: &Path) -> Result<Index<MmapSource>> {
+    if !path.exists() {
+        bail!(
+            "{} does not exist; build it with `leann-edge build <docs> -o {}`",
+            path.display(),
+            path.display()
+        );
+    }
+    if path.is_dir() {
+        bail!(
+            "{} is a folder; give the index file (`leann-edge build` writes one with -o FILE)",
+            path.display()
+        );
+    }
+    Index::open(path).with_context(|| format!("cannot open index {}", path.display()))
+}
+
+/// A progress bar on stderr.
+pub fn bar(len: u64, msg: &str) -> ProgressBar {
+    let pb = ProgressBar::new(len);
+    let style = ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} ({eta})")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    pb.set_style(style);
+    pb.set_message(msg.to_string());
+    pb
+}
+
+/// Where `build --keep-vectors` writes the passage embeddings and `bench` reads them.
+pub fn vectors_path(index: &Path) -> PathBuf {
+    let mut s = index.as_os_str().to_owned();
+    s.push(".vectors");
+    PathBuf::from(s)
+}

@@ -1,0 +1,41 @@
+//! Custom tract ops that replace slow paths of tract 0.23 in the optimised plan, each with the
+//! pass that puts it there. The passes run in [`PASSES`] order on every optimised plan (the whole
+//! model's and each band plan of a split matmul).
+//!
+//! - [`natural::Natural`] (pass `natural_strides`): element-wise nodes get inputs with natural
+//!   strides; at batch 1 tract otherwise took a per-element slow path.
+//! - [`broadcast_add::BroadcastAdd`] (pass `broadcast_add`): broadcasting f32 adds (the attention
+//!   mask) run as contiguous row adds.
+use tract_onnx::tract_core::internal::*;
+
+pub(crate) mod broadcast_add;
+pub(crate) mod natural;
+
+/// A pass over an optimised model: returns the number of nodes it changed.
+pub(crate) type OptimisedPass = fn(&mut TypedModel) -> usize;
+
+/// The passes over an optimised plan, in the order they run.
+pub(crate) const PASSES: &[(&str, OptimisedPass)] = &[
+    ("natural_strides", natural::wrap),
+    ("broadcast_add", broadcast_add::replace_adds),
+];
+
+/// Run every pass on `m`; returns the model and each pass's count, in order.
+pub(crate) fn patch_optimised(mut m: TypedModel) -> (TypedModel, Vec<(&'static str, usize)>) {
+    let counts = PASSES
+        .iter()
+        .map(|(name, pass)| (*name, pass(&mut m)))
+        .collect();
+    (m, counts)
+}
+
+/// True when `t`'s elements lie in C order in its storage (strides may differ from the natural
+/// ones only on size-1 axes).
+pub(crate) fn contiguous(t: &Tensor) -> bool {
+    let nat = Tensor::natural_strides(t.shape());
+    t.len() == t.shape().iter().product::<usize>()
+        && t.shape()
+            .iter()
+            .zip(t.strides().iter().zip(nat.iter()))
+            .all(|(&d, (s, n))| d == 1 || s == n)
+}
