@@ -9,7 +9,8 @@
 //! | `LEANN_EDGE_TRACT_PROFILE` | `1`: time every node of every encoder run and print per-op totals to stderr (debug aid) |
 //! | `LEANN_EDGE_TRACT_DUMP` | `1`: print the optimised encoder plan, one line per node, when it is built (debug aid) |
 //!
-//! Tests also read `LEANN_EDGE_EMULATED` (CI sets it under qemu to embed only short inputs); the
+//! Also read: `XDG_CACHE_HOME` (else `$HOME/.cache`), where the encoder remembers model files whose
+//! checksum it has verified. Tests also read `LEANN_EDGE_EMULATED` (CI sets it under qemu to embed only short inputs); the
 //! library never does.
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -29,6 +30,9 @@ pub struct Knobs {
     pub tract_profile: bool,
     /// `LEANN_EDGE_TRACT_DUMP` set and not `0`.
     pub tract_dump: bool,
+    /// The user's cache folder for leann-edge: `$XDG_CACHE_HOME/leann-edge`, else
+    /// `$HOME/.cache/leann-edge`.
+    pub cache_dir: Option<PathBuf>,
 }
 
 fn flag(name: &str) -> bool {
@@ -52,6 +56,11 @@ impl Knobs {
                 .filter(|&n: &usize| n > 0),
             tract_profile: flag("LEANN_EDGE_TRACT_PROFILE"),
             tract_dump: flag("LEANN_EDGE_TRACT_DUMP"),
+            cache_dir: std::env::var_os("XDG_CACHE_HOME")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+                .map(|d| d.join("leann-edge")),
         }
     }
 }

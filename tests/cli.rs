@@ -195,3 +195,87 @@ fn bench_builds_its_exact_baseline_once_and_scores_against_qrels() {
     }
     assert_eq!(first["exact_ndcg10"], second["exact_ndcg10"]);
 }
+
+#[test]
+fn bad_parameters_are_refused_before_reading_or_embedding() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no/such/folder/x.leann");
+    // A copy of a document, so that a regression can only damage the copy.
+    let docs = dir.path().join("docs");
+    std::fs::create_dir(&docs).unwrap();
+    let doc = docs.join("pq.md");
+    std::fs::copy("examples/corpus/pq.md", &doc).unwrap();
+    let (docs_s, doc_s) = (docs.to_str().unwrap(), doc.to_str().unwrap());
+    for (args, want) in [
+        (
+            vec!["build", "examples/corpus", "-o", missing.to_str().unwrap()],
+            "does not exist",
+        ),
+        (vec!["build", doc_s, "-o", doc_s], "one of the inputs"),
+        (vec!["build", docs_s, "-o", doc_s], "not a leann-edge index"),
+        (
+            vec![
+                "build",
+                "examples/corpus",
+                "-o",
+                dir.path().to_str().unwrap(),
+            ],
+            "is a folder",
+        ),
+        (
+            vec![
+                "build",
+                "examples/corpus",
+                "-o",
+                "x.leann",
+                "--pq",
+                "7",
+                "--pq-rotate",
+                "0",
+            ],
+            "must divide",
+        ),
+        (
+            vec![
+                "build",
+                "examples/corpus",
+                "-o",
+                "x.leann",
+                "--overlap-tokens",
+                "300",
+            ],
+            "--overlap-tokens",
+        ),
+        (
+            vec!["search", "x.leann", "q", "-k", "1000000000000"],
+            "out of range",
+        ),
+        (
+            vec!["search", "x.leann", "q", "--mode", "fast"],
+            "possible values",
+        ),
+        (
+            vec![
+                "build",
+                "examples/corpus",
+                "-o",
+                "x.leann",
+                "--navigation",
+                "tree",
+            ],
+            "possible values",
+        ),
+    ] {
+        let (ok, _, err) = run(&args);
+        assert!(!ok && err.contains(want), "{args:?}: {err}");
+        // Nothing was read or embedded: the summary of the documents never printed.
+        assert!(!err.contains("read "), "{args:?}: {err}");
+    }
+    assert!(!std::path::Path::new("x.leann").exists());
+    let before = std::fs::read("examples/corpus/pq.md").unwrap();
+    assert_eq!(
+        std::fs::read(&doc).unwrap(),
+        before,
+        "the document was overwritten"
+    );
+}

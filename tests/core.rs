@@ -204,6 +204,137 @@ fn every_truncation_and_corruption_is_an_error_not_a_panic() {
 }
 
 #[test]
+fn open_checks_structure_and_verify_checks_every_checksum() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.leann");
+    build_dim16(300, &path);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let text = Index::open(&path)
+        .unwrap()
+        .layout()
+        .get(leann_edge::format::Kind::PassageText)
+        .unwrap();
+    bytes[(text.offset + text.len / 2) as usize] ^= 0x20;
+    std::fs::write(&path, &bytes).unwrap();
+    // Open reads only what it needs: a flipped byte in the passage text is not read at open.
+    let idx = Index::open(&path).unwrap();
+    assert!(matches!(
+        idx.verify(),
+        Err(Error::Checksum {
+            section: "passage_text",
+            ..
+        })
+    ));
+    let checked = Index::from_source(SliceSource::new(bytes.clone()), &OpenOptions::verified());
+    assert!(checked.is_err());
+    // A flipped byte in a section open reads whole (the PQ codebook) is refused at open.
+    let mut b = std::fs::read(&path).unwrap();
+    let cb = idx
+        .layout()
+        .get(leann_edge::format::Kind::PqCodebook)
+        .unwrap();
+    b[cb.offset as usize + 3] ^= 0x20;
+    let e = Index::from_source(SliceSource::new(b), &OpenOptions::default()).err();
+    assert!(
+        matches!(
+            e,
+            Some(Error::Checksum {
+                section: "pq_codebook",
+                ..
+            })
+        ),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn the_build_plan_refuses_bad_parameters_before_any_work() {
+    use leann_edge::index::BuildPlan;
+    // A 50-d corpus: the automatic PQ fits its sub-spaces to the dimension...
+    let auto = BuildParams {
+        navigation: Navigation::Graph,
+        ..BuildParams::default()
+    };
+    let plan = BuildPlan::new(&auto, 20_000, 50).unwrap();
+    assert_eq!(50 % plan.pq_m, 0, "{plan:?}");
+    // ...sub-spaces the caller chose that cannot fit are refused, with the choices that would.
+    let explicit = BuildParams {
+        pq_subspaces: 16,
+        pq_rotate_dim: 0,
+        pq_auto: false,
+        navigation: Navigation::Graph,
+        ..BuildParams::default()
+    };
+    let e = BuildPlan::new(&explicit, 20_000, 50)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("must divide") && e.contains("[1, 2, 5, 10, 25, 50]"),
+        "{e}"
+    );
+    for bad in [
+        BuildParams {
+            pq_bits: 6,
+            pq_auto: false,
+            ..BuildParams::default()
+        },
+        BuildParams {
+            budget_bytes_per_passage: Some(f32::NAN),
+            ..BuildParams::default()
+        },
+        BuildParams {
+            embed_batch: 0,
+            ..BuildParams::default()
+        },
+    ] {
+        assert!(BuildPlan::new(&bad, 1000, 384).is_err(), "{bad:?}");
+    }
+    // The same refusal from the builder, before the graph: no file is written.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.leann");
+    let mut b = IndexBuilder::new(explicit);
+    let rows: Vec<f32> = (0..50 * 100).map(|i| ((i * 7) % 13) as f32).collect();
+    for i in 0..100 {
+        b.add_passage(PassageRecord::plain(&format!("p{i}")));
+    }
+    assert!(b.build_with_vectors(&rows, 50, "t", &path).is_err());
+    assert!(!path.exists());
+}
+
+#[test]
+fn search_parameters_are_bounded() {
+    let ok = SearchParams::default();
+    ok.validate().unwrap();
+    for bad in [
+        SearchParams { k: 0, ..ok.clone() },
+        SearchParams {
+            k: 1_000_000_000_000,
+            ..ok.clone()
+        },
+        SearchParams {
+            ef: 1_000_000_000_000,
+            ..ok.clone()
+        },
+        SearchParams {
+            batch_size: 1_000_000_000_000,
+            ..ok.clone()
+        },
+        SearchParams {
+            rerank_ratio: 0.0,
+            ..ok.clone()
+        },
+        SearchParams {
+            rerank_ratio: f32::NAN,
+            ..ok.clone()
+        },
+    ] {
+        assert!(bad.validate().is_err(), "{bad:?}");
+    }
+    assert!(leann_edge::search::check_query(&"word ".repeat(10_000)).is_err());
+    assert!(leann_edge::search::check_query(" \n ").is_err());
+}
+
+#[test]
 fn wrong_model_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a.leann");

@@ -174,6 +174,49 @@ fn missing_or_corrupt_model_is_a_clear_error() {
 }
 
 #[test]
+fn model_checksum_is_checked_once_per_path_size_and_mtime() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("all-minilm-l6-v2-int8");
+    std::fs::create_dir(&m).unwrap();
+    let src = default_model_dir();
+    std::fs::copy(src.join("model.onnx"), m.join("model.onnx")).unwrap();
+    std::fs::copy(src.join("tokenizer.json"), m.join("tokenizer.json")).unwrap();
+    TractEmbedder::open(&m, EncoderConfig::default()).unwrap();
+    // The verified file is remembered in the user's cache folder, by canonical path.
+    if let Some(cache) = &leann_edge::env::knobs().cache_dir {
+        let rec = std::fs::read_to_string(cache.join("verified-models")).unwrap_or_default();
+        let canon = m.join("model.onnx").canonicalize().unwrap();
+        assert!(rec.contains(canon.to_str().unwrap()), "{rec}");
+    }
+    // Edited in place (same size, new mtime): hashed again and refused.
+    let mut bytes = std::fs::read(m.join("model.onnx")).unwrap();
+    bytes[5000] ^= 0x55;
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(m.join("model.onnx"), &bytes).unwrap();
+    let err = TractEmbedder::open(&m, EncoderConfig::default())
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("sha256"), "{err}");
+    // A FIFO as model file is refused, not waited on.
+    #[cfg(unix)]
+    {
+        let fifo = dir.path().join("fifo-model");
+        std::fs::create_dir(&fifo).unwrap();
+        let p = fifo.join("model.onnx");
+        let ok = std::process::Command::new("mkfifo")
+            .arg(&p)
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            let err = TractEmbedder::open(&fifo, EncoderConfig::default())
+                .err()
+                .unwrap();
+            assert!(err.to_string().contains("not a regular file"), "{err}");
+        }
+    }
+}
+
+#[test]
 fn manifest_and_fetch_script_agree_with_the_code() {
     let manifest = include_str!("../models/manifest.toml");
     let fetch = include_str!("../models/fetch.sh");

@@ -87,6 +87,7 @@ impl Job<'_> {
     /// Check everything that can be checked before reading and embedding the documents.
     fn validate(&self, dim: usize) -> Result<()> {
         check_output(self.output, self.paths)?;
+        check_not_a_document(self.output)?;
         if self.ingest.max_tokens < 8 {
             bail!(
                 "--chunk-tokens {} is too small: give 8 or more (default 256)",
@@ -113,6 +114,7 @@ impl Job<'_> {
     /// Validate, read the documents, embed them and write the index.
     pub fn run(&self, g: &Global, b: &Board) -> Result<BuildReport> {
         check_output(self.output, self.paths)?;
+        check_not_a_document(self.output)?;
         let enc = g.encoder(b)?;
         self.validate(enc.dim())?;
         let (recs, sum) = collect(self.paths, &self.ingest);
@@ -175,7 +177,8 @@ impl Job<'_> {
     }
 }
 
-/// The output must be a file path in an existing folder and not one of the inputs.
+/// The output must be a file path in an existing folder, not one of the inputs, and not an existing
+/// file that is something else than an index (a document inside an input folder, say).
 fn check_output(output: &Path, inputs: &[PathBuf]) -> Result<()> {
     if output.is_dir() {
         bail!(
@@ -204,6 +207,23 @@ fn check_output(output: &Path, inputs: &[PathBuf]) -> Result<()> {
                 );
             }
         }
+    }
+    Ok(())
+}
+
+/// Refuse to replace an existing file that is not an index: it may be a document.
+fn check_not_a_document(output: &Path) -> Result<()> {
+    use std::io::Read;
+    let Ok(mut f) = std::fs::File::open(output) else {
+        return Ok(());
+    };
+    let mut magic = [0u8; 8];
+    let is_index = f.read_exact(&mut magic).is_ok() && magic == leann_edge::format::MAGIC;
+    if !is_index {
+        bail!(
+            "{} exists and is not a leann-edge index; remove it or write the index elsewhere",
+            output.display()
+        );
     }
     Ok(())
 }

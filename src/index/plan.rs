@@ -427,7 +427,36 @@ impl BuildPlan {
             });
             plan.budget = Some(c);
         }
+        plan.fit_subspaces(dim, p.pq_auto)?;
         Ok(plan)
+    }
+
+    /// The sub-space count must divide the (projected) dimension, and be even for 4-bit codes
+    /// (two codes a byte). An automatic PQ takes the largest such count below its choice; one the
+    /// caller gave is refused here, before any graph or PQ work.
+    fn fit_subspaces(&mut self, dim: usize, auto: bool) -> Result<()> {
+        let pdim = if self.rotate_dim == 0 {
+            dim
+        } else {
+            self.rotate_dim
+        };
+        let fits = |m: usize| m > 0 && pdim % m == 0 && (self.pq_bits == 8 || m % 2 == 0);
+        if fits(self.pq_m) {
+            return Ok(());
+        }
+        match (1..=self.pq_m.min(pdim)).rev().find(|&m| fits(m)) {
+            Some(m) if auto => {
+                log::info!("PQ {} sub-spaces do not divide {pdim}: using {m}", self.pq_m);
+                self.pq_m = m;
+                Ok(())
+            }
+            _ => Err(Error::InvalidParam(format!(
+                "PQ {} x {} bits does not fit the dimension {pdim}: the sub-spaces must divide it{}",
+                self.pq_m,
+                self.pq_bits,
+                if self.pq_bits == 4 { " and be even" } else { "" }
+            ))),
+        }
     }
 
     /// Whether the index is scan-only (no graph).

@@ -193,25 +193,12 @@ fn exact_top10<S: FlashSource, E: Embedder>(
         .collect())
 }
 
-/// Run the benchmark for each parameter point.
-pub fn run<S: FlashSource, E: Embedder>(
-    idx: &Index<S>,
-    enc: &E,
-    cfg: &BenchConfig,
-    points: &[SearchParams],
-    progress: bool,
-) -> Result<BenchReport> {
-    idx.check_embedder(enc)?;
-    let n = idx.len();
-    // queries
-    let mut qs: Vec<(String, String)> = Vec::new();
-    for line in read_lines(&cfg.queries)?
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-    {
-        let v: serde_json::Value = serde_json::from_str(line).map_err(|e| {
-            Error::InvalidParam(format!("{}: bad JSON line ({e})", cfg.queries.display()))
-        })?;
+/// `(id, text)` of every non-empty query in a queries.jsonl, at most `limit`.
+fn read_queries(path: &PathBuf, limit: Option<usize>) -> Result<Vec<(String, String)>> {
+    let mut qs = Vec::new();
+    for line in read_lines(path)?.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line)
+            .map_err(|e| Error::InvalidParam(format!("{}: bad JSON line ({e})", path.display())))?;
         let id = v
             .get("id")
             .or_else(|| v.get("_id"))
@@ -221,20 +208,24 @@ pub fn run<S: FlashSource, E: Embedder>(
                     .unwrap_or_else(|| x.to_string())
             })
             .unwrap_or_default();
-        let text = v
-            .get("text")
-            .and_then(|t| t.as_str())
-            .unwrap_or("")
-            .to_string();
+        let text = v.get("text").and_then(|t| t.as_str()).unwrap_or("");
         if !text.trim().is_empty() {
-            qs.push((id, text));
+            qs.push((id, text.to_string()));
         }
     }
-    if let Some(l) = cfg.limit {
+    if let Some(l) = limit {
         qs.truncate(l);
     }
-    let mut qrels: HashMap<String, HashMap<String, f64>> = HashMap::new();
-    if let Some(p) = &cfg.qrels {
+    Ok(qs)
+}
+
+/// Relevance labels: query id → passage id → grade (only grades above 0 kept).
+struct Qrels(HashMap<String, HashMap<String, f64>>);
+
+impl Qrels {
+    fn read(path: Option<&PathBuf>) -> Result<Self> {
+        let mut q: HashMap<String, HashMap<String, f64>> = HashMap::new();
+        let Some(p) = path else { return Ok(Qrels(q)) };
         for (i, line) in read_lines(p)?.lines().enumerate() {
             let f: Vec<&str> = line.split('\t').collect();
             if f.len() < 3 || (i == 0 && f[2].parse::<f64>().is_err()) {
@@ -242,35 +233,23 @@ pub fn run<S: FlashSource, E: Embedder>(
             }
             let score: f64 = f[2].trim().parse().unwrap_or(0.0);
             if score > 0.0 {
-                qrels
-                    .entry(f[0].to_string())
+                q.entry(f[0].to_string())
                     .or_default()
                     .insert(f[1].to_string(), score);
             }
         }
+        Ok(Qrels(q))
     }
-    let ids: Vec<String> = (0..n as u32)
-        .map(|i| {
-            idx.passage_id(i)
-                .map(|(id, _)| if id.is_empty() { i.to_string() } else { id })
-        })
-        .collect::<Result<_>>()?;
-    let qv = {
-        let texts: Vec<&str> = qs.iter().map(|q| q.1.as_str()).collect();
-        let mut out = Vec::new();
-        for c in texts.chunks(32) {
-            out.extend(enc.embed(c)?);
-        }
-        out
-    };
-    let exact = exact_top10(idx, enc, cfg, &qv, progress)?;
-    let metric = |ranked: &[Vec<String>]| -> (Option<f64>, Option<f64>) {
-        if qrels.is_empty() {
-            return (None, None);
-        }
+
+    /// Mean success@10 and nDCG@10 of `ranked` (one list per query of `qs`) over labelled queries.
+    fn metric(
+        &self,
+        qs: &[(String, String)],
+        ranked: &[Vec<String>],
+    ) -> (Option<f64>, Option<f64>) {
         let (mut s, mut nd, mut c) = (0.0, 0.0, 0usize);
         for ((qid, _), r) in qs.iter().zip(ranked) {
-            if let Some(rel) = qrels.get(qid) {
+            if let Some(rel) = self.0.get(qid) {
                 c += 1;
                 if r.iter().take(10).any(|id| rel.contains_key(id)) {
                     s += 1.0;
@@ -283,63 +262,62 @@ pub fn run<S: FlashSource, E: Embedder>(
         } else {
             (Some(s / c as f64), Some(nd / c as f64))
         }
-    };
+    }
+}
+
+/// What every parameter point is measured against.
+struct Truth<'a> {
+    qs: &'a [(String, String)],
+    /// Passage ids by node.
+    ids: &'a [String],
+    /// Exact top-10 nodes per query.
+    exact: &'a [Vec<u32>],
+    qrels: &'a Qrels,
+}
+
+/// Run the benchmark for each parameter point.
+pub fn run<S: FlashSource, E: Embedder>(
+    idx: &Index<S>,
+    enc: &E,
+    cfg: &BenchConfig,
+    points: &[SearchParams],
+    progress: bool,
+) -> Result<BenchReport> {
+    idx.check_embedder(enc)?;
+    let n = idx.len();
+    let qs = read_queries(&cfg.queries, cfg.limit)?;
+    let qrels = Qrels::read(cfg.qrels.as_ref())?;
+    let ids: Vec<String> = (0..n as u32)
+        .map(|i| {
+            idx.passage_id(i)
+                .map(|(id, _)| if id.is_empty() { i.to_string() } else { id })
+        })
+        .collect::<Result<_>>()?;
+    let mut qv = Vec::new();
+    for c in qs
+        .iter()
+        .map(|q| q.1.as_str())
+        .collect::<Vec<_>>()
+        .chunks(32)
+    {
+        qv.extend(enc.embed(c)?);
+    }
+    let exact = exact_top10(idx, enc, cfg, &qv, progress)?;
     let exact_ranked: Vec<Vec<String>> = exact
         .iter()
         .map(|e| e.iter().map(|&i| ids[i as usize].clone()).collect())
         .collect();
-    let (es, en) = metric(&exact_ranked);
-    let mut out_points = Vec::new();
-    for p in points {
-        let mut sp = p.clone();
-        let k_show = sp.k;
-        sp.k = sp.k.max(10);
-        let mut se = idx.searcher(enc, sp.cache_capacity)?;
-        let mut recs = Vec::new();
-        let mut r3 = 0.0;
-        let mut ranked = Vec::new();
-        for (qi, (qid, text)) in qs.iter().enumerate() {
-            let t = std::time::Instant::now();
-            let r = se.search_text(text, &sp)?;
-            let ms = t.elapsed().as_secs_f64() * 1000.0;
-            let got: Vec<u32> = r.hits.iter().map(|h| h.id).collect();
-            r3 += leann_edge::exact::recall(&got, &exact[qi], 3);
-            let hit_ids: Vec<String> = got.iter().map(|&i| ids[i as usize].clone()).collect();
-            ranked.push(hit_ids.clone());
-            recs.push(QueryRecord {
-                id: qid.clone(),
-                hits: hit_ids.into_iter().take(k_show.max(10)).collect(),
-                ms,
-                recomputed: r.stats.recomputed,
-            });
-            if progress && (qi + 1) % 100 == 0 {
-                eprintln!(
-                    "  ef {} ratio {}: {}/{} queries",
-                    sp.ef,
-                    sp.rerank_ratio,
-                    qi + 1,
-                    qs.len()
-                );
-            }
-        }
-        let (s10, n10) = metric(&ranked);
-        let mut ms: Vec<u64> = recs.iter().map(|r| (r.ms * 1000.0) as u64).collect();
-        ms.sort_unstable();
-        let mut rc: Vec<u64> = recs.iter().map(|r| r.recomputed).collect();
-        let mean = rc.iter().sum::<u64>() as f64 / rc.len().max(1) as f64;
-        rc.sort_unstable();
-        out_points.push(BenchPoint {
-            params: p.clone(),
-            recall3: r3 / qs.len().max(1) as f64,
-            success10: s10,
-            ndcg10: n10,
-            recompute_mean: mean,
-            recompute_p95: percentile(&rc, 0.95),
-            p50_ms: percentile(&ms, 0.5) as f64 / 1000.0,
-            p95_ms: percentile(&ms, 0.95) as f64 / 1000.0,
-            queries: recs,
-        });
-    }
+    let (es, en) = qrels.metric(&qs, &exact_ranked);
+    let truth = Truth {
+        qs: &qs,
+        ids: &ids,
+        exact: &exact,
+        qrels: &qrels,
+    };
+    let out_points = points
+        .iter()
+        .map(|p| run_point(idx, enc, p, &truth, progress))
+        .collect::<Result<Vec<_>>>()?;
     let br = idx.breakdown();
     let text = br
         .parts
@@ -356,6 +334,65 @@ pub fn run<S: FlashSource, E: Embedder>(
         exact_ndcg10: en,
         peak_rss_mb: peak_rss_mb(),
         points: out_points,
+    })
+}
+
+/// Every query at one parameter point (at least 10 results, for the qrels metrics).
+fn run_point<S: FlashSource, E: Embedder>(
+    idx: &Index<S>,
+    enc: &E,
+    p: &SearchParams,
+    t: &Truth,
+    progress: bool,
+) -> Result<BenchPoint> {
+    let sp = SearchParams {
+        k: p.k.max(10),
+        ..p.clone()
+    };
+    let mut se = idx.searcher(enc, sp.cache_capacity)?;
+    let mut recs = Vec::new();
+    let mut r3 = 0.0;
+    let mut ranked = Vec::new();
+    for (qi, (qid, text)) in t.qs.iter().enumerate() {
+        let start = std::time::Instant::now();
+        let r = se.search_text(text, &sp)?;
+        let ms = start.elapsed().as_secs_f64() * 1000.0;
+        let got: Vec<u32> = r.hits.iter().map(|h| h.id).collect();
+        r3 += leann_edge::exact::recall(&got, &t.exact[qi], 3);
+        let hit_ids: Vec<String> = got.iter().map(|&i| t.ids[i as usize].clone()).collect();
+        ranked.push(hit_ids.clone());
+        recs.push(QueryRecord {
+            id: qid.clone(),
+            hits: hit_ids,
+            ms,
+            recomputed: r.stats.recomputed,
+        });
+        if progress && (qi + 1) % 100 == 0 {
+            eprintln!(
+                "  ef {} ratio {}: {}/{} queries",
+                sp.ef,
+                sp.rerank_ratio,
+                qi + 1,
+                t.qs.len()
+            );
+        }
+    }
+    let (s10, n10) = t.qrels.metric(t.qs, &ranked);
+    let mut ms: Vec<u64> = recs.iter().map(|r| (r.ms * 1000.0) as u64).collect();
+    ms.sort_unstable();
+    let mut rc: Vec<u64> = recs.iter().map(|r| r.recomputed).collect();
+    let mean = rc.iter().sum::<u64>() as f64 / rc.len().max(1) as f64;
+    rc.sort_unstable();
+    Ok(BenchPoint {
+        params: p.clone(),
+        recall3: r3 / t.qs.len().max(1) as f64,
+        success10: s10,
+        ndcg10: n10,
+        recompute_mean: mean,
+        recompute_p95: percentile(&rc, 0.95),
+        p50_ms: percentile(&ms, 0.5) as f64 / 1000.0,
+        p95_ms: percentile(&ms, 0.95) as f64 / 1000.0,
+        queries: recs,
     })
 }
 

@@ -138,50 +138,7 @@ pub fn run(
                 rerank_ratio: ratio,
                 ..base.clone()
             };
-            let mut s = index.searcher(&emb, sp.cache_capacity)?;
-            let (mut r1, mut r3, mut r10, mut calls, mut pq) = (0.0, 0.0, 0.0, 0.0, 0.0);
-            let mut rec = Vec::new();
-            let mut us = Vec::new();
-            for (q, tr) in qs.iter().zip(&truth) {
-                let res = s.search_vector(q, &sp)?;
-                let got: Vec<u32> = res
-                    .hits
-                    .iter()
-                    .map(|h| {
-                        index
-                            .passage(h.id)
-                            .ok()
-                            .and_then(|p| p.text.strip_prefix('p').and_then(|x| x.parse().ok()))
-                            .unwrap_or(u32::MAX)
-                    })
-                    .collect();
-                if std::env::var_os("LEANN_DEBUG").is_some() {
-                    eprintln!("got {got:?} truth {tr:?}");
-                }
-                r1 += leann_edge::exact::recall(&got, tr, 1);
-                r3 += leann_edge::exact::recall(&got, tr, 3);
-                r10 += leann_edge::exact::recall(&got, tr, 10);
-                rec.push(res.stats.recomputed);
-                calls += res.stats.embed_calls as f64;
-                pq += res.stats.pq_distances as f64;
-                us.push(res.stats.micros);
-            }
-            let nq = qs.len().max(1) as f64;
-            let mean = rec.iter().sum::<u64>() as f64 / nq;
-            rec.sort_unstable();
-            us.sort_unstable();
-            sweep.push(SweepPoint {
-                ef,
-                rerank_ratio: ratio,
-                recall1: r1 / nq,
-                recall3: r3 / nq,
-                recall10: r10 / nq,
-                recompute_mean: mean,
-                recompute_p95: percentile(&rec, 0.95),
-                calls_mean: calls / nq,
-                pq_mean: pq / nq,
-                micros_p50: percentile(&us, 0.5),
-            });
+            sweep.push(sweep_point(&index, &emb, &qs, &truth, &sp)?);
         }
     }
     Ok(TableBenchReport {
@@ -192,6 +149,58 @@ pub fn run(
         overhead_per_passage: br.overhead as f64 / n as f64,
         build_secs,
         sweep,
+    })
+}
+
+/// Every query at one parameter point; recall against the exact top-10 `truth`.
+fn sweep_point(
+    index: &Index<leann_edge::flash::MmapSource>,
+    emb: &TableEmbedder,
+    qs: &[Vec<f32>],
+    truth: &[Vec<u32>],
+    sp: &SearchParams,
+) -> Result<SweepPoint> {
+    let mut s = index.searcher(emb, sp.cache_capacity)?;
+    let (mut r1, mut r3, mut r10, mut calls, mut pq) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let mut rec = Vec::new();
+    let mut us = Vec::new();
+    for (q, tr) in qs.iter().zip(truth) {
+        let res = s.search_vector(q, sp)?;
+        // Passage texts are "p{row}": map hits back to table rows (storage order may differ).
+        let got: Vec<u32> = res
+            .hits
+            .iter()
+            .map(|h| {
+                index
+                    .passage(h.id)
+                    .ok()
+                    .and_then(|p| p.text.strip_prefix('p').and_then(|x| x.parse().ok()))
+                    .unwrap_or(u32::MAX)
+            })
+            .collect();
+        r1 += leann_edge::exact::recall(&got, tr, 1);
+        r3 += leann_edge::exact::recall(&got, tr, 3);
+        r10 += leann_edge::exact::recall(&got, tr, 10);
+        rec.push(res.stats.recomputed);
+        calls += res.stats.embed_calls as f64;
+        pq += res.stats.pq_distances as f64;
+        us.push(res.stats.micros);
+    }
+    let nq = qs.len().max(1) as f64;
+    let mean = rec.iter().sum::<u64>() as f64 / nq;
+    rec.sort_unstable();
+    us.sort_unstable();
+    Ok(SweepPoint {
+        ef: sp.ef,
+        rerank_ratio: sp.rerank_ratio,
+        recall1: r1 / nq,
+        recall3: r3 / nq,
+        recall10: r10 / nq,
+        recompute_mean: mean,
+        recompute_p95: percentile(&rec, 0.95),
+        calls_mean: calls / nq,
+        pq_mean: pq / nq,
+        micros_p50: percentile(&us, 0.5),
     })
 }
 

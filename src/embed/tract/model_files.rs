@@ -197,11 +197,12 @@ mod stamps {
     const KEEP: usize = 32;
 
     fn file() -> Option<PathBuf> {
-        let base = std::env::var_os("XDG_CACHE_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-        Some(base.join("leann-edge").join("verified-models"))
+        Some(
+            crate::env::knobs()
+                .cache_dir
+                .as_ref()?
+                .join("verified-models"),
+        )
     }
 
     fn lines() -> Vec<String> {
