@@ -3,14 +3,17 @@
 # counts, one right after the other on this machine. Needs a release build, the model
 # (models/fetch.sh) and `pip install onnxruntime tokenizers numpy`.
 #   benches/encoder_vs_ort.sh [THREADS...]      (default: 1 2)
+# BINS="old/leann-edge new/leann-edge" runs several builds of tract side by side (before/after).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin="${CARGO_TARGET_DIR:-target}/release/leann-edge"
-[ -x "$bin" ] || cargo build --release --bin leann-edge
+bins="${BINS:-${CARGO_TARGET_DIR:-target}/release/leann-edge}"
+[ -n "${BINS:-}" ] || [ -x "$bins" ] || cargo build --release --bin leann-edge
 for t in "${@:-1 2}"; do
   for n in $t; do
-    echo "### threads $n: tract"
-    "$bin" --threads "$n" bench-encoder --reps 5
+    for bin in $bins; do
+      echo "### threads $n: tract ($bin)"
+      "$bin" --threads "$n" bench-encoder --reps 5
+    done
     echo "### threads $n: onnxruntime"
     python3 benches/ort_speed.py --threads "$n" --reps 5
   done

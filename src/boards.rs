@@ -128,3 +128,32 @@ pub fn detect() -> Result<Board> {
     let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     detect_from(model.trim_end_matches('\0'), &cpu)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn boards_parse_validate_and_are_detected() {
+        let all = all().unwrap();
+        assert_eq!(all.len(), BUILTIN.len());
+        for (b, (file, _)) in all.iter().zip(BUILTIN) {
+            assert_eq!(b.name, *file, "a profile's name is its file name");
+            b.search_params().validate().unwrap();
+            assert!(
+                b.threads >= 1 && b.encoder_batch >= 1 && b.ram_budget_mb > 0,
+                "{b:?}"
+            );
+        }
+        let pi4 = detect_from("Raspberry Pi 4 Model B Rev 1.4", "").unwrap();
+        assert_eq!(pi4.name, "rpi4");
+        let by_cpu = detect_from("", "processor\t: 0\nCPU part\t: 0xd08\n").unwrap();
+        assert_eq!(by_cpu.name, "rpi4");
+        // Unknown machines fall back to the x86 host profile.
+        assert_eq!(detect_from("Some Board", "").unwrap().name, "x86_64-host");
+        assert!(get("no-such-board")
+            .unwrap_err()
+            .to_string()
+            .contains("rpi4"));
+    }
+}
