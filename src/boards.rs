@@ -82,7 +82,9 @@ pub fn all() -> Result<Vec<Board>> {
 /// A board by name, or from a `.toml` path.
 pub fn get(name: &str) -> Result<Board> {
     if name.ends_with(".toml") {
-        let t = std::fs::read_to_string(name).map_err(|e| Error::io(name, e))?;
+        let mut f = crate::flash::open_regular(name.as_ref()).map_err(|e| Error::io(name, e))?;
+        let mut t = String::new();
+        std::io::Read::read_to_string(&mut f, &mut t).map_err(|e| Error::io(name, e))?;
         return parse(name, &t);
     }
     match BUILTIN.iter().find(|(n, _)| *n == name) {

@@ -91,13 +91,30 @@ impl<B: AsRef<[u8]>> FlashSource for SliceSource<B> {
 #[cfg(feature = "std")]
 pub type MmapSource = SliceSource<memmap2::Mmap>;
 
+/// Open `path` for reading if it is a regular file: a FIFO would block the open forever and a
+/// device or socket is no index.
+#[cfg(feature = "std")]
+pub fn open_regular(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    std::fs::File::open(path)
+}
+
 #[cfg(feature = "std")]
 impl MmapSource {
-    /// Map a file read-only.
+    /// Map a file read-only. A file replaced *in place* while mapped (truncated, rewritten) makes
+    /// reads of the lost pages fault (SIGBUS); replace indexes by renaming a new file over the old
+    /// one (what `build` does), or read through [`FileSource`], which returns an error instead.
     pub fn open(path: &std::path::Path) -> std::io::Result<Self> {
-        let f = std::fs::File::open(path)?;
-        // SAFETY: the map is read-only; an index file must not be modified while open (builds write a
-        // temporary file and rename it over the old one, which leaves existing maps intact).
+        let f = open_regular(path)?;
+        // SAFETY: the map is read-only and only read through bounds-checked slices; the file must
+        // not be truncated in place while mapped (see above: builds write a temporary file and
+        // rename it over the old one, which leaves existing maps intact).
         let m = unsafe { memmap2::Mmap::map(&f)? };
         Ok(SliceSource::new(m))
     }
@@ -114,9 +131,9 @@ pub struct FileSource {
 
 #[cfg(feature = "std")]
 impl FileSource {
-    /// Open a file.
+    /// Open a regular file. A file replaced in place while open gives read errors, never a signal.
     pub fn open(path: &std::path::Path) -> std::io::Result<Self> {
-        let file = std::fs::File::open(path)?;
+        let file = open_regular(path)?;
         let len = file.metadata()?.len();
         Ok(FileSource {
             file,

@@ -1,12 +1,15 @@
-//! The index file format (version 3; versions 1 and 2 are read too).
+//! The index file format (version 4; versions 1 to 3 are read too).
 //!
 //! Version history: 1 = the first release; 2 adds the optional PQ rotation section; 3 codes passage
 //! ids in blocks of 64 with a "successor" bit per record (an id that is the previous one with its
-//! trailing number + 1 costs one bit) and allows an index without graph sections (scan search).
+//! trailing number + 1 costs one bit) and allows an index without graph sections (scan search);
+//! 4 puts the header under a checksum: its last field, reserved (zero) before, holds the CRC32 of
+//! the header's first 20 bytes, so every byte of a version-4 file is covered by some CRC.
 //!
 //! ```text
 //! header (24 B): magic "LEANNEDG" | version u16 | endian marker u16 (0xFEFF) | section count u32
-//!                | crc32 of the section table u32 | reserved u32
+//!                | crc32 of the section table u32 | crc32 of the header's first 20 bytes u32
+//!                (format 4; zero before)
 //! section table: count × (kind u32 | crc32 u32 | offset u64 | length u64)
 //! sections:      meta (postcard) | graph offsets | graph | PQ codebook | PQ codes | passage offsets
 //!                | passage text | passage ids/sources | [hub ids | hub vectors] | [PQ rotation]
@@ -21,7 +24,7 @@ use alloc::vec::Vec;
 /// File magic.
 pub const MAGIC: [u8; 8] = *b"LEANNEDG";
 /// Format version this build writes.
-pub const VERSION: u16 = 3;
+pub const VERSION: u16 = 4;
 /// Oldest format version this build reads.
 pub const MIN_VERSION: u16 = 1;
 const ENDIAN: u16 = 0xFEFF;
@@ -189,7 +192,8 @@ pub fn assemble(sections: &[(Kind, Vec<u8>)]) -> Vec<u8> {
     out.extend_from_slice(&ENDIAN.to_le_bytes());
     out.extend_from_slice(&(sections.len() as u32).to_le_bytes());
     out.extend_from_slice(&crc32fast::hash(&table).to_le_bytes());
-    out.extend_from_slice(&0u32.to_le_bytes());
+    let header_crc = crc32fast::hash(&out[..HEADER - 4]);
+    out.extend_from_slice(&header_crc.to_le_bytes());
     out.extend_from_slice(&table);
     for (_, b) in sections {
         out.extend_from_slice(b);
@@ -242,8 +246,21 @@ pub fn read_layout<S: FlashSource + ?Sized>(src: &S) -> Result<Layout> {
     if u16::from_le_bytes([h[10], h[11]]) != ENDIAN {
         return Err(Error::Endianness);
     }
-    if u32_at(&h, 20) != 0 {
-        return Err(Error::corrupt("header", "reserved field is not zero"));
+    // Checked after the version and endianness fields so that those keep their own clear errors;
+    // a flipped version byte still fails here (older versions need this field zero).
+    let (found, stored) = (crc32fast::hash(&h[..HEADER - 4]), u32_at(&h, 20));
+    if version >= 4 && found != stored {
+        return Err(Error::Checksum {
+            section: "header",
+            expected: stored,
+            found,
+        });
+    }
+    if version < 4 && stored != 0 {
+        return Err(Error::corrupt(
+            "header",
+            "reserved field is not zero (a version-4 header with its version changed?)",
+        ));
     }
     let count = u32_at(&h, 12) as u64;
     if count > 64 {
@@ -371,6 +388,7 @@ pub fn write_file_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     let name = path
         .file_name()
         .ok_or_else(|| Error::InvalidParam(format!("{} is not a file path", path.display())))?;
+    clean_stale_temps(dir, &name.to_string_lossy());
     let (tmp, mut f) = create_temp(dir, &name.to_string_lossy()).map_err(|e| Error::io(path, e))?;
     let res = (|| -> std::io::Result<()> {
         f.write_all(bytes)?;
@@ -387,6 +405,35 @@ pub fn write_file_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
         return Err(Error::io(path, e));
     }
     Ok(())
+}
+
+/// Remove `.NAME.tmp-PID…` files left in `dir` by writers that no longer run (killed mid-write):
+/// only on Linux, where `/proc/PID` tells whether a process lives; elsewhere they stay.
+#[cfg(feature = "std")]
+fn clean_stale_temps(dir: &std::path::Path, name: &str) {
+    if !cfg!(target_os = "linux") || !std::path::Path::new("/proc/self").exists() {
+        return;
+    }
+    let prefix = format!(".{name}.tmp-");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let file = e.file_name();
+        let Some(rest) = file.to_str().and_then(|f| f.strip_prefix(&prefix)) else {
+            continue;
+        };
+        let pid = rest.split('-').next().unwrap_or("");
+        if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        if pid != std::process::id().to_string()
+            && !std::path::Path::new("/proc").join(pid).exists()
+        {
+            // remove_file on a link removes the link, never its target.
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// A new, exclusively created `.NAME.tmp-PID-N` in `dir`.

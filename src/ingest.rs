@@ -4,7 +4,7 @@
 //! or unreadable files, symlink loops and files over the size cap are skipped and counted; invalid
 //! UTF-8 is decoded lossily with a warning.
 use crate::passages::{PassageRecord, Source};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Ingest options.
@@ -16,6 +16,9 @@ pub struct IngestOptions {
     pub overlap_tokens: usize,
     /// Files larger than this are skipped.
     pub max_file_bytes: u64,
+    /// Follow symlinks inside the given folders to files or folders outside them (off: such links
+    /// are skipped and counted, so a link to `/etc/passwd` is never indexed by accident).
+    pub follow_symlinks: bool,
 }
 
 impl Default for IngestOptions {
@@ -24,6 +27,7 @@ impl Default for IngestOptions {
             max_tokens: 256,
             overlap_tokens: 32,
             max_file_bytes: 16 << 20,
+            follow_symlinks: false,
         }
     }
 }
@@ -76,14 +80,27 @@ pub fn approx_tokens(s: &str) -> usize {
 pub fn collect(paths: &[PathBuf], opts: &IngestOptions) -> (Vec<PassageRecord>, IngestSummary) {
     let mut out = Vec::new();
     let mut sum = IngestSummary::default();
-    let mut seen_dirs = HashSet::new();
+    let mut seen = HashSet::new();
+    let roots: Vec<PathBuf> = paths
+        .iter()
+        .filter_map(|p| std::fs::canonicalize(p).ok())
+        .collect();
+    let mut ids = HashMap::new();
     for p in paths {
-        walk(p, opts, &mut out, &mut sum, &mut seen_dirs, 0);
+        walk(p, opts, &mut out, &mut sum, &mut seen, 0, &roots, &mut ids);
     }
     sum.passages = out.len() as u64;
     (out, sum)
 }
 
+/// Whether `p` (inside a given folder) is a symlink leading outside every given path.
+fn leaves_roots(p: &Path, roots: &[PathBuf]) -> bool {
+    let is_link = std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink());
+    is_link
+        && std::fs::canonicalize(p).is_ok_and(|target| !roots.iter().any(|r| target.starts_with(r)))
+}
+
+#[allow(clippy::too_many_arguments)]
 fn walk(
     p: &Path,
     opts: &IngestOptions,
@@ -91,9 +108,18 @@ fn walk(
     sum: &mut IngestSummary,
     seen: &mut HashSet<PathBuf>,
     depth: usize,
+    roots: &[PathBuf],
+    ids: &mut HashMap<String, usize>,
 ) {
     if depth > 64 {
         sum.skip(p, "nested too deep");
+        return;
+    }
+    if depth > 0 && !opts.follow_symlinks && leaves_roots(p, roots) {
+        sum.skip(
+            p,
+            "symlink leading outside the indexed folders (--follow-symlinks to index it)",
+        );
         return;
     }
     let meta = match std::fs::metadata(p) {
@@ -133,7 +159,7 @@ fn walk(
             {
                 continue;
             }
-            walk(&e, opts, out, sum, seen, depth + 1);
+            walk(&e, opts, out, sum, seen, depth + 1, roots, ids);
         }
         return;
     }
@@ -142,7 +168,7 @@ fn walk(
         return;
     }
     if meta.len() > opts.max_file_bytes {
-        sum.skip(p, "larger than the size cap");
+        sum.skip(p, "larger than --max-file-mib (raise it to index the file)");
         return;
     }
     let bytes = match std::fs::read(p) {
@@ -168,6 +194,11 @@ fn walk(
             String::from_utf8_lossy(e.as_bytes()).into_owned()
         }
     };
+    // A byte-order mark is not text (and would hide a JSONL file's first record).
+    let text = match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    };
     sum.files += 1;
     sum.bytes += text.len() as u64;
     let ext = p
@@ -176,7 +207,7 @@ fn walk(
         .unwrap_or_default();
     let path_s = p.display().to_string();
     match ext.as_str() {
-        "jsonl" => read_jsonl(&text, p, out, sum),
+        "jsonl" => read_jsonl(&text, p, opts, out, sum, ids),
         "html" | "htm" | "xhtml" => {
             let (title, body) = html_to_text(&text);
             let title = title.unwrap_or_else(|| file_title(p));
@@ -217,7 +248,14 @@ fn first_heading(text: &str) -> Option<String> {
     None
 }
 
-fn read_jsonl(text: &str, p: &Path, out: &mut Vec<PassageRecord>, sum: &mut IngestSummary) {
+fn read_jsonl(
+    text: &str,
+    p: &Path,
+    opts: &IngestOptions,
+    out: &mut Vec<PassageRecord>,
+    sum: &mut IngestSummary,
+    ids: &mut HashMap<String, usize>,
+) {
     for (ln, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
@@ -247,12 +285,60 @@ fn read_jsonl(text: &str, p: &Path, out: &mut Vec<PassageRecord>, sum: &mut Inge
             .and_then(|t| t.as_str())
             .unwrap_or("")
             .to_string();
-        out.push(PassageRecord {
-            id: Some(id),
+        if unit_tokens(text) > LONG_RECORD_CHUNKS * opts.max_tokens.max(16) {
+            long_record(&id, &title, text, opts, out);
+            log::info!(
+                "{} line {}: long record {id} split into passages",
+                p.display(),
+                ln + 1
+            );
+            continue;
+        }
+        let rec = PassageRecord {
+            id: Some(id.clone()),
             title,
             text: text.to_string(),
             source: None,
+        };
+        match ids.get(&id) {
+            Some(&at) => {
+                sum.skip(
+                    &p.join(format!("line {}", ln + 1)),
+                    "duplicate JSONL id (the later record kept)",
+                );
+                out[at] = rec;
+            }
+            None => {
+                ids.insert(id, out.len());
+                out.push(rec);
+            }
+        }
+    }
+}
+
+/// Records longer than this many chunks are split (a 10 MB record was one passage, read whole on
+/// every recompute); shorter ones stay whole, so BEIR corpora keep their ids.
+const LONG_RECORD_CHUNKS: usize = 4;
+
+/// A long JSONL record as passages of the usual size: the first keeps the id, the next ones are
+/// `ID#2`, `ID#3`, …
+fn long_record(
+    id: &str,
+    title: &str,
+    text: &str,
+    opts: &IngestOptions,
+    out: &mut Vec<PassageRecord>,
+) {
+    let mut parts = Vec::new();
+    chunk_into(text, title, "", opts, &mut parts, true);
+    for (k, mut r) in parts.into_iter().enumerate() {
+        r.id = Some(if k == 0 {
+            id.to_string()
+        } else {
+            format!("{id}#{}", k + 1)
         });
+        r.source = None;
+        out.push(r);
     }
 }
 
@@ -352,7 +438,7 @@ fn units(text: &str, max_tokens: usize) -> Vec<(usize, usize)> {
         if text[s..e].trim().is_empty() {
             return;
         }
-        if approx_tokens(&text[s..e]) <= max_tokens {
+        if unit_tokens(&text[s..e]) <= max_tokens {
             out.push((s, e));
             return;
         }
@@ -399,21 +485,23 @@ fn units(text: &str, max_tokens: usize) -> Vec<(usize, usize)> {
     // Words of a still over-long unit: hard split on whitespace.
     let mut fin = Vec::new();
     for (s, e) in out {
-        if approx_tokens(&text[s..e]) <= max_tokens {
+        if unit_tokens(&text[s..e]) <= max_tokens {
             fin.push((s, e));
             continue;
         }
         let mut cs = s;
         let mut acc = 0;
+        let max_word = max_tokens.saturating_mul(WORD_BYTES_PER_TOKEN).max(64);
         for (k, w) in text[s..e]
             .split_inclusive(char::is_whitespace)
+            .flat_map(|w| pieces(w, max_word))
             .scan(s, |pos, w| {
                 let st = *pos;
                 *pos += w.len();
                 Some((st, w))
             })
         {
-            let t = approx_tokens(w);
+            let t = unit_tokens(w);
             if acc + t > max_tokens && k > cs {
                 fin.push((cs, k));
                 cs = k;
@@ -428,6 +516,34 @@ fn units(text: &str, max_tokens: usize) -> Vec<(usize, usize)> {
     fin
 }
 
+/// Bytes per token a "word" may take before it is cut: a file of one 50 MB word would otherwise be
+/// one passage, read whole on every recompute.
+const WORD_BYTES_PER_TOKEN: usize = 16;
+
+/// Tokens a unit counts for when passages are cut: [`approx_tokens`], or its bytes over
+/// [`WORD_BYTES_PER_TOKEN`] when that is more (long words, URLs, base64), so no passage grows past
+/// about `max_tokens × 16` bytes.
+fn unit_tokens(s: &str) -> usize {
+    approx_tokens(s).max(s.len() / WORD_BYTES_PER_TOKEN)
+}
+
+/// `w` in pieces of at most `max` bytes, cut at character boundaries.
+fn pieces(w: &str, max: usize) -> impl Iterator<Item = &str> {
+    let mut rest = w;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut end = rest.len().min(max);
+        while !rest.is_char_boundary(end) {
+            end += 1;
+        }
+        let (head, tail) = rest.split_at(end);
+        rest = tail;
+        Some(head)
+    })
+}
+
 fn chunk_into(
     text: &str,
     title: &str,
@@ -439,11 +555,14 @@ fn chunk_into(
     let max = opts.max_tokens.max(16);
     let us = units(text, max);
     let mut i = 0;
+    // Line numbers counted incrementally (passage starts only move forward): counting from the
+    // start of the text for every passage made ingest quadratic in the file size.
+    let (mut line_at, mut line) = (0usize, 1u64);
     while i < us.len() {
         let mut j = i;
         let mut tok = 0;
         while j < us.len() {
-            let t = approx_tokens(&text[us[j].0..us[j].1]);
+            let t = unit_tokens(&text[us[j].0..us[j].1]);
             if j > i && tok + t > max {
                 break;
             }
@@ -451,7 +570,11 @@ fn chunk_into(
             j += 1;
         }
         let (s, e) = (us[i].0, us[j - 1].1);
-        let line = text[..s].bytes().filter(|&b| b == b'\n').count() as u64 + 1;
+        line += text.as_bytes()[line_at..s]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
+        line_at = s;
         out.push(PassageRecord {
             id: None,
             title: title.to_string(),
@@ -470,7 +593,7 @@ fn chunk_into(
         let mut back = j;
         let mut ov = 0;
         while back > i + 1 {
-            let t = approx_tokens(&text[us[back - 1].0..us[back - 1].1]);
+            let t = unit_tokens(&text[us[back - 1].0..us[back - 1].1]);
             if ov + t > opts.overlap_tokens {
                 break;
             }
@@ -478,5 +601,58 @@ fn chunk_into(
             back -= 1;
         }
         i = back;
+    }
+}
+
+#[cfg(test)]
+mod hostile_input_tests {
+    use super::*;
+
+    #[test]
+    fn one_huge_word_and_long_records_become_passages_of_bounded_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = IngestOptions::default();
+        let limit = opts.max_tokens * WORD_BYTES_PER_TOKEN + 64;
+        // A 2 MB file of one "word".
+        let word = dir.path().join("word.txt");
+        std::fs::write(&word, "x".repeat(2 << 20)).unwrap();
+        let (recs, _) = collect(&[word], &opts);
+        assert!(recs.len() > 100, "{} passages", recs.len());
+        assert!(recs.iter().all(|r| r.text.len() <= limit));
+        // A JSONL record of 40,000 words: split, the first keeping the id.
+        let jsonl = dir.path().join("c.jsonl");
+        let long = "lorem ipsum dolor sit amet ".repeat(8000);
+        let short = "{\"id\":\"s\",\"text\":\"short\"}";
+        std::fs::write(
+            &jsonl,
+            format!("{{\"id\":\"L\",\"text\":\"{long}\"}}\n{short}\n"),
+        )
+        .unwrap();
+        let (recs, sum) = collect(&[jsonl], &opts);
+        assert_eq!(recs[0].id.as_deref(), Some("L"));
+        assert_eq!(recs[1].id.as_deref(), Some("L#2"));
+        assert_eq!(recs.last().unwrap().id.as_deref(), Some("s"));
+        assert!(recs
+            .iter()
+            .all(|r| approx_tokens(&r.text) <= 2 * opts.max_tokens));
+        assert_eq!(sum.skipped_total(), 0, "{sum:?}");
+    }
+
+    #[test]
+    fn line_numbers_follow_the_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("a.md");
+        let paras: Vec<String> = (0..400)
+            .map(|i| format!("Paragraph {i} says {}.", "word ".repeat(60)))
+            .collect();
+        std::fs::write(&f, paras.join("\n\n")).unwrap();
+        let (recs, _) = collect(&[f], &IngestOptions::default());
+        assert!(recs.len() > 20);
+        for r in &recs {
+            let s = r.source.as_ref().unwrap();
+            // Paragraph i starts on line 2i + 1.
+            let i: u64 = r.text.split_whitespace().nth(1).unwrap().parse().unwrap();
+            assert_eq!(s.line, 2 * i + 1, "{}", &r.text[..30]);
+        }
     }
 }

@@ -328,7 +328,8 @@ impl PassageReader {
         let tl = get_varint(&raw, &mut p)
             .ok_or_else(|| bad("passage_text", "truncated title length"))?
             as usize;
-        if p + tl > raw.len() {
+        // `tl` comes from the file: compare without adding (a length near u64::MAX must not wrap).
+        if tl > raw.len() - p {
             return Err(bad("passage_text", "title longer than the record"));
         }
         let title = String::from_utf8_lossy(&raw[p..p + tl]).into_owned();
@@ -362,7 +363,7 @@ impl PassageReader {
         } else {
             self.ids_len - nb * 8
         };
-        if start > end || nb * 8 + end > self.ids_len {
+        if start > end || end > self.ids_len - nb * 8 {
             return Err(bad("passage_ids", "block offsets out of order"));
         }
         let buf = read_vec(src, self.ids_off + nb * 8 + start, (end - start) as usize)?;

@@ -279,3 +279,154 @@ fn bad_parameters_are_refused_before_reading_or_embedding() {
         "the document was overwritten"
     );
 }
+
+/// Run with a deadline: a command that hangs (a FIFO opened for reading) fails the test instead.
+fn run_within(args: &[&str], secs: u64) -> (bool, String, String) {
+    let mut child = bin()
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{args:?} still running after {secs} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let o = child.wait_with_output().unwrap();
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn hostile_corpus_and_special_files_are_handled() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = dir.path().join("docs");
+    let outside = dir.path().join("outside");
+    std::fs::create_dir_all(&docs).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(
+        outside.join("secret.txt"),
+        "The launch code for the moon base is swordfish.",
+    )
+    .unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(outside.join("secret.txt"), docs.join("link.txt")).unwrap();
+    // A byte-order mark before the first record, a duplicate id, and terminal escape codes.
+    std::fs::write(
+        docs.join("c.jsonl"),
+        "\u{feff}{\"id\":\"a\",\"text\":\"Penguins live in the southern hemisphere.\"}\n\
+         {\"id\":\"b\",\"text\":\"Old text about volcanoes that should be replaced.\"}\n\
+         {\"id\":\"b\",\"text\":\"Volcanoes erupt molten rock \\u001b[31mcalled lava\\u001b[0m.\"}\n",
+    )
+    .unwrap();
+    let idx = dir.path().join("i.leann");
+    let (idx_s, docs_s) = (idx.to_str().unwrap(), docs.to_str().unwrap());
+    let (ok, _, err) = run(&["build", docs_s, "-o", idx_s]);
+    assert!(ok, "{err}");
+    assert!(err.contains("symlink leading outside"), "{err}");
+    assert!(err.contains("duplicate JSONL id"), "{err}");
+    let (ok, out, _) = run(&[
+        "search",
+        idx_s,
+        "launch code moon base",
+        "--json",
+        "-k",
+        "3",
+    ]);
+    assert!(ok);
+    assert!(
+        !out.contains("swordfish"),
+        "a link out of the folder was indexed: {out}"
+    );
+    let (ok, out, _) = run(&["search", idx_s, "penguins", "--json", "-k", "1"]);
+    assert!(
+        ok && out.contains("\"id\": \"a\""),
+        "the record after the BOM was lost: {out}"
+    );
+    let (ok, out, _) = run(&["search", idx_s, "lava", "--json", "-k", "1"]);
+    assert!(
+        ok && out.contains("molten") && !out.contains("should be replaced"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\\u001b"),
+        "JSON keeps control characters escaped: {out}"
+    );
+    let (ok, out, _) = run(&["search", idx_s, "lava", "-k", "1"]);
+    assert!(
+        ok && out.contains("called lava") && !out.contains('\u{1b}'),
+        "{out:?}"
+    );
+    // With --follow-symlinks the link is indexed.
+    let idx2 = dir.path().join("j.leann");
+    let (ok, _, err) = run(&[
+        "build",
+        docs_s,
+        "-o",
+        idx2.to_str().unwrap(),
+        "--follow-symlinks",
+    ]);
+    assert!(ok && !err.contains("symlink leading outside"), "{err}");
+    // A FIFO as the index: a clear error, no hang.
+    #[cfg(unix)]
+    {
+        let fifo = dir.path().join("fifo.leann");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if made.is_ok_and(|s| s.success()) {
+            let (ok, _, err) = run_within(&["search", fifo.to_str().unwrap(), "x"], 20);
+            assert!(!ok && err.contains("not a regular file"), "{err}");
+            let (ok, _, err) = run_within(&["info", fifo.to_str().unwrap()], 20);
+            assert!(!ok && err.contains("not a regular file"), "{err}");
+        }
+    }
+}
+
+#[test]
+fn kill_9_during_a_build_never_leaves_a_broken_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = dir.path().join("k.leann");
+    let idx_s = idx.to_str().unwrap();
+    let (ok, _, err) = run(&["build", "examples/corpus", "-o", idx_s]);
+    assert!(ok, "{err}");
+    let good = std::fs::read(&idx).unwrap();
+    for delay_ms in [30u64, 150, 400, 800, 1500] {
+        let mut child = bin()
+            .args(["build", "examples/corpus", "-o", idx_s])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        // Whenever it died, the index is the old one or a complete new one (same corpus: same bytes).
+        assert_eq!(
+            std::fs::read(&idx).unwrap(),
+            good,
+            "killed after {delay_ms} ms"
+        );
+        let (ok, out, err) = run(&["verify", idx_s]);
+        assert!(ok && out.contains("OK"), "{err}");
+    }
+    // A temporary file of a writer that died (a PID above Linux's maximum) is cleaned by the next
+    // write; the next build also clears those the kills above left.
+    let stale = dir.path().join(".k.leann.tmp-4194399-dead");
+    std::fs::write(&stale, b"partial").unwrap();
+    let (ok, _, err) = run(&["build", "examples/corpus", "-o", idx_s]);
+    assert!(ok, "{err}");
+    if cfg!(target_os = "linux") {
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".tmp-"))
+            .collect();
+        assert!(left.is_empty(), "temporary files left: {left:?}");
+    }
+}

@@ -335,6 +335,28 @@ fn search_parameters_are_bounded() {
 }
 
 #[test]
+fn verify_catches_every_single_byte_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.leann");
+    build_dim16(120, &path);
+    let bytes = std::fs::read(&path).unwrap();
+    for pos in 0..bytes.len() {
+        for flip in [0x01u8, 0x80] {
+            let mut b = bytes.clone();
+            b[pos] ^= flip;
+            let caught = match Index::from_source(SliceSource::new(b), &OpenOptions::default()) {
+                Err(_) => true,
+                Ok(idx) => idx.verify().is_err(),
+            };
+            assert!(
+                caught,
+                "a flip of {flip:#x} at byte {pos} passed open + verify"
+            );
+        }
+    }
+}
+
+#[test]
 fn wrong_model_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a.leann");
@@ -597,7 +619,7 @@ fn opq_learns_an_orthonormal_projection_that_beats_a_random_one() {
 }
 
 #[test]
-fn format_3_is_written_and_golden_format_1_and_2_files_still_read() {
+fn format_4_is_written_and_golden_format_1_to_3_files_still_read() {
     let dir = tempfile::tempdir().unwrap();
     let version = |b: &[u8]| u16::from_le_bytes([b[8], b[9]]);
     let (with, without) = (dir.path().join("opq.leann"), dir.path().join("plain.leann"));
@@ -612,7 +634,7 @@ fn format_3_is_written_and_golden_format_1_and_2_files_still_read() {
         &without,
     );
     for path in [&with, &without] {
-        assert_eq!(version(&std::fs::read(path).unwrap()), 3);
+        assert_eq!(version(&std::fs::read(path).unwrap()), 4);
         let idx = Index::open(path).unwrap();
         assert_eq!(idx.pq().rotation.is_some(), path == &with);
         let r = idx
@@ -620,7 +642,7 @@ fn format_3_is_written_and_golden_format_1_and_2_files_still_read() {
             .unwrap();
         assert_eq!(r.hits[0].id, 5);
     }
-    // Golden files written by the last format-1/2 build (tests/fixtures/format{1,2}.leann: 300
+    // Golden files written by the last format-1/2/3 builds (tests/fixtures/format{1,2,3}.leann: 300
     // passages, 16-d, the records of `golden_records`): still opened, searched and decoded.
     let n = 300;
     let grows = common::clustered(n, 16, 8, 0.5, 3);
@@ -630,7 +652,11 @@ fn format_3_is_written_and_golden_format_1_and_2_files_still_read() {
         recs.iter().map(|r| r.embed_input()).collect(),
         grows.clone(),
     );
-    for (v, name, rotated) in [(1u16, "format1.leann", false), (2, "format2.leann", true)] {
+    for (v, name, rotated) in [
+        (1u16, "format1.leann", false),
+        (2, "format2.leann", true),
+        (3, "format3.leann", true),
+    ] {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures")
             .join(name);
@@ -678,14 +704,14 @@ fn format_3_is_written_and_golden_format_1_and_2_files_still_read() {
         assert_eq!((idx.pq().m, idx.pq().bits), (16, 4), "{n} passages");
     }
     let mut b = std::fs::read(&with).unwrap();
-    b[8] = 4;
-    let bad = dir.path().join("v4.leann");
+    b[8] = 5;
+    let bad = dir.path().join("v5.leann");
     std::fs::write(&bad, &b).unwrap();
     let e = Index::open(&bad)
         .err()
-        .expect("version 4 must be refused")
+        .expect("version 5 must be refused")
         .to_string();
-    assert!(e.contains("version 4") && e.contains("1 to 3"), "{e}");
+    assert!(e.contains("version 5") && e.contains("1 to 4"), "{e}");
 }
 
 /// The passage records of every test index here, and of the golden format-1/2 files: ids, titles
@@ -920,4 +946,41 @@ proptest! {
             prop_assert_eq!(text, want.text.clone());
         }
     }
+}
+
+/// Writes `tests/fixtures/format{VERSION}.leann`, the golden file of the format this build writes
+/// (300 passages, 16-d, `golden_records`, a graph with an OPQ projection). Run once when the format
+/// version changes, before the bump: `cargo test --release --test core write_golden -- --ignored`.
+#[test]
+#[ignore]
+fn write_golden_file_of_the_current_format() {
+    let name = format!("format{}.leann", leann_edge::format::VERSION);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    let params = BuildParams {
+        pq_rotate_dim: 8,
+        ..small_params()
+    };
+    build(300, 16, params, &path);
+}
+
+#[test]
+fn a_file_replaced_in_place_gives_errors_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.leann");
+    let (rows, emb) = build(300, 16, small_params(), &path);
+    let idx = Index::open_file(&path, &OpenOptions::default()).unwrap();
+    idx.search(&rows[..16], &emb, &SearchParams::default())
+        .unwrap();
+    // Truncated in place (what `cp new old` does first): through positioned reads every read past
+    // the new end is an error; a memory map would fault (SIGBUS) here.
+    let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    f.set_len(64).unwrap();
+    drop(f);
+    assert!(idx
+        .search(&rows[..16], &emb, &SearchParams::default())
+        .is_err());
+    assert!(idx.passage(299).is_err());
+    assert!(idx.verify().is_err());
 }

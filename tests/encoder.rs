@@ -131,6 +131,17 @@ const NATURAL_STRIDES_2: usize = 51;
 const BROADCAST_ADD: usize = 7;
 
 #[test]
+fn a_huge_text_is_embedded_like_its_first_tokens() {
+    // 10 MB of text: only what the model reads (256 tokens) may be tokenised.
+    let e = embedder(1);
+    let huge = "word ".repeat(2_000_000);
+    let short = "word ".repeat(300);
+    let v = e.embed(&[&huge, &short]).unwrap();
+    let c = cos(&v[..384], &v[384..]);
+    assert!(c > 0.9999, "cosine {c}");
+}
+
+#[test]
 fn known_similarity_and_two_threads() {
     let e = embedder(2);
     let v = e
@@ -197,6 +208,22 @@ fn model_checksum_is_checked_once_per_path_size_and_mtime() {
         .err()
         .unwrap();
     assert!(err.to_string().contains("sha256"), "{err}");
+    // An edited tokenizer (still valid JSON) would change every vector: refused by its checksum.
+    std::fs::write(
+        m.join("model.onnx"),
+        std::fs::read(src.join("model.onnx")).unwrap(),
+    )
+    .unwrap();
+    let mut tok = std::fs::read(src.join("tokenizer.json")).unwrap();
+    tok.extend_from_slice(b"\n");
+    std::fs::write(m.join("tokenizer.json"), &tok).unwrap();
+    let err = TractEmbedder::open(&m, EncoderConfig::default())
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string().contains("tokenizer.json") && err.to_string().contains("sha256"),
+        "{err}"
+    );
     // A FIFO as model file is refused, not waited on.
     #[cfg(unix)]
     {
@@ -227,6 +254,11 @@ fn manifest_and_fetch_script_agree_with_the_code() {
             k.name
         );
         assert!(manifest.contains(&k.size.to_string()) && fetch.contains(&k.size.to_string()));
+        assert!(
+            manifest.contains(k.tokenizer_sha256) && fetch.contains(k.tokenizer_sha256),
+            "{} tokenizer checksum out of step",
+            k.name
+        );
     }
 }
 

@@ -30,6 +30,9 @@ pub struct BuildArgs {
     /// Skip files larger than this many MiB.
     #[arg(long, default_value_t = 16)]
     pub max_file_mib: u64,
+    /// Follow symlinks inside the folders to files outside them (default: skipped and counted).
+    #[arg(long)]
+    pub follow_symlinks: bool,
     /// Cache passage embeddings here; a rebuild of the same corpus and model skips embedding.
     #[arg(long)]
     pub embed_cache: Option<PathBuf>,
@@ -61,6 +64,7 @@ pub fn run(g: &Global, a: &BuildArgs) -> Result<()> {
         max_tokens: a.chunk_tokens,
         overlap_tokens: a.overlap_tokens,
         max_file_bytes: a.max_file_mib.saturating_mul(1 << 20),
+        follow_symlinks: a.follow_symlinks,
     };
     let job = Job {
         paths: &a.paths,
@@ -157,6 +161,19 @@ impl Job<'_> {
         let progress = |ph: Phase, done: u64, total: u64| bars.update(ph, done, total);
         let cancel = AtomicBool::new(false);
         let (vecs, _) = builder.embed_all(enc, &progress, &cancel)?;
+        if self.keep_vectors {
+            // Before the index: an index is never left without the vectors it was built from, and
+            // a failure here costs a warning, not the build. Storage order is insertion order
+            // (the CLI never reorders).
+            let bytes: Vec<u8> = vecs.iter().flat_map(|x| x.to_le_bytes()).collect();
+            let vp = vectors_path(self.output);
+            if let Err(e) = leann_edge::format::write_file_atomic(&vp, &bytes) {
+                log::warn!(
+                    "could not write {}: {e} (the index is built anyway)",
+                    vp.display()
+                );
+            }
+        }
         let report = builder.build_with_vectors_progress(
             &vecs,
             enc.dim(),
@@ -166,13 +183,6 @@ impl Job<'_> {
             &cancel,
         )?;
         bars.finish();
-        if self.keep_vectors {
-            // Storage order is insertion order (the CLI never reorders).
-            let bytes: Vec<u8> = vecs.iter().flat_map(|x| x.to_le_bytes()).collect();
-            let vp = vectors_path(self.output);
-            leann_edge::format::write_file_atomic(&vp, &bytes)
-                .with_context(|| format!("writing {}", vp.display()))?;
-        }
         Ok(report)
     }
 }

@@ -5,8 +5,8 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use leann_edge::boards::Board;
 use leann_edge::embed::tract::{default_model_dir, EncoderConfig, TractEmbedder};
-use leann_edge::flash::MmapSource;
-use leann_edge::index::{BuildParams, Index, Navigation};
+use leann_edge::flash::FileSource;
+use leann_edge::index::{BuildParams, Index, Navigation, OpenOptions};
 use leann_edge::search::{Mode, SearchParams};
 use std::path::{Path, PathBuf};
 
@@ -190,8 +190,12 @@ impl ShapeOpts {
     }
 }
 
+/// An index the CLI reads: positioned reads, so a file replaced in place while a command runs gives
+/// an error, never a crash (the supported way to deploy a new index is to rename it over the old).
+pub type IndexFile = Index<FileSource>;
+
 /// Open an index for reading (structure checked; checksums are `verify`'s job).
-pub fn open_index(path: &Path) -> Result<Index<MmapSource>> {
+pub fn open_index(path: &Path) -> Result<IndexFile> {
     if !path.exists() {
         bail!(
             "{} does not exist; build it with `leann-edge build <docs> -o {}`",
@@ -205,7 +209,8 @@ pub fn open_index(path: &Path) -> Result<Index<MmapSource>> {
             path.display()
         );
     }
-    Index::open(path).with_context(|| format!("cannot open index {}", path.display()))
+    Index::open_file(path, &OpenOptions::default())
+        .with_context(|| format!("cannot open index {}", path.display()))
 }
 
 /// A progress bar on stderr.
@@ -224,4 +229,14 @@ pub fn vectors_path(index: &Path) -> PathBuf {
     let mut s = index.as_os_str().to_owned();
     s.push(".vectors");
     PathBuf::from(s)
+}
+
+/// `s` safe to print on a terminal: control characters (escape sequences, bells, carriage returns)
+/// other than newline and tab are dropped. JSON output keeps them, escaped by the serializer.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !s.chars().any(bad) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(s.chars().filter(|&c| !bad(c)).collect())
 }

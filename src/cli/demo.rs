@@ -67,7 +67,7 @@ fn answer(g: &Global, b: &leann_edge::boards::Board, out: &Path) -> Result<()> {
                 "  {}. [{:.3}] {src}  {}",
                 i + 1,
                 h.score,
-                text.replace('\n', " ")
+                super::common::printable(&text.replace('\n', " "))
             );
         }
         println!(

@@ -1,9 +1,8 @@
 //! `leann-edge info`: storage breakdown and build parameters.
-use super::common::open_index;
+use super::common::{open_index, IndexFile};
 use anyhow::Result;
 use clap::Args;
-use leann_edge::flash::MmapSource;
-use leann_edge::index::{Breakdown, Index};
+use leann_edge::index::Breakdown;
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -37,7 +36,7 @@ pub fn text_bytes(br: &Breakdown) -> u64 {
         .map_or(0, |p| p.1)
 }
 
-fn print_json(idx: &Index<MmapSource>, br: &Breakdown) -> Result<()> {
+fn print_json(idx: &IndexFile, br: &Breakdown) -> Result<()> {
     let n = br.passages.max(1) as f64;
     let text = text_bytes(br).max(1) as f64;
     let parts: serde_json::Map<String, serde_json::Value> = br
@@ -61,7 +60,7 @@ fn print_json(idx: &Index<MmapSource>, br: &Breakdown) -> Result<()> {
     Ok(())
 }
 
-fn print_text(path: &std::path::Path, idx: &Index<MmapSource>, br: &Breakdown) {
+fn print_text(path: &std::path::Path, idx: &IndexFile, br: &Breakdown) {
     let n = br.passages.max(1) as f64;
     let text = text_bytes(br).max(1) as f64;
     let m = idx.meta();

@@ -1,5 +1,5 @@
 //! `leann-edge search`: one query against an index.
-use super::common::{open_index, Global, SearchOpts};
+use super::common::{open_index, printable, Global, SearchOpts};
 use anyhow::Result;
 use clap::Args;
 use leann_edge::passages::Passage;
@@ -79,8 +79,14 @@ fn print_text(hits: &[(&Hit, Passage)]) {
         } else {
             format!("  — {}", ps.title)
         };
-        println!("{}. [{:.3}] {src}{title}", i + 1, h.score);
+        println!(
+            "{}. [{:.3}] {}",
+            i + 1,
+            h.score,
+            printable(&format!("{src}{title}"))
+        );
         let text: String = ps.text.chars().take(SNIPPET_CHARS).collect();
+        let text = printable(&text);
         let more = if ps.text.chars().count() > SNIPPET_CHARS {
             " …"
         } else {

@@ -179,7 +179,12 @@ impl<S: FlashSource> Index<S> {
     /// Refuse an embedder whose model differs from the one the index was built with.
     pub fn check_embedder<E: Embedder + ?Sized>(&self, e: &E) -> Result<()> {
         let fp = e.fingerprint();
-        if fp != self.meta.encoder {
+        // Indexes built before custom models' tokenizers were fingerprinted name the model alone.
+        let legacy = !self.meta.encoder.contains(":tok:")
+            && fp
+                .strip_prefix(self.meta.encoder.as_str())
+                .is_some_and(|rest| rest.starts_with(":tok:"));
+        if fp != self.meta.encoder && !legacy {
             return Err(Error::ModelMismatch {
                 index_model: self.meta.encoder.clone(),
                 given_model: fp,

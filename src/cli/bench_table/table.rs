@@ -11,7 +11,10 @@ use std::path::Path;
 
 /// Read a raw little-endian f32 table with rows of `dim`.
 pub fn read_f32_table(path: &Path, dim: usize) -> Result<Vec<f32>> {
-    let b = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let mut b = Vec::new();
+    leann_edge::flash::open_regular(path)
+        .and_then(|mut f| std::io::Read::read_to_end(&mut f, &mut b))
+        .map_err(|e| Error::io(path, e))?;
     if dim == 0 || b.len() % (4 * dim) != 0 {
         return Err(Error::InvalidParam(format!(
             "{}: {} bytes is not a whole number of {dim}-d f32 rows",

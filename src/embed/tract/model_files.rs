@@ -19,6 +19,8 @@ pub struct KnownModel {
     pub size: u64,
     /// sha256 of model.onnx.
     pub sha256: &'static str,
+    /// sha256 of tokenizer.json (an edited tokenizer changes every vector).
+    pub tokenizer_sha256: &'static str,
     /// Output dimension.
     pub dim: usize,
     /// Max tokens.
@@ -30,6 +32,7 @@ pub const KNOWN: &[KnownModel] = &[KnownModel {
     name: "all-minilm-l6-v2-int8",
     size: 22_928_619,
     sha256: "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6",
+    tokenizer_sha256: "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
     dim: 384,
     max_tokens: 256,
 }];
@@ -90,7 +93,7 @@ pub(super) fn check(dir: &Path, policy: Checksum) -> Result<ModelFiles, EmbedErr
     let onnx = dir.join("model.onnx");
     let tokenizer = dir.join("tokenizer.json");
     let meta = regular_file(&onnx)?;
-    regular_file(&tokenizer)?;
+    let tok_meta = regular_file(&tokenizer)?;
     let known = KNOWN
         .iter()
         .find(|k| dir.file_name().is_some_and(|f| f == k.name))
@@ -106,21 +109,28 @@ pub(super) fn check(dir: &Path, policy: Checksum) -> Result<ModelFiles, EmbedErr
                 return Err(model_err(&onnx, why));
             }
             if policy != Checksum::Skip {
-                let sum = sha256_checked(&onnx, &meta, policy)?;
-                if sum != k.sha256 {
-                    let why = format!("sha256 {sum} does not match the manifest ({}) — corrupt or a different model", k.sha256);
-                    return Err(model_err(&onnx, why));
+                for (path, meta, want) in [
+                    (&onnx, &meta, k.sha256),
+                    (&tokenizer, &tok_meta, k.tokenizer_sha256),
+                ] {
+                    let sum = sha256_checked(path, meta, policy)?;
+                    if sum != want {
+                        let why = format!("sha256 {sum} does not match the manifest ({want}) — corrupt, edited or from another model");
+                        return Err(model_err(path, why));
+                    }
                 }
             }
+            // The manifest pins the tokenizer with the model: the model's checksum names both.
             format!("{}:sha256:{}", k.name, &k.sha256[..16])
         }
         None => {
             let sum = sha256_checked(&onnx, &meta, policy)?;
+            let tok = sha256_checked(&tokenizer, &tok_meta, policy)?;
             log::warn!(
                 "{} is not in models/manifest.toml; using it unverified",
                 onnx.display()
             );
-            format!("custom:sha256:{}", &sum[..16])
+            format!("custom:sha256:{}:tok:{}", &sum[..16], &tok[..8])
         }
     };
     Ok(ModelFiles {

@@ -14,6 +14,24 @@ type RunResult = Result<Vec<f32>, EmbedError>;
 /// Texts one run takes at most.
 const MAX_RUN_TEXTS: usize = 32;
 
+/// Bytes of text tokenised per token the model reads: a word-piece takes a few bytes, and a word of
+/// more than 100 characters is one `[UNK]`, so the first `max_tokens × 64` bytes hold every token
+/// the truncation keeps for any real text. Without the cap a 10 MB passage was tokenised whole on
+/// every recompute (5 s, 700 MB) only for all but its first 256 tokens to be dropped.
+const TEXT_BYTES_PER_TOKEN: usize = 64;
+
+/// `t` cut to at most `max` bytes, at a character boundary.
+fn cap(t: &str, max: usize) -> &str {
+    if t.len() <= max {
+        return t;
+    }
+    let mut end = max;
+    while !t.is_char_boundary(end) {
+        end -= 1;
+    }
+    &t[..end]
+}
+
 fn rt(e: impl std::fmt::Display) -> EmbedError {
     EmbedError::Runtime(e.to_string())
 }
@@ -26,9 +44,11 @@ impl TractEmbedder {
         if texts.is_empty() {
             return Ok(out);
         }
+        let max = self.max_tokens.saturating_mul(TEXT_BYTES_PER_TOKEN);
+        let capped: Vec<&str> = texts.iter().map(|t| cap(t, max)).collect();
         let enc = self
             .tokenizer
-            .encode_batch(texts.to_vec(), true)
+            .encode_batch(capped, true)
             .map_err(|e| rt(format!("tokenizer: {e}")))?;
         // Runs by length, so short texts are not padded to the longest of the whole call.
         let mut order: Vec<usize> = (0..enc.len()).collect();
@@ -195,4 +215,14 @@ fn mean_pool(rows: &[f32], out: &mut [f32]) {
         *o /= len;
     }
     crate::kernels::normalize(out);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cap_cuts_at_a_character_boundary() {
+        assert_eq!(super::cap("héllo", 2), "h");
+        assert_eq!(super::cap("héllo", 3), "hé");
+        assert_eq!(super::cap("abc", 10), "abc");
+    }
 }
