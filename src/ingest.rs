@@ -553,7 +553,10 @@ fn chunk_into(
     _plain: bool,
 ) {
     let max = opts.max_tokens.max(16);
-    let us = units(text, max);
+    // A unit of only whitespace (the tail after a sentence's full stop) would become an empty
+    // passage when a chunk starts on it (found by fuzzing).
+    let mut us = units(text, max);
+    us.retain(|&(s, e)| !text[s..e].trim().is_empty());
     let mut i = 0;
     // Line numbers counted incrementally (passage starts only move forward): counting from the
     // start of the text for every passage made ingest quadratic in the file size.
@@ -653,6 +656,34 @@ mod hostile_input_tests {
             // Paragraph i starts on line 2i + 1.
             let i: u64 = r.text.split_whitespace().nth(1).unwrap().parse().unwrap();
             assert_eq!(s.line, 2 * i + 1, "{}", &r.text[..30]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod fuzz_regressions {
+    use super::*;
+
+    /// Inputs the fuzzer found (fuzz/run.sh), as the ingest target feeds them: the same bytes as a
+    /// JSONL, an HTML and a Markdown file.
+    fn collect_as_every_kind(data: &[u8]) -> Vec<PassageRecord> {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["a.jsonl", "b.html", "c.md"] {
+            std::fs::write(dir.path().join(name), data).unwrap();
+        }
+        let opts = IngestOptions {
+            max_tokens: 32,
+            overlap_tokens: 8,
+            ..IngestOptions::default()
+        };
+        collect(&[dir.path().to_path_buf()], &opts).0
+    }
+
+    #[test]
+    fn no_passage_is_empty() {
+        let data = include_bytes!("../tests/fixtures/fuzz/ingest-empty-passage.bin");
+        for r in collect_as_every_kind(data) {
+            assert!(!r.text.trim().is_empty(), "empty passage {r:?}");
         }
     }
 }
