@@ -642,6 +642,45 @@ mod hostile_input_tests {
     }
 
     #[test]
+    fn a_file_over_the_cap_is_skipped_naming_the_option() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("big.jsonl");
+        std::fs::write(&f, "{\"id\":\"a\",\"text\":\"x\"}\n".repeat(100)).unwrap();
+        let opts = IngestOptions {
+            max_file_bytes: 1000,
+            ..IngestOptions::default()
+        };
+        let (recs, sum) = collect(&[f], &opts);
+        assert!(recs.is_empty());
+        assert!(
+            sum.skipped.keys().any(|k| k.contains("--max-file-mib")),
+            "{sum:?}"
+        );
+    }
+
+    /// Ingest time is linear in the input: `cargo test --release --lib ingest_time -- --ignored
+    /// --nocapture` prints the time of a 50 MB one-line file (398 s before line counting was made
+    /// incremental). Not a timed assertion: a measurement.
+    #[test]
+    #[ignore]
+    fn ingest_time_of_a_50_mb_one_line_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("one-line.txt");
+        std::fs::write(&f, "lorem ipsum dolor sit amet ".repeat(2_000_000)).unwrap();
+        let opts = IngestOptions {
+            max_file_bytes: 64 << 20,
+            ..IngestOptions::default()
+        };
+        let t = std::time::Instant::now();
+        let (recs, _) = collect(&[f], &opts);
+        eprintln!(
+            "50 MB one-line file: {} passages in {:.2} s",
+            recs.len(),
+            t.elapsed().as_secs_f64()
+        );
+    }
+
+    #[test]
     fn line_numbers_follow_the_text() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("a.md");

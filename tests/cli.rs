@@ -254,6 +254,15 @@ fn bad_parameters_are_refused_before_reading_or_embedding() {
             vec!["search", "x.leann", "q", "--mode", "fast"],
             "possible values",
         ),
+        (vec!["search", "x.leann", "q", "--threads", "512"], "512"),
+        (
+            vec!["search", "x.leann", "q", "--ef", "1000000000000"],
+            "out of range",
+        ),
+        (
+            vec!["search", "x.leann", "q", "--batch", "0"],
+            "out of range",
+        ),
         (
             vec![
                 "build",

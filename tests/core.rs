@@ -984,3 +984,50 @@ fn a_file_replaced_in_place_gives_errors_not_a_crash() {
     assert!(idx.passage(299).is_err());
     assert!(idx.verify().is_err());
 }
+
+/// Rewrite section `kind` of an index image with `f` and recompute every checksum, as a crafted
+/// file would (the parsers, not the CRCs, must then refuse it).
+fn craft(bytes: &mut [u8], kind: leann_edge::format::Kind, f: impl FnOnce(&mut [u8])) {
+    let idx =
+        Index::from_source(SliceSource::new(bytes.to_vec()), &OpenOptions::default()).unwrap();
+    let s = idx.layout().get(kind).unwrap();
+    let pos = idx
+        .layout()
+        .sections
+        .iter()
+        .position(|x| x.kind == kind)
+        .unwrap();
+    drop(idx);
+    let (off, len) = (s.offset as usize, s.len as usize);
+    f(&mut bytes[off..off + len]);
+    let crc = crc32fast::hash(&bytes[off..off + len]);
+    let e = 24 + pos * 24;
+    bytes[e + 4..e + 8].copy_from_slice(&crc.to_le_bytes());
+    let count = u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
+    let table = crc32fast::hash(&bytes[24..24 + count * 24]);
+    bytes[16..20].copy_from_slice(&table.to_le_bytes());
+    let header = crc32fast::hash(&bytes[..20]);
+    bytes[20..24].copy_from_slice(&header.to_le_bytes());
+}
+
+#[test]
+fn a_crafted_title_length_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.leann");
+    let (rows, emb) = build(300, 16, small_params(), &path);
+    let mut bytes = std::fs::read(&path).unwrap();
+    // Passage 0's record starts the text section with its title length (a varint): make it
+    // u64::MAX - 1, which wrapped an unchecked add and panicked `search`.
+    craft(&mut bytes, leann_edge::format::Kind::PassageText, |t| {
+        t[..10].copy_from_slice(&[0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
+    });
+    let idx = Index::from_source(SliceSource::new(bytes), &OpenOptions::verified()).unwrap();
+    idx.verify().unwrap();
+    assert!(idx.passage(0).is_err());
+    let p = SearchParams {
+        ef: 300,
+        rerank_ratio: 1.0,
+        ..SearchParams::default()
+    };
+    assert!(idx.search(&rows[..16], &emb, &p).is_err());
+}
