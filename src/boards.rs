@@ -45,6 +45,30 @@ pub struct Board {
 }
 
 impl Board {
+    /// Check every number against its range (a profile can come from any `.toml`).
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::InvalidParam(m));
+        if self.threads == 0 || self.threads > MAX_THREADS {
+            return bad(format!(
+                "threads {} out of range 1-{MAX_THREADS}",
+                self.threads
+            ));
+        }
+        if self.encoder_batch == 0 || self.encoder_batch > 1024 {
+            return bad(format!(
+                "encoder_batch {} out of range 1-1024",
+                self.encoder_batch
+            ));
+        }
+        if self.neighbor_cache > MAX_NEIGHBOR_CACHE {
+            return bad(format!(
+                "neighbor_cache {} over {MAX_NEIGHBOR_CACHE}",
+                self.neighbor_cache
+            ));
+        }
+        self.search_params().validate()
+    }
+
     /// Search parameters from this profile.
     pub fn search_params(&self) -> SearchParams {
         SearchParams {
@@ -71,8 +95,17 @@ pub const BUILTIN: &[(&str, &str)] = &[
 ];
 
 fn parse(name: &str, text: &str) -> Result<Board> {
-    toml::from_str(text).map_err(|e| Error::InvalidParam(format!("board profile {name}: {e}")))
+    let b: Board = toml::from_str(text)
+        .map_err(|e| Error::InvalidParam(format!("board profile {name}: {e}")))?;
+    b.validate()
+        .map_err(|e| Error::InvalidParam(format!("board profile {name}: {e}")))?;
+    Ok(b)
 }
+
+/// Most encoder threads a profile may ask for.
+pub const MAX_THREADS: usize = 64;
+/// Most neighbour lists a profile may cache (~520 B each: ~0.5 GB).
+pub const MAX_NEIGHBOR_CACHE: usize = 1 << 20;
 
 /// All built-in boards.
 pub fn all() -> Result<Vec<Board>> {
@@ -157,5 +190,13 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("rpi4"));
+        // A profile from a file is validated like the built-in ones.
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("big.toml");
+        let text = BUILTIN[0].1.replace("threads = 2", "threads = 1000");
+        assert_ne!(text, BUILTIN[0].1, "the x86 profile sets threads = 2");
+        std::fs::write(&f, text).unwrap();
+        let e = get(f.to_str().unwrap()).unwrap_err().to_string();
+        assert!(e.contains("threads 1000"), "{e}");
     }
 }

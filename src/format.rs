@@ -323,8 +323,21 @@ pub fn read_layout<S: FlashSource + ?Sized>(src: &S) -> Result<Layout> {
                 alloc::format!("section {} twice", kind.name()),
             ));
         }
+        // Format 4 leaves no byte outside a checksum: sections follow the table and each other.
+        if version >= 4 && s.offset != prev_end {
+            return Err(Error::corrupt(
+                "section_table",
+                alloc::format!("a gap before section {}", kind.name()),
+            ));
+        }
         prev_end = end;
         sections.push(s);
+    }
+    if version >= 4 && prev_end != len {
+        return Err(Error::corrupt(
+            "section_table",
+            alloc::format!("{} bytes after the last section", len - prev_end),
+        ));
     }
     Ok(Layout { sections, version })
 }
@@ -407,6 +420,10 @@ pub fn write_file_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Age from which a dead writer's temporary file is removed.
+#[cfg(feature = "std")]
+const STALE_TEMP_SECS: u64 = 60;
+
 /// Remove `.NAME.tmp-PID…` files left in `dir` by writers that no longer run (killed mid-write):
 /// only on Linux, where `/proc/PID` tells whether a process lives; elsewhere they stay.
 #[cfg(feature = "std")]
@@ -427,7 +444,17 @@ fn clean_stale_temps(dir: &std::path::Path, name: &str) {
         if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
             continue;
         }
-        if pid != std::process::id().to_string()
+        // A temporary file is written and renamed within seconds of its creation; one untouched for
+        // a minute whose PID is not running is a dead writer's (the age guards against a live
+        // writer in another PID namespace sharing the folder).
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age.as_secs() >= STALE_TEMP_SECS);
+        if old
+            && pid != std::process::id().to_string()
             && !std::path::Path::new("/proc").join(pid).exists()
         {
             // remove_file on a link removes the link, never its target.
@@ -436,7 +463,24 @@ fn clean_stale_temps(dir: &std::path::Path, name: &str) {
     }
 }
 
-/// A new, exclusively created `.NAME.tmp-PID-N` in `dir`.
+/// 64 unpredictable bits for temporary names (from the OS; the clock where there is none), so
+/// another user cannot plant a file under the next name. Exclusive creation makes a planted name
+/// harmless anyway; this keeps it from being a denial of service.
+#[cfg(feature = "std")]
+fn random_nonce() -> u64 {
+    use std::io::Read;
+    let mut b = [0u8; 8];
+    let os = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b));
+    if os.is_ok() {
+        return u64::from_le_bytes(b);
+    }
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    t ^ ((std::process::id() as u64) << 32)
+}
+
+/// A new, exclusively created `.NAME.tmp-PID-NONCE` in `dir`.
 #[cfg(feature = "std")]
 fn create_temp(
     dir: &std::path::Path,
@@ -444,12 +488,10 @@ fn create_temp(
 ) -> std::io::Result<(std::path::PathBuf, std::fs::File)> {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
+    let nonce = random_nonce();
     loop {
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let tmp = dir.join(format!(".{name}.tmp-{}-{nanos:x}{n}", std::process::id()));
+        let tmp = dir.join(format!(".{name}.tmp-{}-{nonce:x}{n}", std::process::id()));
         match std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)

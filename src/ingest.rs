@@ -285,7 +285,15 @@ fn read_jsonl(
             .and_then(|t| t.as_str())
             .unwrap_or("")
             .to_string();
-        if unit_tokens(text) > LONG_RECORD_CHUNKS * opts.max_tokens.max(16) {
+        if unit_tokens(text) > LONG_RECORD_CHUNKS.saturating_mul(opts.max_tokens.max(16)) {
+            if ids.contains_key(&id) {
+                sum.skip(
+                    &p.join(format!("line {}", ln + 1)),
+                    "duplicate JSONL id (the first record kept)",
+                );
+                continue;
+            }
+            ids.insert(id.clone(), out.len());
             long_record(&id, &title, text, opts, out);
             log::info!(
                 "{} line {}: long record {id} split into passages",

@@ -354,6 +354,10 @@ fn verify_catches_every_single_byte_change() {
             );
         }
     }
+    // Nor can bytes be added after the last section (format 4 leaves none outside a CRC).
+    let mut b = bytes.clone();
+    b.push(0);
+    assert!(Index::from_source(SliceSource::new(b), &OpenOptions::default()).is_err());
 }
 
 #[test]
@@ -1030,4 +1034,52 @@ fn a_crafted_title_length_is_an_error_not_a_panic() {
         ..SearchParams::default()
     };
     assert!(idx.search(&rows[..16], &emb, &p).is_err());
+}
+
+#[test]
+fn the_embedding_cache_re_embeds_only_changed_passages() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("emb.cache");
+    let n = 120;
+    let dim = 16;
+    let rows = common::clustered(n + 1, dim, 8, 0.5, 3);
+    let mut texts: Vec<String> = (0..n).map(|i| format!("passage number {i}")).collect();
+    let mut keys = texts.clone();
+    keys.push("an edited passage".to_string());
+    let emb = leann_edge::embed::TableEmbedder::new(dim, keys, rows.clone());
+    let build = |texts: &[String]| {
+        let mut b = IndexBuilder::new(BuildParams {
+            embed_cache: Some(cache.clone()),
+            ..BuildParams::default()
+        });
+        for t in texts {
+            b.add_passage(PassageRecord::plain(t));
+        }
+        let (v, report) = b
+            .embed_all_counted(
+                &emb,
+                &|_, _, _| {},
+                &std::sync::atomic::AtomicBool::new(false),
+            )
+            .unwrap();
+        (v, report)
+    };
+    let (v1, r1) = build(&texts);
+    assert_eq!((r1.reused, r1.embedded), (0, n as u64));
+    assert!(r1.cache_bytes >= (n * (16 + 4 * dim)) as u64);
+    // One passage changed: one embedding, the rest from the cache, identical vectors.
+    texts[7] = "an edited passage".to_string();
+    emb.reset_counts();
+    let (v2, r2) = build(&texts);
+    assert_eq!((r2.reused, r2.embedded), (n as u64 - 1, 1));
+    assert_eq!(emb.counts().passages, 1);
+    assert_eq!(v1[..7 * dim], v2[..7 * dim]);
+    assert_eq!(v2[7 * dim..8 * dim], rows[n * dim..(n + 1) * dim]);
+    // A corrupt cache file is ignored, not trusted.
+    let mut bytes = std::fs::read(&cache).unwrap();
+    bytes.truncate(bytes.len() - 3);
+    std::fs::write(&cache, &bytes).unwrap();
+    emb.reset_counts();
+    let (_, r3) = build(&texts);
+    assert_eq!(r3.embedded, n as u64);
 }

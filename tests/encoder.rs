@@ -255,7 +255,10 @@ fn manifest_and_fetch_script_agree_with_the_code() {
         );
         assert!(manifest.contains(&k.size.to_string()) && fetch.contains(&k.size.to_string()));
         assert!(
-            manifest.contains(k.tokenizer_sha256) && fetch.contains(k.tokenizer_sha256),
+            manifest.contains(k.tokenizer_sha256)
+                && fetch.contains(k.tokenizer_sha256)
+                && manifest.contains(k.config_sha256)
+                && fetch.contains(k.config_sha256),
             "{} tokenizer checksum out of step",
             k.name
         );

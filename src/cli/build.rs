@@ -6,7 +6,7 @@ use indicatif::ProgressBar;
 use leann_edge::boards::Board;
 use leann_edge::embed::tract::TractEmbedder;
 use leann_edge::embed::Embedder;
-use leann_edge::index::{BuildParams, BuildReport, IndexBuilder, Navigation, Phase};
+use leann_edge::index::{BuildParams, BuildPlan, BuildReport, IndexBuilder, Navigation, Phase};
 use leann_edge::ingest::{collect, IngestOptions};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -33,7 +33,8 @@ pub struct BuildArgs {
     /// Follow symlinks inside the folders to files outside them (default: skipped and counted).
     #[arg(long)]
     pub follow_symlinks: bool,
-    /// Cache passage embeddings here; a rebuild of the same corpus and model skips embedding.
+    /// Cache passage embeddings here (by content, ~1.5 KB a passage): a rebuild re-embeds only the
+    /// passages that changed. A build-host convenience; never part of the index.
     #[arg(long)]
     pub embed_cache: Option<PathBuf>,
     #[command(flatten)]
@@ -48,6 +49,9 @@ pub struct BuildArgs {
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
 }
+
+/// Largest `--chunk-tokens` (the encoder reads the first 256 tokens of a passage anyway).
+const MAX_CHUNK_TOKENS: usize = 4096;
 
 /// Run `build`.
 pub fn run(g: &Global, a: &BuildArgs) -> Result<()> {
@@ -92,6 +96,9 @@ impl Job<'_> {
     fn validate(&self, dim: usize) -> Result<()> {
         check_output(self.output, self.paths)?;
         check_not_a_document(self.output)?;
+        if self.ingest.max_tokens > MAX_CHUNK_TOKENS {
+            bail!("--chunk-tokens {} is too large: give at most {MAX_CHUNK_TOKENS} (the encoder reads 256)", self.ingest.max_tokens);
+        }
         if self.ingest.max_tokens < 8 {
             bail!(
                 "--chunk-tokens {} is too small: give 8 or more (default 256)",
@@ -110,6 +117,7 @@ impl Job<'_> {
         }
         if let Some(c) = &self.params.embed_cache {
             check_output(c, self.paths).context("--embed-cache")?;
+            check_is_or_absent(c, b"LEANNEMB", "an embedding cache")?;
         }
         self.params.validate(dim)?;
         Ok(())
@@ -145,6 +153,8 @@ impl Job<'_> {
         if recs.is_empty() {
             bail!("no passages found in {:?}: give folders or files of text, Markdown, reST, HTML or JSONL", self.paths);
         }
+        // Sizing errors (a budget too small for this corpus, PQ that cannot fit) before embedding.
+        BuildPlan::new(&self.params, recs.len(), enc.dim())?;
         let mut builder = IndexBuilder::new(self.params.clone());
         for r in recs {
             builder.add_passage(r);
@@ -160,7 +170,16 @@ impl Job<'_> {
         let bars = Bars::new(self.quiet);
         let progress = |ph: Phase, done: u64, total: u64| bars.update(ph, done, total);
         let cancel = AtomicBool::new(false);
-        let (vecs, _) = builder.embed_all(enc, &progress, &cancel)?;
+        let (vecs, embedded) = builder.embed_all_counted(enc, &progress, &cancel)?;
+        if let (Some(c), false) = (&self.params.embed_cache, self.quiet) {
+            eprintln!(
+                "embedding cache {}: {} passages reused, {} embedded, {:.1} MB",
+                c.display(),
+                embedded.reused,
+                embedded.embedded,
+                embedded.cache_bytes as f64 / 1e6
+            );
+        }
         if self.keep_vectors {
             // Before the index: an index is never left without the vectors it was built from, and
             // a failure here costs a warning, not the build. Storage order is insertion order
@@ -223,15 +242,32 @@ fn check_output(output: &Path, inputs: &[PathBuf]) -> Result<()> {
 
 /// Refuse to replace an existing file that is not an index: it may be a document.
 fn check_not_a_document(output: &Path) -> Result<()> {
+    check_is_or_absent(output, &leann_edge::format::MAGIC, "a leann-edge index")
+}
+
+/// `path` is absent, empty, or a regular file starting with `magic` (what we may replace).
+fn check_is_or_absent(path: &Path, magic: &[u8], what: &str) -> Result<()> {
+    let output = path;
     use std::io::Read;
+    let Ok(meta) = std::fs::metadata(output) else {
+        return Ok(());
+    };
+    if !meta.is_file() {
+        bail!(
+            "{} exists and is not a regular file; write the index elsewhere",
+            output.display()
+        );
+    }
+    if meta.len() == 0 {
+        return Ok(());
+    }
     let Ok(mut f) = std::fs::File::open(output) else {
         return Ok(());
     };
-    let mut magic = [0u8; 8];
-    let is_index = f.read_exact(&mut magic).is_ok() && magic == leann_edge::format::MAGIC;
-    if !is_index {
+    let mut head = vec![0u8; magic.len()];
+    if f.read_exact(&mut head).is_err() || head != magic {
         bail!(
-            "{} exists and is not a leann-edge index; remove it or write the index elsewhere",
+            "{} exists and is not {what}; remove it or write elsewhere",
             output.display()
         );
     }

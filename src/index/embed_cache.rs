@@ -1,94 +1,173 @@
-//! Embedding the passages of a build, and the optional embedding cache: one file holding every
-//! passage vector of a corpus + model (`key u64 | count u64 | f32 rows`), so a rebuild of the same
-//! corpus with other index parameters skips the encoder. A cache that cannot be written costs a
-//! warning, never the build.
+//! Embedding the passages of a build, and the optional embedding cache: one vector per distinct
+//! passage, keyed by a 128-bit hash of its encoder input, for one model. A rebuild of a changed
+//! corpus re-embeds only the passages that changed. The cache stores vectors (1.5 KB a passage at
+//! 384 dimensions), so it is a build-host convenience, never part of an index; one that cannot be
+//! read is ignored and one that cannot be written costs a warning, never the build.
+//!
+//! File: `"LEANNEMB" | version u16 (1) | dim u32 | fingerprint length u16 | fingerprint |
+//! count u64 | count × (key u128 | dim × f32)`, all little-endian.
 use super::builder::{IndexBuilder, Phase, ProgressFn};
 use crate::embed::{EmbedError, Embedder};
 use crate::error::{Error, Result};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// FNV-1a over `b`, continuing from `h`.
-fn fnv64(h: &mut u64, b: &[u8]) {
-    for &x in b {
-        *h ^= x as u64;
-        *h = h.wrapping_mul(0x100_0000_01b3);
-    }
+const MAGIC: &[u8; 8] = b"LEANNEMB";
+const VERSION: u16 = 1;
+
+/// 128-bit key of an encoder input: two FNV-1a passes with different bases (a collision would only
+/// give one passage another's vector; at a million passages its odds are ~1e-26).
+fn key(input: &str) -> u128 {
+    let fnv = |mut h: u64| {
+        for &x in input.as_bytes() {
+            h ^= x as u64;
+            h = h.wrapping_mul(0x100_0000_01b3);
+        }
+        h
+    };
+    let a = fnv(0xcbf2_9ce4_8422_2325);
+    let b = fnv(0x6c62_272e_07bb_0142 ^ input.len() as u64);
+    ((a as u128) << 64) | b as u128
 }
 
-/// The cache key: the model fingerprint and every encoder input, in order.
-fn cache_key(fingerprint: &str, inputs: &[String]) -> u64 {
-    let mut key = 0xcbf2_9ce4_8422_2325u64;
-    fnv64(&mut key, fingerprint.as_bytes());
-    for s in inputs {
-        fnv64(&mut key, s.as_bytes());
-        fnv64(&mut key, &[0xff]);
-    }
-    key
+/// What [`IndexBuilder::embed_all_counted`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EmbedReport {
+    /// Passages whose vector came from the cache.
+    pub reused: u64,
+    /// Passages the encoder embedded.
+    pub embedded: u64,
+    /// Size of the cache file written (0 without a cache).
+    pub cache_bytes: u64,
 }
 
-/// The cached vectors if `path` holds them for this key, count and dimension.
-fn load(path: &Path, key: u64, count: usize, dim: usize) -> Option<Vec<f32>> {
-    let want = 16 + count.checked_mul(dim)?.checked_mul(4)?;
-    let meta = std::fs::metadata(path).ok()?;
-    if !meta.is_file() || meta.len() != want as u64 {
+/// The cached vectors of one model, by key; empty when `path` holds another model's, another
+/// dimension's, or nothing readable.
+fn load(path: &Path, fingerprint: &str, dim: usize) -> HashMap<u128, Vec<f32>> {
+    let mut out = HashMap::new();
+    let Ok(b) = crate::flash::open_regular(path).and_then(|mut f| {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut f, &mut b).map(|_| b)
+    }) else {
+        return out;
+    };
+    let fp = fingerprint.as_bytes();
+    let head = 8 + 2 + 4 + 2 + fp.len() + 8;
+    let ok = b.len() >= head
+        && &b[..8] == MAGIC
+        && b[8..10] == VERSION.to_le_bytes()
+        && b[10..14] == (dim as u32).to_le_bytes()
+        && b[14..16] == (fp.len() as u16).to_le_bytes()
+        && &b[16..16 + fp.len()] == fp;
+    if !ok {
         log::info!(
-            "embedding cache {} does not match; re-embedding",
+            "embedding cache {} is for another model or format; not used",
             path.display()
         );
-        return None;
+        return out;
     }
-    let b = std::fs::read(path).ok()?;
-    if b[..8] != key.to_le_bytes() || b[8..16] != (count as u64).to_le_bytes() {
-        log::info!(
-            "embedding cache {} is for other passages or another model; re-embedding",
-            path.display()
-        );
-        return None;
+    let count = u64::from_le_bytes(b[head - 8..head].try_into().unwrap_or([0; 8]));
+    let entry = 16 + 4 * dim;
+    if (count as u128) * (entry as u128) != (b.len() - head) as u128 {
+        log::info!("embedding cache {} is truncated; not used", path.display());
+        return out;
     }
-    Some(
-        b[16..]
+    for e in b[head..].chunks_exact(entry) {
+        let k = u128::from_le_bytes(e[..16].try_into().unwrap_or([0; 16]));
+        let v = e[16..]
             .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect(),
-    )
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+        out.insert(k, v.collect());
+    }
+    out
+}
+
+/// Write the vectors of this corpus (`keys[i]` ↔ row `i` of `vectors`), one entry per key.
+fn store(path: &Path, fingerprint: &str, dim: usize, keys: &[u128], vectors: &[f32]) -> u64 {
+    let fp = fingerprint.as_bytes();
+    let mut seen = std::collections::HashSet::new();
+    let mut body = Vec::with_capacity(keys.len() * (16 + 4 * dim));
+    for (i, k) in keys.iter().enumerate() {
+        if seen.insert(*k) {
+            body.extend_from_slice(&k.to_le_bytes());
+            body.extend(
+                vectors[i * dim..(i + 1) * dim]
+                    .iter()
+                    .flat_map(|x| x.to_le_bytes()),
+            );
+        }
+    }
+    let mut b = Vec::with_capacity(32 + fp.len() + body.len());
+    b.extend_from_slice(MAGIC);
+    b.extend_from_slice(&VERSION.to_le_bytes());
+    b.extend_from_slice(&(dim as u32).to_le_bytes());
+    b.extend_from_slice(&(fp.len().min(u16::MAX as usize) as u16).to_le_bytes());
+    b.extend_from_slice(&fp[..fp.len().min(u16::MAX as usize)]);
+    b.extend_from_slice(&(seen.len() as u64).to_le_bytes());
+    b.extend_from_slice(&body);
+    match crate::format::write_file_atomic(path, &b) {
+        Ok(()) => b.len() as u64,
+        Err(e) => {
+            log::warn!(
+                "could not write the embedding cache {}: {e} (the index is built anyway)",
+                path.display()
+            );
+            0
+        }
+    }
 }
 
 impl IndexBuilder {
-    /// Embed every passage (length-sorted batches), or load them from the embedding cache.
-    /// Returns the vectors (insertion order) and whether they came from the cache.
+    /// Embed every passage (length-sorted batches), taking what the embedding cache holds.
+    /// Returns the vectors (insertion order) and whether all came from the cache.
     pub fn embed_all<E: Embedder + ?Sized>(
         &self,
         e: &E,
         progress: ProgressFn,
         cancel: &AtomicBool,
     ) -> Result<(Vec<f32>, bool)> {
-        let dim = e.dim();
-        let inputs: Vec<String> = self.passages().iter().map(|p| p.embed_input()).collect();
-        let key = cache_key(&e.fingerprint(), &inputs);
-        let cache = self.params().embed_cache.as_deref();
-        if let Some(v) = cache.and_then(|c| load(c, key, inputs.len(), dim)) {
-            progress(Phase::Embed, inputs.len() as u64, inputs.len() as u64);
-            return Ok((v, true));
-        }
-        let out = embed_sorted(e, &inputs, self.params().embed_batch, progress, cancel)?;
-        if let Some(c) = cache {
-            store_passages(c, key, inputs.len(), &out);
-        }
-        Ok((out, false))
+        let (v, r) = self.embed_all_counted(e, progress, cancel)?;
+        Ok((v, r.embedded == 0))
     }
-}
 
-fn store_passages(path: &Path, key: u64, count: usize, vectors: &[f32]) {
-    let mut b = Vec::with_capacity(16 + vectors.len() * 4);
-    b.extend_from_slice(&key.to_le_bytes());
-    b.extend_from_slice(&(count as u64).to_le_bytes());
-    b.extend(vectors.iter().flat_map(|x| x.to_le_bytes()));
-    if let Err(e) = crate::format::write_file_atomic(path, &b) {
-        log::warn!(
-            "could not write the embedding cache {}: {e} (the index is built anyway)",
-            path.display()
-        );
+    /// [`IndexBuilder::embed_all`], saying how many passages the cache served.
+    pub fn embed_all_counted<E: Embedder + ?Sized>(
+        &self,
+        e: &E,
+        progress: ProgressFn,
+        cancel: &AtomicBool,
+    ) -> Result<(Vec<f32>, EmbedReport)> {
+        let dim = e.dim();
+        let fp = e.fingerprint();
+        let inputs: Vec<String> = self.passages().iter().map(|p| p.embed_input()).collect();
+        let cache_path = self.params().embed_cache.as_deref();
+        let cached = cache_path.map(|c| load(c, &fp, dim)).unwrap_or_default();
+        let keys: Vec<u128> = inputs.iter().map(|s| key(s)).collect();
+        let mut out = vec![0f32; inputs.len() * dim];
+        let mut missing = Vec::new();
+        for (i, k) in keys.iter().enumerate() {
+            match cached.get(k) {
+                Some(v) if v.len() == dim => out[i * dim..(i + 1) * dim].copy_from_slice(v),
+                _ => missing.push(i),
+            }
+        }
+        drop(cached);
+        let todo: Vec<String> = missing.iter().map(|&i| inputs[i].clone()).collect();
+        let fresh = embed_sorted(e, &todo, self.params().embed_batch, progress, cancel)?;
+        for (j, &i) in missing.iter().enumerate() {
+            out[i * dim..(i + 1) * dim].copy_from_slice(&fresh[j * dim..(j + 1) * dim]);
+        }
+        let mut report = EmbedReport {
+            reused: (inputs.len() - missing.len()) as u64,
+            embedded: missing.len() as u64,
+            cache_bytes: 0,
+        };
+        if let Some(c) = cache_path {
+            report.cache_bytes = store(c, &fp, dim, &keys, &out);
+        }
+        progress(Phase::Embed, inputs.len() as u64, inputs.len() as u64);
+        Ok((out, report))
     }
 }
 

@@ -31,6 +31,8 @@ pub use builder::{
     cluster_order, kmeans_seeds, nearest_nodes, BuildReport, IndexBuilder, Phase, ProgressFn,
 };
 #[cfg(feature = "std")]
+pub use embed_cache::EmbedReport;
+#[cfg(feature = "std")]
 pub use plan::{
     choose_budget, choose_budget_scan, est_bits_per_edge, BudgetChoice, BuildParams, BuildPlan,
     Navigation, OPQ_MIN_PASSAGES, ROTATE_MIN_PASSAGES, SCAN_MAX_CODE_BYTES, SCAN_PQ_BUDGET,

@@ -34,7 +34,8 @@ pub struct BuildParams {
     pub hub_cache_bytes: u64,
     /// Embedding batch size while building.
     pub embed_batch: usize,
-    /// Optional file caching the passage embeddings of this corpus + model (skips re-embedding).
+    /// Optional file caching passage embeddings by content for this model: a rebuild re-embeds only
+    /// passages that changed (see `index/embed_cache.rs`).
     pub embed_cache: Option<PathBuf>,
     /// Graph or scan search (see [`Navigation`]); `Auto` by default.
     #[serde(default)]

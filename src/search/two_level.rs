@@ -34,7 +34,8 @@ struct Walk<'q> {
     vecs: Vec<f32>,
 }
 
-/// Run the two-level search on a graph index. `q` is the unit query vector, `table` its PQ table.
+/// Run the two-level search (a scan index, which has no graph, is scanned). `q` is the unit query
+/// vector, `table` its PQ table.
 pub fn two_level<S: SearchSpace>(
     space: &mut S,
     q: &[f32],
@@ -42,7 +43,15 @@ pub fn two_level<S: SearchSpace>(
     p: &SearchParams,
     stats: &mut SearchStats,
 ) -> Result<Vec<Hit>> {
+    // Callable on its own (it was the entry point before `search::run`): the same guards.
+    p.validate()?;
     let n = space.len();
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    if !space.has_graph() {
+        return super::scan(space, q, table, p, stats);
+    }
     let ef = p.ef.max(p.k);
     let mut w = Walk {
         q,

@@ -210,13 +210,49 @@ fn read_queries(path: &PathBuf, limit: Option<usize>) -> Result<Vec<(String, Str
             .unwrap_or_default();
         let text = v.get("text").and_then(|t| t.as_str()).unwrap_or("");
         if !text.trim().is_empty() {
-            qs.push((id, text.to_string()));
+            qs.push((id, cap_query(text).to_string()));
         }
     }
     if let Some(l) = limit {
         qs.truncate(l);
     }
     Ok(qs)
+}
+
+/// A query cut to the longest the search accepts (at a character boundary).
+fn cap_query(text: &str) -> &str {
+    let max = leann_edge::search::MAX_QUERY_BYTES;
+    if text.len() <= max {
+        return text;
+    }
+    log::warn!("a query of {} bytes is cut to {max}", text.len());
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// The document id of a passage id: a long JSONL record split at ingest becomes `ID`, `ID#2`, …
+fn doc_id(id: &str) -> &str {
+    match id.rsplit_once('#') {
+        Some((base, k))
+            if !base.is_empty() && !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            base
+        }
+        _ => id,
+    }
+}
+
+/// Document ids of ranked nodes, each document once, at its best rank (qrels label documents).
+fn ranked_docs(nodes: &[u32], ids: &[String]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    nodes
+        .iter()
+        .map(|&i| doc_id(&ids[i as usize]).to_string())
+        .filter(|d| seen.insert(d.clone()))
+        .collect()
 }
 
 /// Relevance labels: query id → passage id → grade (only grades above 0 kept).
@@ -303,10 +339,7 @@ pub fn run<S: FlashSource, E: Embedder>(
         qv.extend(enc.embed(c)?);
     }
     let exact = exact_top10(idx, enc, cfg, &qv, progress)?;
-    let exact_ranked: Vec<Vec<String>> = exact
-        .iter()
-        .map(|e| e.iter().map(|&i| ids[i as usize].clone()).collect())
-        .collect();
+    let exact_ranked: Vec<Vec<String>> = exact.iter().map(|e| ranked_docs(e, &ids)).collect();
     let (es, en) = qrels.metric(&qs, &exact_ranked);
     let truth = Truth {
         qs: &qs,
@@ -359,7 +392,7 @@ fn run_point<S: FlashSource, E: Embedder>(
         let ms = start.elapsed().as_secs_f64() * 1000.0;
         let got: Vec<u32> = r.hits.iter().map(|h| h.id).collect();
         r3 += leann_edge::exact::recall(&got, &t.exact[qi], 3);
-        let hit_ids: Vec<String> = got.iter().map(|&i| t.ids[i as usize].clone()).collect();
+        let hit_ids = ranked_docs(&got, t.ids);
         ranked.push(hit_ids.clone());
         recs.push(QueryRecord {
             id: qid.clone(),

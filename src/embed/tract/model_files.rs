@@ -21,6 +21,8 @@ pub struct KnownModel {
     pub sha256: &'static str,
     /// sha256 of tokenizer.json (an edited tokenizer changes every vector).
     pub tokenizer_sha256: &'static str,
+    /// sha256 of config.json (the encoder does not read it; checked when present, as fetched).
+    pub config_sha256: &'static str,
     /// Output dimension.
     pub dim: usize,
     /// Max tokens.
@@ -33,6 +35,7 @@ pub const KNOWN: &[KnownModel] = &[KnownModel {
     size: 22_928_619,
     sha256: "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6",
     tokenizer_sha256: "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+    config_sha256: "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
     dim: 384,
     max_tokens: 256,
 }];
@@ -109,10 +112,16 @@ pub(super) fn check(dir: &Path, policy: Checksum) -> Result<ModelFiles, EmbedErr
                 return Err(model_err(&onnx, why));
             }
             if policy != Checksum::Skip {
-                for (path, meta, want) in [
+                let config = dir.join("config.json");
+                let config_meta = regular_file(&config).ok();
+                let mut files = vec![
                     (&onnx, &meta, k.sha256),
                     (&tokenizer, &tok_meta, k.tokenizer_sha256),
-                ] {
+                ];
+                if let Some(m) = &config_meta {
+                    files.push((&config, m, k.config_sha256));
+                }
+                for (path, meta, want) in files {
                     let sum = sha256_checked(path, meta, policy)?;
                     if sum != want {
                         let why = format!("sha256 {sum} does not match the manifest ({want}) — corrupt, edited or from another model");
@@ -200,7 +209,6 @@ fn sha256_file(path: &Path) -> std::io::Result<String> {
 
 /// The verified-models record: lines of `key \t sha256`, newest last, at most [`stamps::KEEP`].
 mod stamps {
-    use std::io::Write;
     use std::path::PathBuf;
 
     /// Records kept (oldest dropped first).
@@ -243,27 +251,15 @@ mod stamps {
         keep.push(format!("{key}\t{sum}"));
         let skip = keep.len().saturating_sub(KEEP);
         let body: String = keep[skip..].iter().map(|l| format!("{l}\n")).collect();
-        if let Err(e) = write_new(&f, body.as_bytes()) {
+        let res = f
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .map_err(|e| e.to_string())
+            .and_then(|_| {
+                crate::format::write_file_atomic(&f, body.as_bytes()).map_err(|e| e.to_string())
+            });
+        if let Err(e) = res {
             log::debug!("cannot remember the model checksum in {}: {e}", f.display());
         }
-    }
-
-    /// Write through a fresh temporary file (never following a planted link) and rename it over.
-    fn write_new(f: &std::path::Path, body: &[u8]) -> std::io::Result<()> {
-        let dir = f.parent().unwrap_or(std::path::Path::new("."));
-        std::fs::create_dir_all(dir)?;
-        let nonce = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let tmp = dir.join(format!(".verified-models.{}.{nonce}", std::process::id()));
-        let mut w = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        let res = w.write_all(body).and_then(|_| std::fs::rename(&tmp, f));
-        if res.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        res
     }
 }
