@@ -87,6 +87,19 @@ pub enum Error {
     /// The operation was cancelled by the caller.
     #[error("cancelled")]
     Cancelled,
+    /// Another process is writing the index.
+    #[error(
+        "{path} is being changed by process {pid} (lock file {path}.lock); wait for it to finish"
+    )]
+    Locked {
+        /// The index.
+        path: String,
+        /// The writer holding the lock.
+        pid: u32,
+    },
+    /// A feature this build does not have yet; the message says what to do instead.
+    #[error("not implemented yet: {0}")]
+    NotImplemented(String),
 }
 
 impl Error {

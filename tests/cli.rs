@@ -448,3 +448,168 @@ fn kill_9_during_a_build_never_leaves_a_broken_index() {
         assert_eq!(left, [".k.leann.tmp-4194398-young"], "temporary files left");
     }
 }
+
+/// `info --json`'s passage count, or None when the index does not open.
+fn passages(idx: &str) -> Option<u64> {
+    let (ok, out, _) = run(&["info", idx, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).ok()?;
+    ok.then(|| v["passages"].as_u64()).flatten()
+}
+
+fn change_json(args: &[&str]) -> serde_json::Value {
+    let (ok, out, err) = run(args);
+    assert!(ok, "{args:?}: {err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+#[test]
+fn add_remove_sync_and_list_change_an_index_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = dir.path().join("docs");
+    std::fs::create_dir(&docs).unwrap();
+    for f in ["espresso.md", "sourdough.txt", "planets.html"] {
+        std::fs::copy(format!("examples/corpus/{f}"), docs.join(f)).unwrap();
+    }
+    let idx = dir.path().join("live.leann");
+    let (idx_s, docs_s) = (idx.to_str().unwrap(), docs.to_str().unwrap());
+    let (ok, _, err) = run(&["build", docs_s, "-o", idx_s]);
+    assert!(ok, "{err}");
+    let n0 = passages(idx_s).unwrap();
+    // add: a new file becomes searchable; its passages are the only ones embedded.
+    let pi = dir.path().join("raspberry-pi.md");
+    std::fs::copy("examples/corpus/raspberry-pi.md", &pi).unwrap();
+    let r = change_json(&["add", idx_s, pi.to_str().unwrap(), "--json"]);
+    let added = r["added_passages"].as_u64().unwrap();
+    assert!(
+        added >= 1 && r["embedded_passages"].as_u64() == Some(added),
+        "{r}"
+    );
+    assert_eq!(r["passages_after"].as_u64(), Some(n0 + added));
+    let (ok, out, _) = run(&["search", idx_s, "Pi Zero 2 W memory", "--json", "-k", "1"]);
+    assert!(ok && out.contains("raspberry-pi.md"), "{out}");
+    // list: every source with its passages.
+    let (ok, out, _) = run(&["list", idx_s, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(ok && v["sources"].as_array().unwrap().len() == 4, "{v}");
+    // remove --source: gone from the results from the moment remove returns.
+    let r = change_json(&["remove", idx_s, "--source", pi.to_str().unwrap(), "--json"]);
+    assert_eq!(r["passages_after"].as_u64(), Some(n0), "{r}");
+    let (_, out, _) = run(&["search", idx_s, "Pi Zero 2 W memory", "--json", "-k", "10"]);
+    assert!(!out.contains("raspberry-pi.md"), "{out}");
+    // sync after editing one file: only that file's new passage is embedded; a vanished file goes.
+    let mut text = std::fs::read_to_string(docs.join("espresso.md")).unwrap();
+    text.push_str(
+        "\n\nA flat white is espresso with steamed milk and a thin layer of microfoam.\n",
+    );
+    std::fs::write(docs.join("espresso.md"), text).unwrap();
+    std::fs::remove_file(docs.join("planets.html")).unwrap();
+    let r = change_json(&["sync", idx_s, docs_s, "--json"]);
+    assert_eq!(
+        (
+            r["changed"].as_u64(),
+            r["removed"].as_u64(),
+            r["unchanged"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1)),
+        "{r}"
+    );
+    let embedded = r["embedded_passages"].as_u64().unwrap();
+    assert!((1..=2).contains(&embedded), "{r}");
+    // A second sync of unchanged files costs no encoder work.
+    let r = change_json(&["sync", idx_s, docs_s, "--json"]);
+    assert_eq!(
+        (r["embedded_passages"].as_u64(), r["unchanged"].as_u64()),
+        (Some(0), Some(2)),
+        "{r}"
+    );
+    let (ok, out, _) = run(&[
+        "search",
+        idx_s,
+        "espresso with steamed milk and microfoam",
+        "--json",
+        "-k",
+        "1",
+    ]);
+    assert!(ok && out.contains("microfoam"), "{out}");
+    let (ok, out, err) = run(&["verify", idx_s]);
+    assert!(ok && out.contains("OK"), "{err}");
+    // compact: nothing to reclaim (changes drop passages physically), same passages after.
+    let before = std::fs::metadata(&idx).unwrap().len();
+    let r = change_json(&["compact", idx_s, "--json"]);
+    assert_eq!(r["passages_after"], r["passages_before"], "{r}");
+    assert_eq!(r["embedded_passages"].as_u64(), Some(0), "{r}");
+    assert_eq!(std::fs::metadata(&idx).unwrap().len(), before);
+    // JSONL: a record with an existing id is replaced; remove --id drops it.
+    let j = dir.path().join("extra.jsonl");
+    std::fs::write(
+        &j,
+        "{\"id\":\"x1\",\"text\":\"Tardigrades survive the vacuum of space.\"}\n",
+    )
+    .unwrap();
+    change_json(&["add", idx_s, j.to_str().unwrap(), "--json"]);
+    std::fs::write(
+        &j,
+        "{\"id\":\"x1\",\"text\":\"Tardigrades are also called water bears.\"}\n",
+    )
+    .unwrap();
+    let r = change_json(&["add", idx_s, j.to_str().unwrap(), "--json"]);
+    assert_eq!(
+        (r["added_passages"].as_u64(), r["removed_passages"].as_u64()),
+        (Some(1), Some(1)),
+        "{r}"
+    );
+    let r = change_json(&["remove", idx_s, "--id", "x1", "--json"]);
+    assert_eq!(r["removed_passages"].as_u64(), Some(1), "{r}");
+    // One writer at a time: a live lock holder is named; a dead one's lock is taken over.
+    let lock = dir.path().join("live.leann.lock");
+    std::fs::write(&lock, format!("{}\n", std::process::id())).unwrap();
+    let (ok, _, err) = run(&["remove", idx_s, "--id", "nothing"]);
+    assert!(!ok && err.contains("being changed by process"), "{err}");
+    std::fs::write(&lock, "4194399\n").unwrap();
+    let (ok, _, err) = run(&["remove", idx_s, "--id", "nothing"]);
+    assert!(ok, "{err}");
+    assert!(!lock.exists());
+}
+
+#[test]
+fn kill_9_during_changes_leaves_the_state_before_or_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = dir.path().join("k.leann");
+    let idx_s = idx.to_str().unwrap();
+    let (ok, _, err) = run(&["build", "examples/corpus/espresso.md", "-o", idx_s]);
+    assert!(ok, "{err}");
+    let pi = "examples/corpus/raspberry-pi.md";
+    let before = passages(idx_s).unwrap();
+    let mut seen_after = false;
+    let mut states = std::collections::BTreeSet::from([before]);
+    // 50 kills at moments spread over the model load, the embedding and the write.
+    for i in 0..50u64 {
+        let n = passages(idx_s).expect("the index opens after every kill");
+        let args: Vec<&str> = if n == before {
+            vec!["add", idx_s, pi]
+        } else {
+            seen_after = true;
+            vec!["remove", idx_s, "--source", pi]
+        };
+        let mut child = bin()
+            .args(&args)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20 + (i * 37) % 900));
+        let _ = child.kill();
+        let _ = child.wait();
+        states.insert(passages(idx_s).expect("the index opens after a kill"));
+        // Only two states exist: without the file and with all of its passages.
+        assert!(
+            states.len() <= 2,
+            "half-applied change: passage counts {states:?}"
+        );
+        let (ok, _, err) = run(&["verify", idx_s]);
+        assert!(ok, "verify after kill {i}: {err}");
+    }
+    assert!(
+        seen_after,
+        "no change ever completed: the kill delays are too short"
+    );
+}

@@ -1,13 +1,16 @@
 //! `leann-edge build`: index files, folders or JSONL passages.
 use super::common::{bar, vectors_path, Global, ShapeOpts};
+use super::ingest_opts::IngestArgs;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use indicatif::ProgressBar;
 use leann_edge::boards::Board;
 use leann_edge::embed::tract::TractEmbedder;
 use leann_edge::embed::Embedder;
-use leann_edge::index::{BuildParams, BuildPlan, BuildReport, IndexBuilder, Navigation, Phase};
-use leann_edge::ingest::{collect, IngestOptions};
+use leann_edge::index::{
+    BuildParams, BuildPlan, BuildReport, IndexBuilder, Navigation, Phase, WriteLock,
+};
+use leann_edge::ingest::{collect, IngestOptions, IngestSummary};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
@@ -21,18 +24,8 @@ pub struct BuildArgs {
     /// Index file to write.
     #[arg(short, long)]
     pub output: PathBuf,
-    /// Tokens per passage when chunking files.
-    #[arg(long, default_value_t = 256)]
-    pub chunk_tokens: usize,
-    /// Overlap tokens between chunks.
-    #[arg(long, default_value_t = 32)]
-    pub overlap_tokens: usize,
-    /// Skip files larger than this many MiB.
-    #[arg(long, default_value_t = 16)]
-    pub max_file_mib: u64,
-    /// Follow symlinks inside the folders to files outside them (default: skipped and counted).
-    #[arg(long)]
-    pub follow_symlinks: bool,
+    #[command(flatten)]
+    pub ingest: IngestArgs,
     /// Cache passage embeddings here (by content, ~1.5 KB a passage): a rebuild re-embeds only the
     /// passages that changed. A build-host convenience; never part of the index.
     #[arg(long)]
@@ -50,9 +43,6 @@ pub struct BuildArgs {
     pub seed: u64,
 }
 
-/// Largest `--chunk-tokens` (the encoder reads the first 256 tokens of a passage anyway).
-const MAX_CHUNK_TOKENS: usize = 4096;
-
 /// Run `build`.
 pub fn run(g: &Global, a: &BuildArgs) -> Result<()> {
     let b = g.board()?;
@@ -64,12 +54,7 @@ pub fn run(g: &Global, a: &BuildArgs) -> Result<()> {
     };
     params.graph.seed = a.seed;
     a.shape.apply(&mut params, false);
-    let ingest = IngestOptions {
-        max_tokens: a.chunk_tokens,
-        overlap_tokens: a.overlap_tokens,
-        max_file_bytes: a.max_file_mib.saturating_mul(1 << 20),
-        follow_symlinks: a.follow_symlinks,
-    };
+    let ingest = a.ingest.options()?;
     let job = Job {
         paths: &a.paths,
         output: &a.output,
@@ -96,22 +81,6 @@ impl Job<'_> {
     fn validate(&self, dim: usize) -> Result<()> {
         check_output(self.output, self.paths)?;
         check_not_a_document(self.output)?;
-        if self.ingest.max_tokens > MAX_CHUNK_TOKENS {
-            bail!("--chunk-tokens {} is too large: give at most {MAX_CHUNK_TOKENS} (the encoder reads 256)", self.ingest.max_tokens);
-        }
-        if self.ingest.max_tokens < 8 {
-            bail!(
-                "--chunk-tokens {} is too small: give 8 or more (default 256)",
-                self.ingest.max_tokens
-            );
-        }
-        if self.ingest.overlap_tokens >= self.ingest.max_tokens {
-            bail!(
-                "--overlap-tokens {} must be smaller than --chunk-tokens {}",
-                self.ingest.overlap_tokens,
-                self.ingest.max_tokens
-            );
-        }
         if self.keep_vectors {
             check_output(&vectors_path(self.output), self.paths)?;
         }
@@ -129,26 +98,10 @@ impl Job<'_> {
         check_not_a_document(self.output)?;
         let enc = g.encoder(b)?;
         self.validate(enc.dim())?;
+        let _lock = WriteLock::acquire(self.output)?;
         let (recs, sum) = collect(self.paths, &self.ingest);
         if !self.quiet {
-            let lossy = if sum.lossy_utf8 > 0 {
-                format!(
-                    "; {} files had invalid UTF-8 (decoded lossily)",
-                    sum.lossy_utf8
-                )
-            } else {
-                String::new()
-            };
-            eprintln!(
-                "read {} files ({} bytes): {} passages; skipped {}{lossy}",
-                sum.files,
-                sum.bytes,
-                recs.len(),
-                sum.skipped_total(),
-            );
-            for (r, n) in &sum.skipped {
-                eprintln!("  skipped {n}: {r}");
-            }
+            print_summary(&sum, recs.len());
         }
         if recs.is_empty() {
             bail!("no passages found in {:?}: give folders or files of text, Markdown, reST, HTML or JSONL", self.paths);
@@ -203,6 +156,27 @@ impl Job<'_> {
         )?;
         bars.finish();
         Ok(report)
+    }
+}
+
+/// The ingest summary: files, bytes, passages, skips by reason.
+pub fn print_summary(sum: &IngestSummary, passages: usize) {
+    let lossy = if sum.lossy_utf8 > 0 {
+        format!(
+            "; {} files had invalid UTF-8 (decoded lossily)",
+            sum.lossy_utf8
+        )
+    } else {
+        String::new()
+    };
+    eprintln!(
+        "read {} files ({} bytes): {passages} passages; skipped {}{lossy}",
+        sum.files,
+        sum.bytes,
+        sum.skipped_total(),
+    );
+    for (r, n) in &sum.skipped {
+        eprintln!("  skipped {n}: {r}");
     }
 }
 

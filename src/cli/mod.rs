@@ -2,15 +2,21 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+pub mod add;
 pub mod bench;
 pub mod bench_encoder;
 pub mod bench_table;
 pub mod boards;
 pub mod build;
 pub mod common;
+pub mod compact;
 pub mod demo;
 pub mod info;
+pub mod ingest_opts;
+pub mod list;
+pub mod remove;
 pub mod search;
+pub mod sync;
 pub mod verify;
 
 /// The parsed command line.
@@ -34,6 +40,16 @@ pub enum Cmd {
     Build(build::BuildArgs),
     /// Search an index.
     Search(search::SearchArgs),
+    /// Add files/folders or JSONL passages to an index (same id or file: replaced).
+    Add(add::AddArgs),
+    /// Remove passages by JSONL id or by source file/folder.
+    Remove(remove::RemoveArgs),
+    /// Make an index reflect exactly these paths (unchanged passages cost no encoder work).
+    Sync(sync::SyncArgs),
+    /// The sources of an index with passage counts and bytes.
+    List(list::ListArgs),
+    /// Rewrite an index; say when a fresh build would choose another PQ.
+    Compact(compact::CompactArgs),
     /// Storage breakdown and build parameters.
     Info(info::InfoArgs),
     /// Check every section checksum and the model files (sha256 recomputed).
@@ -56,6 +72,11 @@ pub fn run(cli: Cli) -> Result<()> {
     match &cli.cmd {
         Cmd::Build(a) => build::run(g, a),
         Cmd::Search(a) => search::run(g, a),
+        Cmd::Add(a) => add::run(g, a),
+        Cmd::Remove(a) => remove::run(g, a),
+        Cmd::Sync(a) => sync::run(g, a),
+        Cmd::List(a) => list::run(a),
+        Cmd::Compact(a) => compact::run(g, a),
         Cmd::Info(a) => info::run(a),
         Cmd::Verify(a) => verify::run(g, a),
         Cmd::Bench(a) => bench::run(g, a),

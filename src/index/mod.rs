@@ -24,6 +24,10 @@ mod builder;
 #[cfg(feature = "std")]
 mod embed_cache;
 #[cfg(feature = "std")]
+mod live;
+#[cfg(feature = "std")]
+mod lock;
+#[cfg(feature = "std")]
 mod plan;
 
 #[cfg(feature = "std")]
@@ -32,6 +36,10 @@ pub use builder::{
 };
 #[cfg(feature = "std")]
 pub use embed_cache::EmbedReport;
+#[cfg(feature = "std")]
+pub use live::{apply as change, Change, ChangeReport};
+#[cfg(feature = "std")]
+pub use lock::WriteLock;
 #[cfg(feature = "std")]
 pub use plan::{
     choose_budget, choose_budget_scan, est_bits_per_edge, BudgetChoice, BuildParams, BuildPlan,

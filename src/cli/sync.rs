@@ -1,0 +1,37 @@
+//! `leann-edge sync`: make the index reflect exactly these paths.
+use super::add::print_report;
+use super::common::{open_index, Global};
+use super::ingest_opts::IngestArgs;
+use anyhow::Result;
+use clap::Args;
+use leann_edge::index::{change, Change};
+use leann_edge::ingest::collect;
+use std::path::PathBuf;
+
+/// Make the index hold exactly the passages of these paths: new files added, changed ones
+/// re-chunked, vanished ones removed; passages whose text is already indexed cost no encoder work.
+#[derive(Args, Clone, Debug)]
+pub struct SyncArgs {
+    /// Index file to change.
+    pub index: PathBuf,
+    /// Files or folders the index should reflect.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub ingest: IngestArgs,
+    /// One JSON document.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Run `sync`.
+pub fn run(g: &Global, a: &SyncArgs) -> Result<()> {
+    let opts = a.ingest.options()?;
+    open_index(&a.index)?;
+    let b = g.board()?;
+    let enc = g.encoder(&b)?;
+    let (recs, sum) = collect(&a.paths, &opts);
+    super::build::print_summary(&sum, recs.len());
+    let r = change(&a.index, &enc, Change::Sync(recs))?;
+    print_report("sync", &r, a.json)
+}

@@ -1,0 +1,298 @@
+//! Changing an index in place: add, replace and remove passages, or make it reflect a set of paths
+//! (`sync`) — without stored embeddings and without re-embedding what did not change.
+//!
+//! Design (scan indexes, the default up to 16 MiB of PQ codes): every change writes a complete new
+//! index file — the kept passages' PQ codes and records copied, new passages embedded and encoded
+//! with the index's existing PQ (and projection) — and renames it over the old one under a write
+//! lock ([`super::lock`]). So the file on disk is always the state before or after a change, readers
+//! that have it open keep their snapshot, removed passages are gone physically the moment the call
+//! returns, and there is nothing to compact. A passage whose encoder input is already in the index
+//! reuses its PQ code (keyed by a 128-bit hash of the input), so unchanged files and records cost
+//! no encoder work. The cost that does grow with the index is the copy: reading and rewriting its
+//! bytes (docs-faq, 14 MB: see docs/benchmarks.md). Graph indexes are refused for now (new nodes
+//! would have to be linked in): rebuild them with `build`.
+use super::lock::WriteLock;
+use super::Index;
+use crate::embed::{EmbedError, Embedder};
+use crate::error::{Error, Result};
+use crate::flash::{read_vec, FileSource};
+use crate::format::{self, Kind, Meta};
+use crate::passages::PassageRecord;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+/// What to change.
+#[derive(Clone, Debug, Default)]
+pub enum Change {
+    /// Add passages; an existing passage with the same JSONL id, or from the same source file, is
+    /// replaced.
+    Add(Vec<PassageRecord>),
+    /// Remove passages by JSONL id.
+    RemoveIds(Vec<String>),
+    /// Remove every passage whose source path is one of these or lies under one of these folders.
+    RemoveSources(Vec<String>),
+    /// The index becomes exactly these passages (what `collect` made of the synced paths).
+    Sync(Vec<PassageRecord>),
+    /// Rewrite as is (checks every record and code on the way).
+    #[default]
+    Rewrite,
+}
+
+/// What a change did.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct ChangeReport {
+    /// Passages before.
+    pub passages_before: u64,
+    /// Passages after.
+    pub passages_after: u64,
+    /// Passages in the result that were not in the index before.
+    pub added_passages: u64,
+    /// Passages of the index before that are gone.
+    pub removed_passages: u64,
+    /// Passages the encoder embedded (the others reused their PQ code).
+    pub embedded_passages: u64,
+    /// Source files in the result not in the index before.
+    pub added: u64,
+    /// Source files in both, with different passages.
+    pub changed: u64,
+    /// Source files of the index before that are gone.
+    pub removed: u64,
+    /// Source files in both, with the same passages.
+    pub unchanged: u64,
+    /// Size of the new index file.
+    pub file_bytes: u64,
+    /// Wall time, seconds.
+    pub seconds: f64,
+}
+
+/// One passage of the result: its record and its PQ code (empty until embedded).
+struct Entry {
+    rec: PassageRecord,
+    code: Vec<u8>,
+}
+
+/// 128-bit key of an encoder input (the same passage text and title give the same key).
+fn content_key(rec: &PassageRecord) -> u128 {
+    let input = rec.embed_input();
+    let fnv = |mut h: u64| {
+        for &x in input.as_bytes() {
+            h ^= x as u64;
+            h = h.wrapping_mul(0x100_0000_01b3);
+        }
+        h
+    };
+    ((fnv(0xcbf2_9ce4_8422_2325) as u128) << 64) | fnv(0x6c62_272e_07bb_0142) as u128
+}
+
+/// Apply `change` to the index at `path`, embedding new passages with `enc` (which must be the
+/// index's model).
+pub fn apply<E: Embedder + ?Sized>(path: &Path, enc: &E, change: Change) -> Result<ChangeReport> {
+    let start = std::time::Instant::now();
+    let _lock = WriteLock::acquire(path)?;
+    let idx = Index::open_file(path, &super::OpenOptions::verified())?;
+    idx.check_embedder(enc)?;
+    if idx.has_graph() {
+        return Err(Error::NotImplemented(
+            "adding to or removing from a graph index; rebuild it with `leann-edge build` \
+             (indexes under 16 MiB of PQ codes are scan indexes and can be changed in place)"
+                .into(),
+        ));
+    }
+    let old = read_all(&idx)?;
+    let mut report = ChangeReport {
+        passages_before: old.len() as u64,
+        ..ChangeReport::default()
+    };
+    let mut result = merge(&old, change)?;
+    report.embedded_passages = encode_missing(&idx, enc, &old, &mut result)?;
+    count_changes(&old, &result, &mut report);
+    report.passages_after = result.len() as u64;
+    report.file_bytes = write(&idx, path, &result)?;
+    report.seconds = start.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Every passage of the index with its PQ code.
+fn read_all(idx: &Index<FileSource>) -> Result<Vec<Entry>> {
+    let cb = idx.pq().code_bytes();
+    let codes = idx.layout().need(Kind::PqCodes)?;
+    let all = read_vec(idx.source(), codes.offset, codes.len as usize)?;
+    let mut out = Vec::with_capacity(idx.len());
+    for (v, code) in all.chunks_exact(cb).enumerate() {
+        let p = idx.passage(v as u32)?;
+        let id = (!p.id.is_empty() && p.source.is_none()).then_some(p.id);
+        out.push(Entry {
+            rec: PassageRecord {
+                id,
+                title: p.title,
+                text: p.text,
+                source: p.source,
+            },
+            code: code.to_vec(),
+        });
+    }
+    Ok(out)
+}
+
+fn copy(e: &Entry) -> Entry {
+    Entry {
+        rec: e.rec.clone(),
+        code: e.code.clone(),
+    }
+}
+
+fn fresh(r: PassageRecord) -> Entry {
+    Entry {
+        rec: r,
+        code: Vec::new(),
+    }
+}
+
+/// Whether `path` is `root` or lies under it (as a folder).
+fn under(path: &str, root: &str) -> bool {
+    let root = root.trim_end_matches('/');
+    path == root
+        || path
+            .strip_prefix(root)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// The passages of the result, in order: kept old ones first, then new ones.
+fn merge(old: &[Entry], change: Change) -> Result<Vec<Entry>> {
+    Ok(match change {
+        Change::Rewrite => old.iter().map(copy).collect(),
+        Change::Sync(new) => new.into_iter().map(fresh).collect(),
+        Change::RemoveIds(ids) => {
+            let ids: HashSet<String> = ids.into_iter().collect();
+            let keep = |e: &&Entry| e.rec.id.as_ref().is_none_or(|i| !ids.contains(i));
+            old.iter().filter(keep).map(copy).collect()
+        }
+        Change::RemoveSources(roots) => {
+            let gone = |e: &Entry| {
+                let src = e.rec.source.as_ref();
+                src.is_some_and(|s| roots.iter().any(|r| under(&s.path, r)))
+            };
+            old.iter().filter(|e| !gone(e)).map(copy).collect()
+        }
+        Change::Add(new) => {
+            let ids: HashSet<&str> = new.iter().filter_map(|r| r.id.as_deref()).collect();
+            let files: HashSet<&str> = new
+                .iter()
+                .filter_map(|r| r.source.as_ref().map(|s| s.path.as_str()))
+                .collect();
+            let replaced = |e: &Entry| {
+                e.rec.id.as_deref().is_some_and(|i| ids.contains(i))
+                    || e.rec
+                        .source
+                        .as_ref()
+                        .is_some_and(|s| files.contains(s.path.as_str()))
+            };
+            let mut out: Vec<Entry> = old.iter().filter(|e| !replaced(e)).map(copy).collect();
+            out.extend(new.into_iter().map(fresh));
+            out
+        }
+    })
+}
+
+/// Give every passage without a code the code of an old passage with the same encoder input, or
+/// embed and encode it with the index's PQ. Returns the passages embedded.
+fn encode_missing<E: Embedder + ?Sized>(
+    idx: &Index<FileSource>,
+    enc: &E,
+    old: &[Entry],
+    result: &mut [Entry],
+) -> Result<u64> {
+    let known: HashMap<u128, &[u8]> = old
+        .iter()
+        .map(|e| (content_key(&e.rec), &e.code[..]))
+        .collect();
+    let mut todo = Vec::new();
+    for (i, e) in result.iter_mut().enumerate() {
+        if !e.code.is_empty() {
+            continue;
+        }
+        match known.get(&content_key(&e.rec)) {
+            Some(code) => e.code = code.to_vec(),
+            None => todo.push(i),
+        }
+    }
+    let dim = enc.dim();
+    for chunk in todo.chunks(32) {
+        let texts: Vec<String> = chunk.iter().map(|&i| result[i].rec.embed_input()).collect();
+        let refs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
+        let v = enc.embed(&refs)?;
+        if v.len() != refs.len() * dim {
+            let why = format!(
+                "embedder returned {} floats for {} texts",
+                v.len(),
+                refs.len()
+            );
+            return Err(EmbedError::Runtime(why).into());
+        }
+        for (j, &i) in chunk.iter().enumerate() {
+            idx.pq()
+                .encode(&v[j * dim..(j + 1) * dim], &mut result[i].code);
+        }
+    }
+    Ok(todo.len() as u64)
+}
+
+/// Passage and source-file counts of the change.
+fn count_changes(old: &[Entry], new: &[Entry], r: &mut ChangeReport) {
+    let keys = |es: &[Entry]| -> HashSet<u128> { es.iter().map(|e| content_key(&e.rec)).collect() };
+    let (ok, nk) = (keys(old), keys(new));
+    r.added_passages = new
+        .iter()
+        .filter(|e| !ok.contains(&content_key(&e.rec)))
+        .count() as u64;
+    r.removed_passages = old
+        .iter()
+        .filter(|e| !nk.contains(&content_key(&e.rec)))
+        .count() as u64;
+    let files = |es: &[Entry]| -> HashMap<String, Vec<u128>> {
+        let mut m: HashMap<String, Vec<u128>> = HashMap::new();
+        for e in es {
+            if let Some(s) = &e.rec.source {
+                m.entry(s.path.clone())
+                    .or_default()
+                    .push(content_key(&e.rec));
+            }
+        }
+        m
+    };
+    let (of, nf) = (files(old), files(new));
+    for (path, keys) in &nf {
+        match of.get(path) {
+            None => r.added += 1,
+            Some(k) if k == keys => r.unchanged += 1,
+            Some(_) => r.changed += 1,
+        }
+    }
+    r.removed = of.keys().filter(|p| !nf.contains_key(*p)).count() as u64;
+}
+
+/// Write the result as a scan index with the old index's PQ, atomically; returns its size.
+fn write(idx: &Index<FileSource>, path: &Path, result: &[Entry]) -> Result<u64> {
+    let recs: Vec<PassageRecord> = result.iter().map(|e| e.rec.clone()).collect();
+    let codes: Vec<u8> = result.iter().flat_map(|e| e.code.iter().copied()).collect();
+    let ps = crate::passages::encode(&recs);
+    let old = idx.meta();
+    let mut build = old.build.clone();
+    build.retain(|(k, _)| k != "updated");
+    build.push(("updated".into(), "in place (add/remove/sync)".into()));
+    let meta = Meta {
+        n: result.len() as u64,
+        entry: 0,
+        edges: 0,
+        hub_vectors: 0,
+        sources: ps.sources.clone(),
+        build,
+        writer: format!("leann-edge {}", env!("CARGO_PKG_VERSION")),
+        ..old.clone()
+    };
+    let mut sections = vec![(Kind::Meta, meta.to_bytes()?)];
+    sections.extend(super::parts::pq::sections(idx.pq(), codes));
+    sections.extend(super::parts::passages::sections(ps));
+    sections.extend(super::parts::pq::rotation_section(idx.pq()));
+    format::write_atomic(path, &sections)
+}
