@@ -43,6 +43,27 @@ fn build_search_info_verify_and_refuse_corruption() {
         assert!(top.contains(file), "{q}: top hit {top}");
         assert!(v["stats"]["recomputed"].as_u64().unwrap() >= 1);
     }
+    // --min-score: a question with no good answer gets none; --top-k is -k.
+    let (ok, out, _) = run(&[
+        "search",
+        idx_s,
+        "tax law of medieval Venice",
+        "--min-score",
+        "0.6",
+    ]);
+    assert!(ok && out.contains("nothing relevant"), "{out}");
+    let (ok, out, _) = run(&[
+        "search",
+        idx_s,
+        "which planet has the most moons",
+        "--json",
+        "--top-k",
+        "1",
+        "--min-score",
+        "0.4",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(ok && v["hits"].as_array().unwrap().len() == 1, "{v}");
     let (ok, out, _) = run(&["search", idx_s, "espresso grind size", "--stats"]);
     assert!(
         ok && out.contains("espresso.md") && out.contains("passages recomputed"),

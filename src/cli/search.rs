@@ -22,6 +22,10 @@ pub struct SearchArgs {
     /// Show what the query cost.
     #[arg(long)]
     pub stats: bool,
+    /// Drop hits scoring below this cosine similarity (e.g. 0.4), so a question with no good
+    /// answer gets none instead of the least bad passages.
+    #[arg(long)]
+    pub min_score: Option<f32>,
 }
 
 /// Run `search`.
@@ -32,7 +36,16 @@ pub fn run(g: &Global, a: &SearchArgs) -> Result<()> {
     let idx = open_index(&a.index)?;
     let enc = g.encoder(&b)?;
     let mut se = idx.searcher(&enc, p.cache_capacity)?;
-    let r = se.search_text(&a.query, &p)?;
+    if let Some(m) = a.min_score {
+        if !(-1.0..=1.0).contains(&m) {
+            anyhow::bail!("--min-score {m} is out of range: cosine similarities lie in [-1, 1]");
+        }
+    }
+    let mut r = se.search_text(&a.query, &p)?;
+    let best = r.hits.first().map(|h| h.score);
+    if let Some(m) = a.min_score {
+        r.hits.retain(|h| h.score >= m);
+    }
     let hits: Vec<(&Hit, Passage)> = r
         .hits
         .iter()
@@ -42,6 +55,9 @@ pub fn run(g: &Global, a: &SearchArgs) -> Result<()> {
         print_json(&a.query, &hits, &r.stats)
     } else {
         print_text(&hits);
+        if let (true, Some(b), Some(m)) = (hits.is_empty(), best, a.min_score) {
+            println!("nothing relevant: the best passage scored {b:.3}, below --min-score {m}");
+        }
         if a.stats {
             print_stats(&r.stats);
         }
