@@ -278,7 +278,8 @@ fn read_jsonl(
         let id = match v.get("id").or_else(|| v.get("_id")) {
             Some(serde_json::Value::String(s)) => s.clone(),
             Some(other) => other.to_string(),
-            None => format!("{}", ln + 1),
+            // Unique across files (a bare line number collided when another file was added).
+            None => format!("{}:{}", file_title(p), ln + 1),
         };
         let title = v
             .get("title")

@@ -538,6 +538,7 @@ fn add_remove_sync_and_list_change_an_index_in_place() {
     assert!((1..=2).contains(&embedded), "{r}");
     // A second sync of unchanged files costs no encoder work.
     let r = change_json(&["sync", idx_s, docs_s, "--json"]);
+    let n_after_sync = r["passages_after"].as_u64().unwrap();
     assert_eq!(
         (r["embedded_passages"].as_u64(), r["unchanged"].as_u64()),
         (Some(0), Some(2)),
@@ -581,15 +582,40 @@ fn add_remove_sync_and_list_change_an_index_in_place() {
     );
     let r = change_json(&["remove", idx_s, "--id", "x1", "--json"]);
     assert_eq!(r["removed_passages"].as_u64(), Some(1), "{r}");
-    // One writer at a time: a live lock holder is named; a dead one's lock is taken over.
-    let lock = dir.path().join("live.leann.lock");
-    std::fs::write(&lock, format!("{}\n", std::process::id())).unwrap();
-    let (ok, _, err) = run(&["remove", idx_s, "--id", "nothing"]);
-    assert!(!ok && err.contains("being changed by process"), "{err}");
-    std::fs::write(&lock, "4194399\n").unwrap();
-    let (ok, _, err) = run(&["remove", idx_s, "--id", "nothing"]);
-    assert!(ok, "{err}");
-    assert!(!lock.exists());
+    // A removal that matches nothing is refused (a mistyped id), and so is a sync of a missing path.
+    let (ok, _, err) = run(&["remove", idx_s, "--id", "no-such-id"]);
+    assert!(!ok && err.contains("no passage has"), "{err}");
+    let typo = dir.path().join("no-such-folder");
+    let (ok, _, err) = run(&["sync", idx_s, typo.to_str().unwrap()]);
+    assert!(!ok && err.contains("refuses a path"), "{err}");
+    assert_eq!(passages(idx_s), Some(n_after_sync));
+    // One writer at a time: while another process holds the lock, a change is refused, naming it.
+    #[cfg(unix)]
+    {
+        use std::os::unix::io::AsRawFd;
+        let lock = dir.path().join(".live.leann.lock");
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock)
+            .unwrap();
+        // SAFETY: flock on a descriptor `f` owns; released when `f` is dropped below.
+        let held = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        assert_eq!(held, 0);
+        std::fs::write(&lock, format!("{}\n", std::process::id())).unwrap();
+        let (ok, _, err) = run(&["remove", idx_s, "--source", docs_s]);
+        assert!(
+            !ok && err.contains(&format!("being changed by process {}", std::process::id())),
+            "{err}"
+        );
+        drop(f);
+        // The lock of a writer that is gone (its flock died with it) never blocks the next one.
+        let (ok, _, err) = run(&["remove", idx_s, "--source", docs_s]);
+        assert!(ok, "{err}");
+        assert_eq!(passages(idx_s), Some(0));
+    }
 }
 
 #[test]

@@ -7,8 +7,9 @@ use leann_edge::index::{change, Change, ChangeReport};
 use leann_edge::ingest::collect;
 use std::path::PathBuf;
 
-/// Add files/folders or JSONL passages to an index (a passage with an existing JSONL id, or a file
-/// already indexed, is replaced).
+/// Add files/folders or JSONL passages to an index. A text file already indexed (same path as
+/// given to build) is replaced; a JSONL record whose id is indexed is replaced (JSONL files are not
+/// tracked as a whole: `sync` makes the index match one, `remove --id` drops records).
 #[derive(Args, Clone, Debug)]
 pub struct AddArgs {
     /// Index file to change.

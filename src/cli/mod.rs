@@ -40,7 +40,7 @@ pub enum Cmd {
     Build(build::BuildArgs),
     /// Search an index.
     Search(search::SearchArgs),
-    /// Add files/folders or JSONL passages to an index (same id or file: replaced).
+    /// Add files/folders or JSONL passages to an index (same file path or JSONL id: replaced).
     Add(add::AddArgs),
     /// Remove passages by JSONL id or by source file/folder.
     Remove(remove::RemoveArgs),

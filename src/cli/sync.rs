@@ -2,7 +2,7 @@
 use super::add::print_report;
 use super::common::{open_index, Global};
 use super::ingest_opts::IngestArgs;
-use anyhow::Result;
+use anyhow::{bail, Result};
 use clap::Args;
 use leann_edge::index::{change, Change};
 use leann_edge::ingest::collect;
@@ -19,6 +19,9 @@ pub struct SyncArgs {
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub ingest: IngestArgs,
+    /// Allow the result to be empty (every passage removed).
+    #[arg(long)]
+    pub allow_empty: bool,
     /// One JSON document.
     #[arg(long)]
     pub json: bool,
@@ -27,11 +30,23 @@ pub struct SyncArgs {
 /// Run `sync`.
 pub fn run(g: &Global, a: &SyncArgs) -> Result<()> {
     let opts = a.ingest.options()?;
+    // A mistyped path would make the index "reflect" nothing there: refuse instead of emptying it.
+    for p in &a.paths {
+        if let Err(e) = std::fs::metadata(p) {
+            bail!("{}: {e}; sync makes the index exactly these paths, so it refuses a path it cannot read", p.display());
+        }
+    }
     open_index(&a.index)?;
     let b = g.board()?;
     let enc = g.encoder(&b)?;
     let (recs, sum) = collect(&a.paths, &opts);
     super::build::print_summary(&sum, recs.len());
+    if recs.is_empty() && !a.allow_empty {
+        bail!(
+            "no passages found in {:?}; sync would empty the index (give --allow-empty to do that)",
+            a.paths
+        );
+    }
     let r = change(&a.index, &enc, Change::Sync(recs))?;
     print_report("sync", &r, a.json)
 }

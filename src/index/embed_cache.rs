@@ -1,8 +1,9 @@
 //! Embedding the passages of a build, and the optional embedding cache: one vector per distinct
 //! passage, keyed by a 128-bit hash of its encoder input, for one model. A rebuild of a changed
 //! corpus re-embeds only the passages that changed. The cache stores vectors (1.5 KB a passage at
-//! 384 dimensions), so it is a build-host convenience, never part of an index; one that cannot be
-//! read is ignored and one that cannot be written costs a warning, never the build.
+//! 384 dimensions), so it is a build-host convenience, never part of an index. One of another model,
+//! truncated, or with damaged vectors is ignored (what it lacks is embedded); one that cannot be
+//! written costs a warning, never the build; `build` refuses to replace a file that is not a cache.
 //!
 //! File: `"LEANNEMB" | version u16 (1) | dim u32 | fingerprint length u16 | fingerprint |
 //! count u64 | count × (key u128 | dim × f32)`, all little-endian.
@@ -46,12 +47,15 @@ pub struct EmbedReport {
 /// dimension's, or nothing readable.
 fn load(path: &Path, fingerprint: &str, dim: usize) -> HashMap<u128, Vec<f32>> {
     let mut out = HashMap::new();
-    let Ok(b) = crate::flash::open_regular(path).and_then(|mut f| {
-        let mut b = Vec::new();
-        std::io::Read::read_to_end(&mut f, &mut b).map(|_| b)
-    }) else {
+    // Read the header first: the file's size must be what its count says before it is read whole.
+    let Ok(mut f) = crate::flash::open_regular(path) else {
         return out;
     };
+    let len = f.metadata().map_or(0, |m| m.len());
+    let mut b = vec![0u8; (16 + fingerprint.len() + 8).min(len as usize)];
+    if std::io::Read::read_exact(&mut f, &mut b).is_err() {
+        return out;
+    }
     let fp = fingerprint.as_bytes();
     let head = 8 + 2 + 4 + 2 + fp.len() + 8;
     let ok = b.len() >= head
@@ -69,16 +73,25 @@ fn load(path: &Path, fingerprint: &str, dim: usize) -> HashMap<u128, Vec<f32>> {
     }
     let count = u64::from_le_bytes(b[head - 8..head].try_into().unwrap_or([0; 8]));
     let entry = 16 + 4 * dim;
-    if (count as u128) * (entry as u128) != (b.len() - head) as u128 {
+    if (count as u128) * (entry as u128) != (len as u128).saturating_sub(head as u128) {
         log::info!("embedding cache {} is truncated; not used", path.display());
+        return out;
+    }
+    b.resize(len as usize, 0);
+    if std::io::Read::read_exact(&mut f, &mut b[head..]).is_err() {
         return out;
     }
     for e in b[head..].chunks_exact(entry) {
         let k = u128::from_le_bytes(e[..16].try_into().unwrap_or([0; 16]));
-        let v = e[16..]
+        let v: Vec<f32> = e[16..]
             .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]));
-        out.insert(k, v.collect());
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        // A damaged vector is re-embedded rather than trusted (no CRC: a cache is a convenience).
+        let norm: f32 = v.iter().map(|x| x * x).sum();
+        if v.iter().all(|x| x.is_finite()) && (norm - 1.0).abs() < 1e-2 {
+            out.insert(k, v);
+        }
     }
     out
 }

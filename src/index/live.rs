@@ -120,7 +120,7 @@ fn read_all(idx: &Index<FileSource>) -> Result<Vec<Entry>> {
     let mut out = Vec::with_capacity(idx.len());
     for (v, code) in all.chunks_exact(cb).enumerate() {
         let p = idx.passage(v as u32)?;
-        let id = (!p.id.is_empty() && p.source.is_none()).then_some(p.id);
+        let id = (!p.id.is_empty()).then_some(p.id);
         out.push(Entry {
             rec: PassageRecord {
                 id,
@@ -157,6 +157,28 @@ fn under(path: &str, root: &str) -> bool {
             .is_some_and(|rest| rest.starts_with('/'))
 }
 
+/// The record id of a passage id: a long JSONL record split at ingest is `ID`, `ID#2`, `ID#3`, …
+fn record_id(id: &str) -> &str {
+    match id.rsplit_once('#') {
+        Some((base, k))
+            if !base.is_empty() && !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            base
+        }
+        _ => id,
+    }
+}
+
+/// The old passages without those `gone` says, or an error when it matches none (a removal that
+/// matches nothing is almost always a mistyped id or path).
+fn keep_or_refuse(old: &[Entry], gone: impl Fn(&Entry) -> bool, none: &str) -> Result<Vec<Entry>> {
+    let kept: Vec<Entry> = old.iter().filter(|e| !gone(e)).map(copy).collect();
+    if kept.len() == old.len() {
+        return Err(Error::InvalidParam(none.into()));
+    }
+    Ok(kept)
+}
+
 /// The passages of the result, in order: kept old ones first, then new ones.
 fn merge(old: &[Entry], change: Change) -> Result<Vec<Entry>> {
     Ok(match change {
@@ -164,15 +186,25 @@ fn merge(old: &[Entry], change: Change) -> Result<Vec<Entry>> {
         Change::Sync(new) => new.into_iter().map(fresh).collect(),
         Change::RemoveIds(ids) => {
             let ids: HashSet<String> = ids.into_iter().collect();
-            let keep = |e: &&Entry| e.rec.id.as_ref().is_none_or(|i| !ids.contains(i));
-            old.iter().filter(keep).map(copy).collect()
+            let gone = |e: &Entry| {
+                e.rec
+                    .id
+                    .as_deref()
+                    .is_some_and(|i| ids.contains(record_id(i)))
+            };
+            keep_or_refuse(old, gone, "no passage has any of these ids")?
         }
         Change::RemoveSources(roots) => {
+            if roots.iter().any(|r| r.trim_end_matches('/').is_empty()) {
+                return Err(Error::InvalidParam(
+                    "an empty or root --source would match everything".into(),
+                ));
+            }
             let gone = |e: &Entry| {
                 let src = e.rec.source.as_ref();
                 src.is_some_and(|s| roots.iter().any(|r| under(&s.path, r)))
             };
-            old.iter().filter(|e| !gone(e)).map(copy).collect()
+            keep_or_refuse(old, gone, "no passage comes from these sources (give paths as they were given to build; `leann-edge list` shows them)")?
         }
         Change::Add(new) => {
             let ids: HashSet<&str> = new.iter().filter_map(|r| r.id.as_deref()).collect();
@@ -181,7 +213,10 @@ fn merge(old: &[Entry], change: Change) -> Result<Vec<Entry>> {
                 .filter_map(|r| r.source.as_ref().map(|s| s.path.as_str()))
                 .collect();
             let replaced = |e: &Entry| {
-                e.rec.id.as_deref().is_some_and(|i| ids.contains(i))
+                e.rec
+                    .id
+                    .as_deref()
+                    .is_some_and(|i| ids.contains(record_id(i)))
                     || e.rec
                         .source
                         .as_ref()

@@ -1,74 +1,81 @@
-//! One writer at a time: `INDEX.lock`, created exclusively, holding the writer's PID. A lock whose
-//! process is gone (killed) is taken over; the lock is removed when the writer finishes.
+//! One writer at a time: an advisory lock (`flock`) on `.NAME.lock` next to the index. The kernel
+//! releases it when the writer exits or is killed, so a dead writer never blocks the next one; the
+//! file (never deleted, so two writers cannot end up holding two different files) holds the PID of
+//! the last writer, for the error message. The leading dot keeps ingest from indexing it when the
+//! index lives inside an indexed folder.
 use crate::error::{Error, Result};
-use std::io::Write;
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
-/// A held write lock on an index path (released on drop).
+/// A held write lock on an index path (released when dropped or when the process ends).
 #[derive(Debug)]
 pub struct WriteLock {
-    path: PathBuf,
+    _file: std::fs::File,
 }
 
-fn lock_path(index: &Path) -> PathBuf {
-    let mut s = index.as_os_str().to_owned();
-    s.push(".lock");
-    PathBuf::from(s)
-}
-
-/// Whether process `pid` runs (Linux: `/proc/PID`; elsewhere assumed alive).
-fn alive(pid: u32) -> bool {
-    if !Path::new("/proc/self").exists() {
-        return true;
-    }
-    pid == std::process::id() || Path::new("/proc").join(pid.to_string()).exists()
+/// `.NAME.lock` in the index's folder.
+pub fn lock_path(index: &Path) -> PathBuf {
+    let name = index
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    index.with_file_name(format!(".{name}.lock"))
 }
 
 impl WriteLock {
     /// Take the write lock of `index`, or say who holds it.
     pub fn acquire(index: &Path) -> Result<Self> {
         let path = lock_path(index);
-        for _ in 0..2 {
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-            {
-                Ok(mut f) => {
-                    let _ = writeln!(f, "{}", std::process::id());
-                    let _ = f.sync_all();
-                    return Ok(WriteLock { path });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let holder = std::fs::read_to_string(&path)
-                        .ok()
-                        .and_then(|s| s.trim().parse::<u32>().ok());
-                    match holder {
-                        Some(pid) if alive(pid) => {
-                            return Err(Error::Locked {
-                                path: index.display().to_string(),
-                                pid,
-                            })
-                        }
-                        // A dead writer's lock (or one killed before it wrote its PID).
-                        _ => {
-                            log::warn!("{}: removing a stale lock", path.display());
-                            let _ = std::fs::remove_file(&path);
-                        }
-                    }
-                }
-                Err(e) => return Err(Error::io(&path, e)),
-            }
+        let mut f = open_lock_file(&path).map_err(|e| Error::io(&path, e))?;
+        if !try_lock(&f) {
+            // Bounded read: the file is ours, but need not be trusted.
+            let mut buf = [0u8; 32];
+            let n = f.read(&mut buf).unwrap_or(0);
+            let pid = std::str::from_utf8(&buf[..n])
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(0);
+            return Err(Error::Locked {
+                path: index.display().to_string(),
+                pid,
+            });
         }
-        Err(Error::Locked {
-            path: index.display().to_string(),
-            pid: 0,
-        })
+        let _ = f.set_len(0);
+        let _ = f.rewind();
+        let _ = writeln!(f, "{}", std::process::id());
+        Ok(WriteLock { _file: f })
     }
 }
 
-impl Drop for WriteLock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+/// Open (or create) the lock file: a regular file, never through a symbolic link.
+fn open_lock_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
     }
+    let f = o.open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the lock file is not a regular file",
+        ));
+    }
+    Ok(f)
+}
+
+/// Take an exclusive advisory lock without waiting.
+#[cfg(unix)]
+fn try_lock(f: &std::fs::File) -> bool {
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: flock on a file descriptor this `File` owns for the whole call; no memory is shared.
+    unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
+}
+
+/// Without `flock` (non-Unix), the lock is not enforced.
+#[cfg(not(unix))]
+fn try_lock(_f: &std::fs::File) -> bool {
+    true
 }
