@@ -43,6 +43,53 @@ fn build_search_info_verify_and_refuse_corruption() {
         assert!(top.contains(file), "{q}: top hit {top}");
         assert!(v["stats"]["recomputed"].as_u64().unwrap() >= 1);
     }
+    // --group-by-doc: one hit per file (raspberry-pi.md has many passages).
+    let (ok, out, _) = run(&[
+        "search",
+        idx_s,
+        "Raspberry Pi power supply and memory",
+        "--json",
+        "-k",
+        "3",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let files = |v: &serde_json::Value| -> Vec<String> {
+        v["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                h["source"]
+                    .as_str()
+                    .unwrap()
+                    .split(':')
+                    .next()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+    let plain = files(&v);
+    assert!(
+        ok && plain.iter().filter(|f| f.contains("raspberry-pi")).count() >= 2,
+        "{plain:?}"
+    );
+    let (ok, out, _) = run(&[
+        "search",
+        idx_s,
+        "Raspberry Pi power supply and memory",
+        "--json",
+        "-k",
+        "3",
+        "--group-by-doc",
+    ]);
+    let grouped = files(&serde_json::from_str(&out).unwrap());
+    let distinct: std::collections::HashSet<_> = grouped.iter().collect();
+    assert!(
+        ok && grouped.len() == 3 && distinct.len() == 3,
+        "{grouped:?}"
+    );
+    assert!(grouped[0].contains("raspberry-pi"), "{grouped:?}");
     // --min-score: a question with no good answer gets none; --top-k is -k.
     let (ok, out, _) = run(&[
         "search",

@@ -22,6 +22,10 @@ pub struct SearchArgs {
     /// Show what the query cost.
     #[arg(long)]
     pub stats: bool,
+    /// One hit per document (source file, or JSONL record), its best passage: overlapping chunks
+    /// of one file do not fill the results.
+    #[arg(long)]
+    pub group_by_doc: bool,
     /// Drop hits scoring below this cosine similarity (e.g. 0.4), so a question with no good
     /// answer gets none instead of the least bad passages.
     #[arg(long)]
@@ -31,26 +35,37 @@ pub struct SearchArgs {
 /// Run `search`.
 pub fn run(g: &Global, a: &SearchArgs) -> Result<()> {
     let b = g.board()?;
-    let p = a.s.params(&b)?;
+    let mut p = a.s.params(&b)?;
     leann_edge::search::check_query(&a.query)?;
-    let idx = open_index(&a.index)?;
-    let enc = g.encoder(&b)?;
-    let mut se = idx.searcher(&enc, p.cache_capacity)?;
     if let Some(m) = a.min_score {
         if !(-1.0..=1.0).contains(&m) {
             anyhow::bail!("--min-score {m} is out of range: cosine similarities lie in [-1, 1]");
         }
     }
+    let k = p.k;
+    if a.group_by_doc {
+        // More candidates, so that k documents remain after grouping (within the recompute
+        // count at the defaults: 4 × 3 = 12 < 20).
+        p.k = (k * 4).min(leann_edge::search::MAX_K);
+    }
+    let idx = open_index(&a.index)?;
+    let enc = g.encoder(&b)?;
+    let mut se = idx.searcher(&enc, p.cache_capacity)?;
     let mut r = se.search_text(&a.query, &p)?;
     let best = r.hits.first().map(|h| h.score);
     if let Some(m) = a.min_score {
         r.hits.retain(|h| h.score >= m);
     }
-    let hits: Vec<(&Hit, Passage)> = r
+    let mut hits: Vec<(&Hit, Passage)> = r
         .hits
         .iter()
         .map(|h| idx.passage(h.id).map(|ps| (h, ps)))
         .collect::<Result<_, _>>()?;
+    if a.group_by_doc {
+        let mut seen = std::collections::HashSet::new();
+        hits.retain(|(_, ps)| seen.insert(doc_of(ps)));
+        hits.truncate(k);
+    }
     if a.json {
         print_json(&a.query, &hits, &r.stats)
     } else {
@@ -62,6 +77,19 @@ pub fn run(g: &Global, a: &SearchArgs) -> Result<()> {
             print_stats(&r.stats);
         }
         Ok(())
+    }
+}
+
+/// The document a passage belongs to: its source file, else its JSONL record id (`ID#k` → `ID`).
+fn doc_of(ps: &Passage) -> String {
+    match &ps.source {
+        Some(s) => s.path.clone(),
+        None => match ps.id.rsplit_once('#') {
+            Some((base, k)) if !base.is_empty() && k.bytes().all(|b| b.is_ascii_digit()) => {
+                base.to_string()
+            }
+            _ => ps.id.clone(),
+        },
     }
 }
 
