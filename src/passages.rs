@@ -88,6 +88,48 @@ pub fn embed_input(title: &str, text: &str) -> String {
     }
 }
 
+/// 128-bit key of an encoder input (title + body, [`embed_input`]): two FNV-1a passes with
+/// different bases. The same text always gets the same key, so a passage whose vector or PQ code is
+/// already known need not be embedded again; a collision would only give one passage another's
+/// vector (odds ~1e-26 at a million passages).
+pub fn content_key(input: &str) -> u128 {
+    let fnv = |mut h: u64| {
+        for &x in input.as_bytes() {
+            h ^= x as u64;
+            h = h.wrapping_mul(0x100_0000_01b3);
+        }
+        h
+    };
+    let a = fnv(0xcbf2_9ce4_8422_2325);
+    let b = fnv(0x6c62_272e_07bb_0142 ^ input.len() as u64);
+    ((a as u128) << 64) | b as u128
+}
+
+/// The record id of a passage id: a long JSONL record split at ingest becomes `ID`, `ID#2`, …;
+/// any other id is its own record.
+pub fn record_id(id: &str) -> &str {
+    match id.rsplit_once('#') {
+        Some((base, k))
+            if !base.is_empty() && !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            base
+        }
+        _ => id,
+    }
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+pub fn prefix(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
 /// Encoded passage sections.
 #[derive(Debug, Default)]
 pub struct EncodedPassages {
@@ -425,5 +467,19 @@ impl PassageReader {
             last = src_rec;
         }
         Ok((String::from_utf8_lossy(&id).into_owned(), last))
+    }
+}
+
+#[cfg(test)]
+mod helper_tests {
+    #[test]
+    fn prefix_cuts_at_a_character_boundary_and_record_id_strips_part_numbers() {
+        assert_eq!(super::prefix("héllo", 2), "h");
+        assert_eq!(super::prefix("héllo", 3), "hé");
+        assert_eq!(super::prefix("abc", 10), "abc");
+        assert_eq!(super::record_id("doc#3"), "doc");
+        assert_eq!(super::record_id("doc#x"), "doc#x");
+        assert_eq!(super::record_id("#3"), "#3");
+        assert_eq!(super::record_id("plain"), "plain");
     }
 }

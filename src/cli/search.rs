@@ -84,12 +84,7 @@ pub fn run(g: &Global, a: &SearchArgs) -> Result<()> {
 fn doc_of(ps: &Passage) -> String {
     match &ps.source {
         Some(s) => s.path.clone(),
-        None => match ps.id.rsplit_once('#') {
-            Some((base, k)) if !base.is_empty() && k.bytes().all(|b| b.is_ascii_digit()) => {
-                base.to_string()
-            }
-            _ => ps.id.clone(),
-        },
+        None => leann_edge::passages::record_id(&ps.id).to_string(),
     }
 }
 

@@ -10,27 +10,13 @@
 use super::builder::{IndexBuilder, Phase, ProgressFn};
 use crate::embed::{EmbedError, Embedder};
 use crate::error::{Error, Result};
+use crate::passages::content_key;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 const MAGIC: &[u8; 8] = b"LEANNEMB";
 const VERSION: u16 = 1;
-
-/// 128-bit key of an encoder input: two FNV-1a passes with different bases (a collision would only
-/// give one passage another's vector; at a million passages its odds are ~1e-26).
-fn key(input: &str) -> u128 {
-    let fnv = |mut h: u64| {
-        for &x in input.as_bytes() {
-            h ^= x as u64;
-            h = h.wrapping_mul(0x100_0000_01b3);
-        }
-        h
-    };
-    let a = fnv(0xcbf2_9ce4_8422_2325);
-    let b = fnv(0x6c62_272e_07bb_0142 ^ input.len() as u64);
-    ((a as u128) << 64) | b as u128
-}
 
 /// What [`IndexBuilder::embed_all_counted`] did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -156,7 +142,7 @@ impl IndexBuilder {
         let inputs: Vec<String> = self.passages().iter().map(|p| p.embed_input()).collect();
         let cache_path = self.params().embed_cache.as_deref();
         let cached = cache_path.map(|c| load(c, &fp, dim)).unwrap_or_default();
-        let keys: Vec<u128> = inputs.iter().map(|s| key(s)).collect();
+        let keys: Vec<u128> = inputs.iter().map(|s| content_key(s)).collect();
         let mut out = vec![0f32; inputs.len() * dim];
         let mut missing = Vec::new();
         for (i, k) in keys.iter().enumerate() {

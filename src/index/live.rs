@@ -17,7 +17,7 @@ use crate::embed::{EmbedError, Embedder};
 use crate::error::{Error, Result};
 use crate::flash::{read_vec, FileSource};
 use crate::format::{self, Kind, Meta};
-use crate::passages::PassageRecord;
+use crate::passages::{content_key, record_id, PassageRecord};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
@@ -65,23 +65,20 @@ pub struct ChangeReport {
     pub seconds: f64,
 }
 
-/// One passage of the result: its record and its PQ code (empty until embedded).
+/// One passage: its record, the key of its encoder input ([`content_key`], computed once) and its
+/// PQ code (empty until found or embedded).
+#[derive(Clone)]
 struct Entry {
     rec: PassageRecord,
+    key: u128,
     code: Vec<u8>,
 }
 
-/// 128-bit key of an encoder input (the same passage text and title give the same key).
-fn content_key(rec: &PassageRecord) -> u128 {
-    let input = rec.embed_input();
-    let fnv = |mut h: u64| {
-        for &x in input.as_bytes() {
-            h ^= x as u64;
-            h = h.wrapping_mul(0x100_0000_01b3);
-        }
-        h
-    };
-    ((fnv(0xcbf2_9ce4_8422_2325) as u128) << 64) | fnv(0x6c62_272e_07bb_0142) as u128
+impl Entry {
+    fn new(rec: PassageRecord, code: Vec<u8>) -> Self {
+        let key = content_key(&rec.embed_input());
+        Entry { rec, key, code }
+    }
 }
 
 /// Apply `change` to the index at `path`, embedding new passages with `enc` (which must be the
@@ -121,31 +118,19 @@ fn read_all(idx: &Index<FileSource>) -> Result<Vec<Entry>> {
     for (v, code) in all.chunks_exact(cb).enumerate() {
         let p = idx.passage(v as u32)?;
         let id = (!p.id.is_empty()).then_some(p.id);
-        out.push(Entry {
-            rec: PassageRecord {
-                id,
-                title: p.title,
-                text: p.text,
-                source: p.source,
-            },
-            code: code.to_vec(),
-        });
+        let rec = PassageRecord {
+            id,
+            title: p.title,
+            text: p.text,
+            source: p.source,
+        };
+        out.push(Entry::new(rec, code.to_vec()));
     }
     Ok(out)
 }
 
-fn copy(e: &Entry) -> Entry {
-    Entry {
-        rec: e.rec.clone(),
-        code: e.code.clone(),
-    }
-}
-
 fn fresh(r: PassageRecord) -> Entry {
-    Entry {
-        rec: r,
-        code: Vec::new(),
-    }
+    Entry::new(r, Vec::new())
 }
 
 /// Whether `path` is `root` or lies under it (as a folder).
@@ -157,22 +142,10 @@ fn under(path: &str, root: &str) -> bool {
             .is_some_and(|rest| rest.starts_with('/'))
 }
 
-/// The record id of a passage id: a long JSONL record split at ingest is `ID`, `ID#2`, `ID#3`, …
-fn record_id(id: &str) -> &str {
-    match id.rsplit_once('#') {
-        Some((base, k))
-            if !base.is_empty() && !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()) =>
-        {
-            base
-        }
-        _ => id,
-    }
-}
-
 /// The old passages without those `gone` says, or an error when it matches none (a removal that
 /// matches nothing is almost always a mistyped id or path).
 fn keep_or_refuse(old: &[Entry], gone: impl Fn(&Entry) -> bool, none: &str) -> Result<Vec<Entry>> {
-    let kept: Vec<Entry> = old.iter().filter(|e| !gone(e)).map(copy).collect();
+    let kept: Vec<Entry> = old.iter().filter(|e| !gone(e)).cloned().collect();
     if kept.len() == old.len() {
         return Err(Error::InvalidParam(none.into()));
     }
@@ -182,7 +155,7 @@ fn keep_or_refuse(old: &[Entry], gone: impl Fn(&Entry) -> bool, none: &str) -> R
 /// The passages of the result, in order: kept old ones first, then new ones.
 fn merge(old: &[Entry], change: Change) -> Result<Vec<Entry>> {
     Ok(match change {
-        Change::Rewrite => old.iter().map(copy).collect(),
+        Change::Rewrite => old.to_vec(),
         Change::Sync(new) => new.into_iter().map(fresh).collect(),
         Change::RemoveIds(ids) => {
             let ids: HashSet<String> = ids.into_iter().collect();
@@ -222,7 +195,7 @@ fn merge(old: &[Entry], change: Change) -> Result<Vec<Entry>> {
                         .as_ref()
                         .is_some_and(|s| files.contains(s.path.as_str()))
             };
-            let mut out: Vec<Entry> = old.iter().filter(|e| !replaced(e)).map(copy).collect();
+            let mut out: Vec<Entry> = old.iter().filter(|e| !replaced(e)).cloned().collect();
             out.extend(new.into_iter().map(fresh));
             out
         }
@@ -237,16 +210,13 @@ fn encode_missing<E: Embedder + ?Sized>(
     old: &[Entry],
     result: &mut [Entry],
 ) -> Result<u64> {
-    let known: HashMap<u128, &[u8]> = old
-        .iter()
-        .map(|e| (content_key(&e.rec), &e.code[..]))
-        .collect();
+    let known: HashMap<u128, &[u8]> = old.iter().map(|e| (e.key, &e.code[..])).collect();
     let mut todo = Vec::new();
     for (i, e) in result.iter_mut().enumerate() {
         if !e.code.is_empty() {
             continue;
         }
-        match known.get(&content_key(&e.rec)) {
+        match known.get(&e.key) {
             Some(code) => e.code = code.to_vec(),
             None => todo.push(i),
         }
@@ -274,23 +244,15 @@ fn encode_missing<E: Embedder + ?Sized>(
 
 /// Passage and source-file counts of the change.
 fn count_changes(old: &[Entry], new: &[Entry], r: &mut ChangeReport) {
-    let keys = |es: &[Entry]| -> HashSet<u128> { es.iter().map(|e| content_key(&e.rec)).collect() };
+    let keys = |es: &[Entry]| -> HashSet<u128> { es.iter().map(|e| e.key).collect() };
     let (ok, nk) = (keys(old), keys(new));
-    r.added_passages = new
-        .iter()
-        .filter(|e| !ok.contains(&content_key(&e.rec)))
-        .count() as u64;
-    r.removed_passages = old
-        .iter()
-        .filter(|e| !nk.contains(&content_key(&e.rec)))
-        .count() as u64;
+    r.added_passages = new.iter().filter(|e| !ok.contains(&e.key)).count() as u64;
+    r.removed_passages = old.iter().filter(|e| !nk.contains(&e.key)).count() as u64;
     let files = |es: &[Entry]| -> HashMap<String, Vec<u128>> {
         let mut m: HashMap<String, Vec<u128>> = HashMap::new();
         for e in es {
             if let Some(s) = &e.rec.source {
-                m.entry(s.path.clone())
-                    .or_default()
-                    .push(content_key(&e.rec));
+                m.entry(s.path.clone()).or_default().push(e.key);
             }
         }
         m

@@ -38,23 +38,42 @@ pub fn rerank<S: SearchSpace>(
     p: &SearchParams,
     stats: &mut SearchStats,
 ) -> Result<Vec<Hit>> {
-    let dot = crate::kernels::active().dot;
-    let dim = q.len();
     let mut exact: Vec<Scored> = Vec::with_capacity(ids.len());
     let mut vecs = Vec::new();
     for chunk in ids.chunks(p.batch_size.max(1)) {
-        space.exact(chunk, &mut vecs, stats)?;
-        for (i, &v) in chunk.iter().enumerate() {
-            exact.push(Scored::new(1.0 - dot(q, &vecs[i * dim..(i + 1) * dim]), v));
-        }
+        exact_scored(space, q, chunk, &mut vecs, stats, &mut exact)?;
     }
     exact.sort_unstable();
-    Ok(exact
+    Ok(hits(exact, p.k))
+}
+
+/// Recompute `ids` in one encoder call (through `vecs`) and append each with its exact distance
+/// to `q` (`1 - cosine`) to `out`.
+pub(super) fn exact_scored<S: SearchSpace>(
+    space: &mut S,
+    q: &[f32],
+    ids: &[u32],
+    vecs: &mut Vec<f32>,
+    stats: &mut SearchStats,
+    out: &mut Vec<Scored>,
+) -> Result<()> {
+    let dot = crate::kernels::active().dot;
+    let dim = q.len();
+    space.exact(ids, vecs, stats)?;
+    for (i, &v) in ids.iter().enumerate() {
+        out.push(Scored::new(1.0 - dot(q, &vecs[i * dim..(i + 1) * dim]), v));
+    }
+    Ok(())
+}
+
+/// The first `k` of `sorted` (best first) as hits with cosine scores.
+pub(super) fn hits(sorted: Vec<Scored>, k: usize) -> Vec<Hit> {
+    sorted
         .into_iter()
-        .take(p.k)
+        .take(k)
         .map(|s| Hit {
             id: s.id,
             score: 1.0 - s.dist,
         })
-        .collect())
+        .collect()
 }

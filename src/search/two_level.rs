@@ -6,6 +6,7 @@
 //! Queued nodes are gathered across expansions up to `batch_size` and embedded in one encoder call.
 //! Results are ranked by exact distance only.
 use super::queue::{Scored, TopK, Visited};
+use super::rerank::{exact_scored, hits};
 use super::{Hit, SearchParams, SearchSpace, SearchStats};
 use crate::error::Result;
 use alloc::collections::BinaryHeap;
@@ -74,15 +75,7 @@ pub fn two_level<S: SearchSpace>(
     };
     w.start(space, p.seed_recompute, stats)?;
     w.walk(space, stats)?;
-    Ok(w.results
-        .into_sorted_vec()
-        .into_iter()
-        .take(p.k)
-        .map(|s| Hit {
-            id: s.id,
-            score: 1.0 - s.dist,
-        })
-        .collect())
+    Ok(hits(w.results.into_sorted_vec(), p.k))
 }
 
 impl Walk<'_> {
@@ -127,14 +120,19 @@ impl Walk<'_> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let dot = crate::kernels::active().dot;
-        let dim = self.q.len();
-        space.exact(&self.pending, &mut self.vecs, st)?;
-        for (i, &v) in self.pending.iter().enumerate() {
-            let d = 1.0 - dot(self.q, &self.vecs[i * dim..(i + 1) * dim]);
-            self.frontier.push(Reverse(Scored::new(d, v)));
-            if d < self.results.bound() {
-                self.results.push(d, v);
+        let mut scored = Vec::with_capacity(self.pending.len());
+        exact_scored(
+            space,
+            self.q,
+            &self.pending,
+            &mut self.vecs,
+            st,
+            &mut scored,
+        )?;
+        for s in scored {
+            self.frontier.push(Reverse(s));
+            if s.dist < self.results.bound() {
+                self.results.push(s.dist, s.id);
             }
         }
         self.pending.clear();

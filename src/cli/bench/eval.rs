@@ -222,27 +222,10 @@ fn read_queries(path: &PathBuf, limit: Option<usize>) -> Result<Vec<(String, Str
 /// A query cut to the longest the search accepts (at a character boundary).
 fn cap_query(text: &str) -> &str {
     let max = leann_edge::search::MAX_QUERY_BYTES;
-    if text.len() <= max {
-        return text;
+    if text.len() > max {
+        log::warn!("a query of {} bytes is cut to {max}", text.len());
     }
-    log::warn!("a query of {} bytes is cut to {max}", text.len());
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
-}
-
-/// The document id of a passage id: a long JSONL record split at ingest becomes `ID`, `ID#2`, …
-fn doc_id(id: &str) -> &str {
-    match id.rsplit_once('#') {
-        Some((base, k))
-            if !base.is_empty() && !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()) =>
-        {
-            base
-        }
-        _ => id,
-    }
+    leann_edge::passages::prefix(text, max)
 }
 
 /// Document ids of ranked nodes, each document once, at its best rank (qrels label documents).
@@ -250,7 +233,7 @@ fn ranked_docs(nodes: &[u32], ids: &[String]) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
     nodes
         .iter()
-        .map(|&i| doc_id(&ids[i as usize]).to_string())
+        .map(|&i| leann_edge::passages::record_id(&ids[i as usize]).to_string())
         .filter(|d| seen.insert(d.clone()))
         .collect()
 }

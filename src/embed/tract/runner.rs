@@ -20,18 +20,6 @@ const MAX_RUN_TEXTS: usize = 32;
 /// every recompute (5 s, 700 MB) only for all but its first 256 tokens to be dropped.
 const TEXT_BYTES_PER_TOKEN: usize = 64;
 
-/// `t` cut to at most `max` bytes, at a character boundary.
-fn cap(t: &str, max: usize) -> &str {
-    if t.len() <= max {
-        return t;
-    }
-    let mut end = max;
-    while !t.is_char_boundary(end) {
-        end -= 1;
-    }
-    &t[..end]
-}
-
 fn rt(e: impl std::fmt::Display) -> EmbedError {
     EmbedError::Runtime(e.to_string())
 }
@@ -45,7 +33,10 @@ impl TractEmbedder {
             return Ok(out);
         }
         let max = self.max_tokens.saturating_mul(TEXT_BYTES_PER_TOKEN);
-        let capped: Vec<&str> = texts.iter().map(|t| cap(t, max)).collect();
+        let capped: Vec<&str> = texts
+            .iter()
+            .map(|t| crate::passages::prefix(t, max))
+            .collect();
         let enc = self
             .tokenizer
             .encode_batch(capped, true)
@@ -215,14 +206,4 @@ fn mean_pool(rows: &[f32], out: &mut [f32]) {
         *o /= len;
     }
     crate::kernels::normalize(out);
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn cap_cuts_at_a_character_boundary() {
-        assert_eq!(super::cap("héllo", 2), "h");
-        assert_eq!(super::cap("héllo", 3), "hé");
-        assert_eq!(super::cap("abc", 10), "abc");
-    }
 }
