@@ -126,7 +126,8 @@ impl MmapSource {
 pub struct FileSource {
     file: std::fs::File,
     len: u64,
-    read: Cell<u64>,
+    /// Atomic so that one open index can serve searches on several threads (the service).
+    read: std::sync::atomic::AtomicU64,
 }
 
 #[cfg(feature = "std")]
@@ -138,7 +139,7 @@ impl FileSource {
         Ok(FileSource {
             file,
             len,
-            read: Cell::new(0),
+            read: std::sync::atomic::AtomicU64::new(0),
         })
     }
 }
@@ -166,11 +167,12 @@ impl FlashSource for FileSource {
             f.read_exact(buf)
                 .map_err(|e| FlashError::Device(e.to_string()))?;
         }
-        self.read.set(self.read.get() + buf.len() as u64);
+        self.read
+            .fetch_add(buf.len() as u64, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
     fn bytes_read(&self) -> u64 {
-        self.read.get()
+        self.read.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 

@@ -13,6 +13,8 @@
 //! - `std` (default): files, memory maps, the parallel builder, ingest.
 //! - `tract` (default): the default encoder, a quantised MiniLM run by tract ([`embed::tract`]).
 //! - `cli` (default): the `leann-edge` command-line tool.
+//! - `serve` (default): the resident service ([`service`]): HTTP JSON API, kiosk page and MCP
+//!   (tokio, axum, rmcp).
 //! - `tensorrt`: the Jetson encoder backend, loaded at run time. Without it (or without TensorRT on the
 //!   machine) [`embed::tensorrt::TensorRtEmbedder::open`] returns [`embed::EmbedError::BackendUnavailable`].
 //!
@@ -70,6 +72,8 @@ pub mod boards;
 pub mod env;
 #[cfg(feature = "std")]
 pub mod ingest;
+#[cfg(feature = "serve")]
+pub mod service;
 
 pub use embed::Embedder;
 pub use error::Error;

@@ -1,8 +1,8 @@
 //! `leann-edge demo`: index the bundled example corpus and answer a few questions.
 use super::build::Job;
 use super::common::{open_index, Global};
-use super::info::text_bytes;
 use anyhow::{anyhow, Result};
+use leann_edge::index::listing::text_bytes;
 use leann_edge::index::BuildParams;
 use leann_edge::ingest::IngestOptions;
 use std::path::{Path, PathBuf};

@@ -2,8 +2,8 @@
 use super::common::{open_index, IndexFile};
 use anyhow::Result;
 use clap::Args;
+use leann_edge::index::listing::text_bytes;
 use leann_edge::index::Breakdown;
-use serde_json::json;
 use std::path::PathBuf;
 
 /// Storage breakdown and build parameters.
@@ -21,41 +21,15 @@ pub fn run(a: &InfoArgs) -> Result<()> {
     let idx = open_index(&a.index)?;
     let br = idx.breakdown();
     if a.json {
-        print_json(&idx, &br)
+        print_json(&idx)
     } else {
         print_text(&a.index, &idx, &br);
         Ok(())
     }
 }
 
-/// Bytes of passage text (the 100% of the "% text" column).
-pub fn text_bytes(br: &Breakdown) -> u64 {
-    br.parts
-        .iter()
-        .find(|p| p.0 == "passage_text")
-        .map_or(0, |p| p.1)
-}
-
-fn print_json(idx: &IndexFile, br: &Breakdown) -> Result<()> {
-    let n = br.passages.max(1) as f64;
-    let text = text_bytes(br).max(1) as f64;
-    let parts: serde_json::Map<String, serde_json::Value> = br
-        .parts
-        .iter()
-        .map(|(k, v)| {
-            let v = *v as f64;
-            let part = json!({"bytes": v as u64, "bytes_per_passage": v / n, "percent_of_text": 100.0 * v / text});
-            (k.clone(), part)
-        })
-        .collect();
-    let m = idx.meta();
-    let build: std::collections::BTreeMap<_, _> = m.build.iter().cloned().collect();
-    let doc = json!({
-        "passages": br.passages, "total_bytes": br.total, "overhead_bytes": br.overhead,
-        "overhead_bytes_per_passage": br.overhead as f64 / n, "passage_text_bytes": text_bytes(br),
-        "components": parts, "dim": m.dim, "encoder": m.encoder, "edges": m.edges,
-        "navigation": if idx.has_graph() { "graph" } else { "scan" }, "build": build,
-    });
+fn print_json(idx: &IndexFile) -> Result<()> {
+    let doc = leann_edge::index::listing::info_json(idx);
     println!("{}", serde_json::to_string_pretty(&doc)?);
     Ok(())
 }

@@ -2,8 +2,6 @@
 use super::common::open_index;
 use anyhow::Result;
 use clap::Args;
-use serde_json::json;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// List the indexed sources (files, or JSONL ids) with passage counts and text bytes.
@@ -19,52 +17,32 @@ pub struct ListArgs {
 /// Run `list`.
 pub fn run(a: &ListArgs) -> Result<()> {
     let idx = open_index(&a.index)?;
-    // source path → (passages, bytes); passages without a source are listed by id.
-    let mut files: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-    let mut ids: Vec<(String, u64)> = Vec::new();
-    for v in 0..idx.len() as u32 {
-        let p = idx.passage(v)?;
-        let bytes = (p.title.len() + p.text.len()) as u64;
-        match p.source {
-            Some(s) => {
-                let e = files.entry(s.path).or_default();
-                e.0 += 1;
-                e.1 += bytes;
-            }
-            None => ids.push((p.id, bytes)),
-        }
-    }
+    let l = leann_edge::index::listing::sources(&idx)?;
     if a.json {
-        let f: Vec<_> = files
-            .iter()
-            .map(|(path, (n, b))| json!({"source": path, "passages": n, "bytes": b}))
-            .collect();
-        let i: Vec<_> = ids
-            .iter()
-            .map(|(id, b)| json!({"id": id, "bytes": b}))
-            .collect();
-        let doc = json!({"passages": idx.len(), "sources": f, "ids": i});
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        println!("{}", serde_json::to_string_pretty(&l)?);
         return Ok(());
     }
-    for (path, (n, b)) in &files {
+    for f in &l.sources {
         println!(
-            "{n:>6} passages {b:>10} bytes  {}",
-            super::common::printable(path)
+            "{:>6} passages {:>10} bytes  {}",
+            f.passages,
+            f.bytes,
+            super::common::printable(&f.source)
         );
     }
-    for (id, b) in &ids {
+    for i in &l.ids {
         println!(
-            "{:>6} passage  {b:>10} bytes  id {}",
+            "{:>6} passage  {:>10} bytes  id {}",
             1,
-            super::common::printable(id)
+            i.bytes,
+            super::common::printable(&i.id)
         );
     }
     println!(
         "{} passages, {} files, {} passages by id",
-        idx.len(),
-        files.len(),
-        ids.len()
+        l.passages,
+        l.sources.len(),
+        l.ids.len()
     );
     Ok(())
 }

@@ -16,6 +16,8 @@ pub mod ingest_opts;
 pub mod list;
 pub mod remove;
 pub mod search;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod sync;
 pub mod verify;
 
@@ -46,6 +48,12 @@ pub enum Cmd {
     Remove(remove::RemoveArgs),
     /// Make an index reflect exactly these paths (unchanged passages cost no encoder work).
     Sync(sync::SyncArgs),
+    /// Run the index as a resident service: HTTP JSON API, kiosk page at /, MCP at /mcp.
+    #[cfg(feature = "serve")]
+    Serve(serve::ServeArgs),
+    /// Serve the index's MCP tools over stdin/stdout (for assistants that start it themselves).
+    #[cfg(feature = "serve")]
+    Mcp(serve::McpArgs),
     /// The sources of an index with passage counts and bytes.
     List(list::ListArgs),
     /// Rewrite an index; say when a fresh build would choose another PQ.
@@ -76,6 +84,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Cmd::Remove(a) => remove::run(g, a),
         Cmd::Sync(a) => sync::run(g, a),
         Cmd::List(a) => list::run(a),
+        #[cfg(feature = "serve")]
+        Cmd::Serve(a) => serve::run(g, a),
+        #[cfg(feature = "serve")]
+        Cmd::Mcp(a) => serve::run_mcp(g, a),
         Cmd::Compact(a) => compact::run(g, a),
         Cmd::Info(a) => info::run(a),
         Cmd::Verify(a) => verify::run(g, a),

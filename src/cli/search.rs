@@ -2,9 +2,8 @@
 use super::common::{open_index, printable, Global, SearchOpts};
 use anyhow::Result;
 use clap::Args;
-use leann_edge::passages::Passage;
-use leann_edge::search::{Hit, SearchStats};
-use serde_json::json;
+use leann_edge::index::{answer, AnswerHit, AnswerOptions};
+use leann_edge::search::SearchStats;
 use std::path::PathBuf;
 
 /// Search an index.
@@ -35,98 +34,50 @@ pub struct SearchArgs {
 /// Run `search`.
 pub fn run(g: &Global, a: &SearchArgs) -> Result<()> {
     let b = g.board()?;
-    let mut p = a.s.params(&b)?;
+    let p = a.s.params(&b)?;
     leann_edge::search::check_query(&a.query)?;
-    if let Some(m) = a.min_score {
-        if !(-1.0..=1.0).contains(&m) {
-            anyhow::bail!("--min-score {m} is out of range: cosine similarities lie in [-1, 1]");
-        }
-    }
-    let k = p.k;
-    if a.group_by_doc {
-        // More candidates, so that k documents remain after grouping (within the recompute
-        // count at the defaults: 4 × 3 = 12 < 20).
-        p.k = (k * 4).min(leann_edge::search::MAX_K);
-    }
+    let opts = AnswerOptions {
+        min_score: a.min_score,
+        group_by_doc: a.group_by_doc,
+    };
+    opts.validate()?;
     let idx = open_index(&a.index)?;
     let enc = g.encoder(&b)?;
-    let mut se = idx.searcher(&enc, p.cache_capacity)?;
-    let mut r = se.search_text(&a.query, &p)?;
-    let best = r.hits.first().map(|h| h.score);
-    if let Some(m) = a.min_score {
-        r.hits.retain(|h| h.score >= m);
-    }
-    let mut hits: Vec<(&Hit, Passage)> = r
-        .hits
-        .iter()
-        .map(|h| idx.passage(h.id).map(|ps| (h, ps)))
-        .collect::<Result<_, _>>()?;
-    if a.group_by_doc {
-        let mut seen = std::collections::HashSet::new();
-        hits.retain(|(_, ps)| seen.insert(doc_of(ps)));
-        hits.truncate(k);
-    }
+    let ans = answer(&idx, &enc, &a.query, &p, &opts)?;
     if a.json {
-        print_json(&a.query, &hits, &r.stats)
-    } else {
-        print_text(&hits);
-        if let (true, Some(b), Some(m)) = (hits.is_empty(), best, a.min_score) {
-            println!("nothing relevant: the best passage scored {b:.3}, below --min-score {m}");
-        }
-        if a.stats {
-            print_stats(&r.stats);
-        }
-        Ok(())
+        println!("{}", serde_json::to_string_pretty(&ans)?);
+        return Ok(());
     }
-}
-
-/// The document a passage belongs to: its source file, else its JSONL record id (`ID#k` → `ID`).
-fn doc_of(ps: &Passage) -> String {
-    match &ps.source {
-        Some(s) => s.path.clone(),
-        None => leann_edge::passages::record_id(&ps.id).to_string(),
+    print_text(&ans.hits);
+    if let (true, Some(b), Some(m)) = (ans.hits.is_empty(), ans.best_score, a.min_score) {
+        println!("nothing relevant: the best passage scored {b:.3}, below --min-score {m}");
     }
-}
-
-/// `path:line` of a file passage, else its id.
-pub fn source_of(ps: &Passage) -> Option<String> {
-    ps.source.as_ref().map(|s| format!("{}:{}", s.path, s.line))
-}
-
-fn print_json(query: &str, hits: &[(&Hit, Passage)], stats: &SearchStats) -> Result<()> {
-    let hs: Vec<_> = hits
-        .iter()
-        .enumerate()
-        .map(|(i, (h, ps))| {
-            json!({"rank": i + 1, "id": ps.id, "node": h.id, "score": h.score,
-                   "title": ps.title, "source": source_of(ps), "text": ps.text})
-        })
-        .collect();
-    let doc = json!({"query": query, "hits": hs, "stats": stats});
-    println!("{}", serde_json::to_string_pretty(&doc)?);
+    if a.stats {
+        print_stats(&ans.stats);
+    }
     Ok(())
 }
 
 /// Characters of passage text shown per hit.
 const SNIPPET_CHARS: usize = 400;
 
-fn print_text(hits: &[(&Hit, Passage)]) {
-    for (i, (h, ps)) in hits.iter().enumerate() {
-        let src = source_of(ps).unwrap_or_else(|| ps.id.clone());
-        let title = if ps.title.is_empty() {
+fn print_text(hits: &[AnswerHit]) {
+    for h in hits {
+        let src = h.source.clone().unwrap_or_else(|| h.id.clone());
+        let title = if h.title.is_empty() {
             String::new()
         } else {
-            format!("  — {}", ps.title)
+            format!("  — {}", h.title)
         };
         println!(
             "{}. [{:.3}] {}",
-            i + 1,
+            h.rank,
             h.score,
             printable(&format!("{src}{title}"))
         );
-        let text: String = ps.text.chars().take(SNIPPET_CHARS).collect();
+        let text: String = h.text.chars().take(SNIPPET_CHARS).collect();
         let text = printable(&text);
-        let more = if ps.text.chars().count() > SNIPPET_CHARS {
+        let more = if h.text.chars().count() > SNIPPET_CHARS {
             " …"
         } else {
             ""

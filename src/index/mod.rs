@@ -20,9 +20,13 @@ mod recompute;
 mod searcher;
 
 #[cfg(feature = "std")]
+mod answer;
+#[cfg(feature = "std")]
 mod builder;
 #[cfg(feature = "std")]
 mod embed_cache;
+#[cfg(feature = "std")]
+pub mod listing;
 #[cfg(feature = "std")]
 mod live;
 #[cfg(feature = "std")]
@@ -30,6 +34,8 @@ mod lock;
 #[cfg(feature = "std")]
 mod plan;
 
+#[cfg(feature = "std")]
+pub use answer::{answer, source_of, Answer, AnswerHit, AnswerOptions};
 #[cfg(feature = "std")]
 pub use builder::{
     cluster_order, kmeans_seeds, nearest_nodes, BuildReport, IndexBuilder, Phase, ProgressFn,

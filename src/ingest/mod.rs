@@ -101,6 +101,27 @@ pub fn collect(paths: &[PathBuf], opts: &IngestOptions) -> (Vec<PassageRecord>, 
     (out, sum)
 }
 
+/// Passages from JSONL text (one `{"id","title","text"}` record per line) that did not come from a
+/// file, e.g. documents posted to the service; `origin` names it in skip reasons.
+pub fn jsonl_records(
+    text: &str,
+    origin: &str,
+    opts: &IngestOptions,
+) -> (Vec<PassageRecord>, IngestSummary) {
+    let mut out = Vec::new();
+    let mut sum = IngestSummary::default();
+    read_jsonl(
+        text,
+        Path::new(origin),
+        opts,
+        &mut out,
+        &mut sum,
+        &mut HashMap::new(),
+    );
+    sum.passages = out.len() as u64;
+    (out, sum)
+}
+
 /// Whether `p` (inside a given folder) is a symlink leading outside every given path.
 fn leaves_roots(p: &Path, roots: &[PathBuf]) -> bool {
     let is_link = std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink());

@@ -1,0 +1,195 @@
+//! What requests carry and what errors say: the service's typed requests (shared by HTTP and MCP)
+//! and [`ApiError`], the one error shape every route answers with
+//! (`{"error": {"code", "message"}}` and an HTTP status).
+use super::{ServiceConfig, MAX_SERVED_K};
+use crate::error::Error;
+use crate::index::AnswerOptions;
+use crate::ingest::{jsonl_records, IngestOptions};
+use crate::passages::PassageRecord;
+use crate::search::{check_query, Mode, SearchParams};
+
+/// Most documents one add request may carry.
+pub const MAX_DOCUMENTS: usize = 10_000;
+
+/// A search request (`GET /v1/search?q=…&k=…` or `POST /v1/search` with this JSON). Unset fields
+/// take the service's defaults (the board profile's).
+#[derive(Clone, Debug, Default, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchRequest {
+    /// The question.
+    #[serde(alias = "q")]
+    pub query: String,
+    /// Hits wanted (≤ 100).
+    #[serde(alias = "top_k")]
+    pub k: Option<usize>,
+    /// Search beam.
+    pub ef: Option<usize>,
+    /// Share of the beam recomputed exactly, in (0, 1].
+    pub rerank_ratio: Option<f32>,
+    /// Encoder batch for recompute.
+    pub batch: Option<usize>,
+    /// `pq-first` or `two-level` (graph indexes).
+    pub mode: Option<String>,
+    /// Drop hits scoring below this (default: the service's `--min-score`).
+    pub min_score: Option<f32>,
+    /// One hit per document.
+    pub group_by_doc: Option<bool>,
+}
+
+impl SearchRequest {
+    /// A request for `query` with every default.
+    pub fn new(query: &str) -> Self {
+        SearchRequest {
+            query: query.to_string(),
+            ..Default::default()
+        }
+    }
+
+    /// The search parameters and answer options this request means, validated.
+    pub fn resolve(&self, cfg: &ServiceConfig) -> Result<(SearchParams, AnswerOptions), ApiError> {
+        check_query(&self.query)?;
+        let mut p = cfg.params.clone();
+        if let Some(k) = self.k {
+            if k == 0 || k > MAX_SERVED_K {
+                return Err(ApiError::bad_request(format!(
+                    "k must be in 1..={MAX_SERVED_K}, got {k}"
+                )));
+            }
+            p.k = k;
+        }
+        if let Some(e) = self.ef {
+            p.ef = e;
+        }
+        if let Some(r) = self.rerank_ratio {
+            p.rerank_ratio = r;
+        }
+        if let Some(b) = self.batch {
+            p.batch_size = b;
+        }
+        if let Some(m) = &self.mode {
+            p.mode = match m.as_str() {
+                "pq-first" => Mode::PqFirst,
+                "two-level" => Mode::TwoLevel,
+                _ => {
+                    return Err(ApiError::bad_request(format!(
+                        "mode must be pq-first or two-level, got {m:?}"
+                    )))
+                }
+            };
+        }
+        p.validate()?;
+        let opts = AnswerOptions {
+            min_score: self.min_score.or(cfg.min_score),
+            group_by_doc: self.group_by_doc.unwrap_or(false),
+        };
+        opts.validate()?;
+        Ok((p, opts))
+    }
+}
+
+/// A document to add: one JSONL-shaped passage. A long text is split into `ID`, `ID#2`, … like a
+/// long JSONL record; an existing id is replaced.
+#[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentIn {
+    /// Its id (required: it is how the document is replaced or removed later).
+    pub id: String,
+    /// Title (optional).
+    #[serde(default)]
+    pub title: String,
+    /// Text.
+    pub text: String,
+}
+
+/// Passages of `docs`, read as `add` reads a JSONL file; empty ids or texts are refused.
+pub fn documents_to_records(
+    docs: &[DocumentIn],
+    opts: &IngestOptions,
+) -> Result<Vec<PassageRecord>, ApiError> {
+    if docs.is_empty() {
+        return Err(ApiError::bad_request("no documents given"));
+    }
+    if docs.len() > MAX_DOCUMENTS {
+        return Err(ApiError::bad_request(format!(
+            "{} documents in one request; at most {MAX_DOCUMENTS}",
+            docs.len()
+        )));
+    }
+    let mut jsonl = String::new();
+    for (i, d) in docs.iter().enumerate() {
+        if d.id.trim().is_empty() || d.text.trim().is_empty() {
+            return Err(ApiError::bad_request(format!(
+                "document {}: id and text must not be empty",
+                i + 1
+            )));
+        }
+        let line = serde_json::to_string(d).map_err(|e| ApiError::internal(e.to_string()))?;
+        jsonl.push_str(&line);
+        jsonl.push('\n');
+    }
+    let (recs, _) = jsonl_records(&jsonl, "request", opts);
+    Ok(recs)
+}
+
+/// An error answer: HTTP status, a stable machine code and a one-line message.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: u16,
+    /// Stable code (`invalid_param`, `not_found`, `read_only`, `busy`, …).
+    pub code: String,
+    /// What went wrong and what to do.
+    pub message: String,
+}
+
+impl ApiError {
+    /// Any status and code.
+    pub fn new(status: u16, code: &str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code: code.to_string(),
+            message: message.into(),
+        }
+    }
+    /// 400 `invalid_param`.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(400, "invalid_param", message)
+    }
+    /// 404 `not_found`.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(404, "not_found", message)
+    }
+    /// 403 with `code`.
+    pub fn forbidden(code: &str, message: impl Into<String>) -> Self {
+        Self::new(403, code, message)
+    }
+    /// 409 with `code`.
+    pub fn conflict(code: &str, message: impl Into<String>) -> Self {
+        Self::new(409, code, message)
+    }
+    /// 500 `internal`.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(500, "internal", message)
+    }
+    /// The JSON body.
+    pub fn body(&self) -> serde_json::Value {
+        serde_json::json!({"error": {"code": self.code, "message": self.message}})
+    }
+}
+
+impl core::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{} ({}): {}", self.code, self.status, self.message)
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        match &e {
+            Error::InvalidParam(_) | Error::Dimension { .. } => Self::bad_request(e.to_string()),
+            Error::Locked { .. } => Self::conflict("locked", e.to_string()),
+            Error::NotImplemented(_) => Self::new(501, "not_implemented", e.to_string()),
+            _ => Self::internal(e.to_string()),
+        }
+    }
+}

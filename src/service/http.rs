@@ -1,0 +1,382 @@
+//! The HTTP side of the service (axum on a small tokio runtime): routes, auth, limits, one log
+//! line per request, graceful stop. Every answer is JSON except the page, the metrics text and
+//! the MCP stream; every error is [`ApiError`]'s `{"error": {"code", "message"}}`.
+use super::api::{ApiError, DocumentIn, SearchRequest};
+use super::metrics::rss_bytes;
+use super::pool::{Busy, Pool};
+use super::Service;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Largest request body (documents to add); a search body is far smaller.
+pub const MAX_BODY_BYTES: usize = 16 << 20;
+
+/// The kiosk page (self-contained: no external script, style or font).
+pub const KIOSK_HTML: &str = include_str!("kiosk.html");
+/// The API description.
+pub const OPENAPI_JSON: &str = include_str!("openapi.json");
+
+/// How the HTTP side runs.
+#[derive(Clone, Debug)]
+pub struct HttpOptions {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Bearer token every route but `/` and `/healthz` requires.
+    pub token: Option<String>,
+    /// Serve a non-loopback address without a token (explicitly asked for).
+    pub insecure_no_auth: bool,
+    /// Requests using the encoder at once.
+    pub workers: usize,
+    /// Requests waiting for a worker before new ones get 503.
+    pub queue: usize,
+}
+
+impl HttpOptions {
+    /// Refuse to expose an unauthenticated service beyond this machine.
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(t) = &self.token {
+            if t.trim().is_empty() || t.chars().any(|c| c.is_control() || c == ' ') {
+                return Err(
+                    "--token must be non-empty, without spaces or control characters".into(),
+                );
+            }
+        }
+        if !self.listen.ip().is_loopback() && self.token.is_none() && !self.insecure_no_auth {
+            return Err(format!(
+                "{} is reachable from other machines: give --token T (clients send \
+                 `Authorization: Bearer T`) or, on a trusted network, --insecure-no-auth",
+                self.listen
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone)]
+struct AppState {
+    svc: Arc<Service>,
+    pool: Arc<Pool>,
+    token: Option<Arc<str>>,
+    started: Instant,
+}
+
+/// Serve until `shutdown` resolves; then stop taking connections, let requests in flight finish
+/// (a write commits or does not start) and return.
+pub async fn serve(
+    svc: Arc<Service>,
+    opts: HttpOptions,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let pool = Arc::new(Pool::new(opts.workers, opts.queue));
+    let mcp_cfg = rmcp::transport::streamable_http_server::StreamableHttpServerConfig::default()
+        .with_sse_keep_alive(None)
+        .with_json_response(true);
+    let mcp_cfg = if opts.listen.ip().is_loopback() {
+        mcp_cfg
+    } else {
+        // Reached by LAN names or addresses; the bearer token (or the explicit no-auth choice)
+        // is the guard.
+        mcp_cfg.disable_allowed_hosts()
+    };
+    let ct = mcp_cfg.cancellation_token.clone();
+    let mcp = super::mcp::http_service(svc.clone(), pool.clone(), mcp_cfg);
+    let state = AppState {
+        svc,
+        pool,
+        token: opts.token.as_deref().map(Arc::from),
+        started: Instant::now(),
+    };
+    let app = router(state.clone()).nest_service("/mcp", mcp);
+    let app = app
+        .layer(middleware::from_fn_with_state(state.clone(), auth))
+        .layer(middleware::from_fn_with_state(state, log_and_count))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            ct.cancel();
+        })
+        .await
+}
+
+fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(page))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/v1/openapi.json", get(openapi))
+        .route("/v1/search", get(search_get).post(search_post))
+        .route("/v1/info", get(info))
+        .route("/v1/sources", get(sources))
+        .route("/v1/documents", post(add_documents))
+        .route("/v1/documents/{id}", delete(remove_document))
+        .route("/v1/sync", post(sync))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut r = (status, Json(self.body())).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        r
+    }
+}
+
+fn busy() -> ApiError {
+    ApiError::new(
+        503,
+        "busy",
+        "every worker is busy and the queue is full; retry shortly",
+    )
+}
+
+/// Run blocking `f` through the pool; a panic in it becomes a 500, a full pool a 503.
+async fn pooled<T: Send + 'static>(
+    pool: &Pool,
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let r = pool
+        .run(move || std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)))
+        .await;
+    match r {
+        Err(Busy) => Err(busy()),
+        Ok(Err(_panic)) => Err(ApiError::internal("the request failed inside the service")),
+        Ok(Ok(v)) => v,
+    }
+}
+
+async fn page() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        KIOSK_HTML,
+    )
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON)
+}
+
+async fn healthz(State(s): State<AppState>) -> Json<Value> {
+    Json(json!({"status": "ok", "passages": s.svc.index().len(),
+                "uptime_seconds": s.started.elapsed().as_secs()}))
+}
+
+async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
+    let extra = [
+        (
+            "leann_rss_bytes",
+            "Resident memory of the process.",
+            rss_bytes() as f64,
+        ),
+        (
+            "leann_index_passages",
+            "Passages in the index.",
+            s.svc.index().len() as f64,
+        ),
+        (
+            "leann_pool_in_flight",
+            "Requests running or waiting for a worker.",
+            s.pool.in_flight() as f64,
+        ),
+        (
+            "leann_pool_workers",
+            "Requests that may use the encoder at once.",
+            s.pool.workers() as f64,
+        ),
+        (
+            "leann_pool_rejected",
+            "Requests refused with 503 since start.",
+            s.pool.rejected() as f64,
+        ),
+    ];
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.svc.metrics.render(&extra),
+    )
+}
+
+async fn search_get(
+    State(s): State<AppState>,
+    q: Result<Query<SearchRequest>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(req) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    run_search(s, req).await
+}
+
+async fn search_post(
+    State(s): State<AppState>,
+    body: Result<Json<SearchRequest>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(req) = body.map_err(json_rejection)?;
+    run_search(s, req).await
+}
+
+async fn run_search(s: AppState, req: SearchRequest) -> Result<Json<Value>, ApiError> {
+    // Parameters are checked before the request takes a place in the queue.
+    req.resolve(s.svc.config())?;
+    let svc = s.svc.clone();
+    let a = pooled(&s.pool, move || svc.search(&req)).await?;
+    Ok(Json(
+        serde_json::to_value(a).map_err(|e| ApiError::internal(e.to_string()))?,
+    ))
+}
+
+async fn info(State(s): State<AppState>) -> Json<Value> {
+    let mut v = s.svc.info();
+    v["service"]["workers"] = json!(s.pool.workers());
+    v["service"]["queue"] = json!(s.pool.queue());
+    Json(v)
+}
+
+async fn sources(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let svc = s.svc.clone();
+    let l = pooled(&s.pool, move || svc.sources()).await?;
+    Ok(Json(
+        serde_json::to_value(l).map_err(|e| ApiError::internal(e.to_string()))?,
+    ))
+}
+
+/// `{"documents": [...]}` or a bare array of documents.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum Documents {
+    Wrapped { documents: Vec<DocumentIn> },
+    Bare(Vec<DocumentIn>),
+}
+
+async fn add_documents(
+    State(s): State<AppState>,
+    body: Result<Json<Documents>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let docs = match body.map_err(json_rejection)?.0 {
+        Documents::Wrapped { documents } | Documents::Bare(documents) => documents,
+    };
+    s.svc.config_writable()?;
+    let svc = s.svc.clone();
+    let r = pooled(&s.pool, move || svc.add_documents(&docs)).await?;
+    Ok(Json(
+        serde_json::to_value(r).map_err(|e| ApiError::internal(e.to_string()))?,
+    ))
+}
+
+async fn remove_document(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    s.svc.config_writable()?;
+    let svc = s.svc.clone();
+    let r = pooled(&s.pool, move || svc.remove_document(&id)).await?;
+    Ok(Json(
+        serde_json::to_value(r).map_err(|e| ApiError::internal(e.to_string()))?,
+    ))
+}
+
+async fn sync(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    s.svc.config_writable()?;
+    let svc = s.svc.clone();
+    let r = pooled(&s.pool, move || svc.sync()).await?;
+    Ok(Json(
+        serde_json::to_value(r).map_err(|e| ApiError::internal(e.to_string()))?,
+    ))
+}
+
+async fn not_found(req: Request) -> ApiError {
+    ApiError::not_found(format!(
+        "no route {} {}; see /v1/openapi.json",
+        req.method(),
+        req.uri().path()
+    ))
+}
+
+async fn method_not_allowed(req: Request) -> ApiError {
+    ApiError::new(
+        405,
+        "method_not_allowed",
+        format!("{} is not allowed on {}", req.method(), req.uri().path()),
+    )
+}
+
+fn json_rejection(e: JsonRejection) -> ApiError {
+    let status = e.status().as_u16();
+    let code = if status == 413 {
+        "too_large"
+    } else {
+        "invalid_body"
+    };
+    ApiError::new(status, code, e.body_text())
+}
+
+/// Bearer-token check (when a token is set); the page and the health check stay open, the page
+/// sends the token it was given in its URL fragment.
+async fn auth(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let Some(token) = &s.token else {
+        return next.run(req).await;
+    };
+    let open = req.method() == Method::GET && matches!(req.uri().path(), "/" | "/healthz");
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if open || given.is_some_and(|g| constant_time_eq(g.as_bytes(), token.as_bytes())) {
+        return next.run(req).await;
+    }
+    let mut r = ApiError::new(
+        401,
+        "unauthorized",
+        "send `Authorization: Bearer TOKEN` (the token serve was started with)",
+    )
+    .into_response();
+    r.headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    r
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
+}
+
+/// One log line per request (method, path, status, ms) and the request metrics.
+async fn log_and_count(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let t = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| {
+            if path.starts_with("/mcp") {
+                "/mcp".into()
+            } else {
+                "other".into()
+            }
+        });
+    let r = next.run(req).await;
+    let secs = t.elapsed().as_secs_f64();
+    let status = r.status().as_u16();
+    s.svc.metrics.record_request(&route, status, secs);
+    // A URI path is printable ASCII (hyper refuses anything else), so it is safe to log as is.
+    eprintln!("{method} {path} {status} {:.1}ms", secs * 1e3);
+    r
+}

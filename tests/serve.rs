@@ -1,0 +1,560 @@
+//! `leann-edge serve` and `leann-edge mcp` as users run them: the real binary on loopback, a plain
+//! HTTP/1.1 client, the official Python MCP SDK and a headless Chromium (installed by `.ci/run`:
+//! `pip install -r tests/clients/requirements.txt`, Debian's chromium + chromium-driver).
+#![cfg(all(feature = "cli", feature = "serve"))]
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_leann-edge");
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn bin() -> Command {
+    let mut c = Command::new(BIN);
+    c.current_dir(ROOT).env("LEANN_EDGE_BOARD", "x86_64-host");
+    c
+}
+
+/// A copy of the example corpus (text files only) in `dir/docs`, indexed into `dir/ex.leann`.
+fn corpus_index(dir: &Path) -> (PathBuf, PathBuf) {
+    let docs = dir.join("docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    for e in std::fs::read_dir(Path::new(ROOT).join("examples/corpus")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x != "bin") {
+            std::fs::copy(&p, docs.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    let idx = dir.join("ex.leann");
+    let o = bin()
+        .args(["build", docs.to_str().unwrap(), "-o", idx.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    (idx, docs)
+}
+
+/// A running `serve`; killed when dropped.
+struct Server {
+    child: Child,
+    addr: String,
+    log: Arc<Mutex<String>>,
+}
+
+impl Server {
+    fn start(index: &Path, extra: &[&str]) -> Server {
+        let mut child = bin()
+            .arg("serve")
+            .arg(index)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (err, l) = (child.stderr.take().unwrap(), log.clone());
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                if let Some(a) = line.split("on http://").nth(1) {
+                    let _ = tx.send(a.split('/').next().unwrap_or("").to_string());
+                }
+                l.lock().unwrap().push_str(&(line + "\n"));
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("serve did not start: {}", log.lock().unwrap()));
+        Server { child, addr, log }
+    }
+
+    fn get(&self, path: &str) -> Resp {
+        http(&self.addr, "GET", path, &[], None)
+    }
+
+    fn post(&self, path: &str, body: &Value) -> Resp {
+        http(&self.addr, "POST", path, &[], Some(&body.to_string()))
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Resp {
+    status: u16,
+    headers: String,
+    body: String,
+}
+
+impl Resp {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: not JSON ({}): {}", self.status, self.body))
+    }
+    /// The error code of a JSON error answer.
+    fn code(&self) -> String {
+        self.json()["error"]["code"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+}
+
+/// One HTTP/1.1 request on a fresh connection (`Connection: close`).
+fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Resp {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    let body = body.unwrap_or("");
+    if !body.is_empty() || method == "POST" {
+        req.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    let _ = s.write_all(body.as_bytes());
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let raw = String::from_utf8_lossy(&raw).into_owned();
+    let (head, rest) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(rest)
+    } else {
+        rest.to_string()
+    };
+    Resp {
+        status,
+        headers: head.to_ascii_lowercase(),
+        body,
+    }
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((len, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(len.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+fn top_source(v: &Value) -> String {
+    v["hits"][0]["source"].as_str().unwrap_or("").to_string()
+}
+
+#[test]
+fn http_api_searches_changes_and_answers_errors_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let (idx, docs) = corpus_index(dir.path());
+    let s = Server::start(&idx, &["--sync", docs.to_str().unwrap()]);
+
+    assert_eq!(s.get("/healthz").json()["status"], "ok");
+    let r = s.get("/v1/search?q=how+much+RAM+does+the+Pi+Zero+2+W+have&k=2");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = r.json();
+    assert!(top_source(&v).contains("raspberry-pi.md"), "{v}");
+    assert_eq!(v["hits"].as_array().unwrap().len(), 2);
+    for f in ["rank", "id", "node", "score", "title", "source", "text"] {
+        assert!(v["hits"][0].get(f).is_some(), "hit field {f} missing: {v}");
+    }
+    assert!(v["stats"]["recomputed"].as_u64().unwrap() >= 1);
+    let v = s
+        .post(
+            "/v1/search",
+            &json!({"query": "which planet has the most moons"}),
+        )
+        .json();
+    assert!(top_source(&v).contains("planets.html"), "{v}");
+
+    // Errors: JSON, the right status, nothing served.
+    let long = "x".repeat(9000);
+    let cases: Vec<(Resp, u16, &str)> = vec![
+        (s.get("/v1/search?q=moons&k=0"), 400, "invalid_param"),
+        (s.get("/v1/search?q=moons&k=abc"), 400, "invalid_param"),
+        (s.get("/v1/search?k=3"), 400, "invalid_param"),
+        (s.get(&format!("/v1/search?q={long}")), 400, "invalid_param"),
+        (
+            s.post("/v1/search", &json!({"query": "   "})),
+            400,
+            "invalid_param",
+        ),
+        (
+            s.post("/v1/search", &json!({"query": "a", "mode": "fast"})),
+            400,
+            "invalid_param",
+        ),
+        (
+            http(&s.addr, "POST", "/v1/search", &[], Some("{\"query\":")),
+            400,
+            "invalid_body",
+        ),
+        (
+            s.post("/v1/search", &json!({"query": "a", "nope": 1})),
+            422,
+            "invalid_body",
+        ),
+        (s.get("/v1/nothing"), 404, "not_found"),
+        (
+            http(&s.addr, "PUT", "/v1/search", &[], None),
+            405,
+            "method_not_allowed",
+        ),
+    ];
+    for (r, status, code) in cases {
+        assert_eq!((r.status, r.code().as_str()), (status, code), "{}", r.body);
+    }
+    let big = format!("[{{\"id\":\"big\",\"text\":\"{}\"}}]", "a ".repeat(9 << 20));
+    let r = http(&s.addr, "POST", "/v1/documents", &[], Some(&big));
+    assert_eq!(r.status, 413, "{}", r.body);
+
+    // Describe and observe.
+    let api = s.get("/v1/openapi.json").json();
+    assert!(api["paths"]["/v1/search"]["get"].is_object());
+    let info = s.get("/v1/info").json();
+    assert_eq!(info["passages"], 7);
+    assert_eq!(info["service"]["read_only"], false);
+    let src = s.get("/v1/sources").json();
+    assert!(
+        src["sources"].to_string().contains("raspberry-pi.md"),
+        "{src}"
+    );
+    let m = s.get("/metrics").body;
+    assert!(m.contains("leann_searches_total 2"), "{m}");
+    assert!(m.contains("leann_request_duration_seconds_bucket{le=\"+Inf\"}"));
+    assert!(m
+        .lines()
+        .any(|l| l.starts_with("leann_rss_bytes ") && !l.ends_with(" 0")));
+
+    // Add, find, remove, gone.
+    let doc = json!({"documents": [{"id": "err-1", "title": "Errors",
+        "text": "EADDRINUSE: the port is already taken by another process; stop it or choose another port."}]});
+    let r = s.post("/v1/documents", &doc);
+    assert_eq!(
+        (r.status, r.json()["added_passages"].clone()),
+        (200, json!(1)),
+        "{}",
+        r.body
+    );
+    let q = "/v1/search?q=port+already+in+use+by+another+program&k=1";
+    assert_eq!(s.get(q).json()["hits"][0]["id"], "err-1");
+    let r = http(&s.addr, "DELETE", "/v1/documents/err-1", &[], None);
+    assert_eq!(
+        (r.status, r.json()["removed_passages"].clone()),
+        (200, json!(1))
+    );
+    assert_ne!(s.get(q).json()["hits"][0]["id"], "err-1");
+    let r = http(&s.addr, "DELETE", "/v1/documents/err-1", &[], None);
+    assert_eq!((r.status, r.code().as_str()), (404, "not_found"));
+
+    // Sync the folder given at start: a new file comes in.
+    std::fs::write(
+        docs.join("tea.md"),
+        "# Green tea\n\nBrew green tea at 75 to 80 degrees Celsius for two minutes; boiling water makes it bitter.\n",
+    )
+    .unwrap();
+    let r = s.post("/v1/sync", &json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        (r.json()["added"].clone(), r.json()["unchanged"].clone()),
+        (json!(1), json!(6))
+    );
+    let v = s
+        .get("/v1/search?q=what+temperature+for+green+tea&k=1")
+        .json();
+    assert!(top_source(&v).contains("tea.md"), "{v}");
+
+    let log = s.log();
+    assert!(log.contains("GET /v1/search 200 "), "{log}");
+    assert!(log.contains("DELETE /v1/documents/err-1 404 "), "{log}");
+}
+
+#[test]
+fn token_read_only_and_address_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let (idx, _) = corpus_index(dir.path());
+    // Beyond loopback without a token: refused before anything loads.
+    let o = bin()
+        .args(["serve", idx.to_str().unwrap(), "--listen", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("--token"), "{err}");
+
+    let s = Server::start(&idx, &["--read-only", "--token", "s3cret"]);
+    let auth = [("Authorization", "Bearer s3cret")];
+    let r = s.get("/v1/search?q=moons");
+    assert_eq!((r.status, r.code().as_str()), (401, "unauthorized"));
+    let r = http(
+        &s.addr,
+        "GET",
+        "/v1/search?q=moons",
+        &[("Authorization", "Bearer wrong")],
+        None,
+    );
+    assert_eq!(r.status, 401);
+    assert_eq!(
+        http(&s.addr, "GET", "/v1/search?q=moons", &auth, None).status,
+        200
+    );
+    assert_eq!(s.get("/healthz").status, 200);
+    let page = s.get("/");
+    assert!(
+        page.status == 200 && page.body.contains("<form"),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("http://") && !page.body.contains("https://"),
+        "page must be self-contained"
+    );
+    let body = json!([{"id": "a", "text": "b"}]).to_string();
+    let r = http(&s.addr, "POST", "/v1/documents", &auth, Some(&body));
+    assert_eq!((r.status, r.code().as_str()), (403, "read_only"));
+    assert_eq!(http(&s.addr, "GET", "/metrics", &[], None).status, 401);
+}
+
+#[test]
+fn a_full_queue_answers_503_with_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let (idx, _) = corpus_index(dir.path());
+    let s = Server::start(&idx, &["--workers", "1", "--queue", "1"]);
+    let n = 12;
+    let gate = Arc::new(std::sync::Barrier::new(n));
+    let threads: Vec<_> = (0..n)
+        .map(|i| {
+            let (addr, gate) = (s.addr.clone(), gate.clone());
+            std::thread::spawn(move || {
+                let body =
+                    json!({"query": format!("raspberry pi power supply {i}"), "k": 5}).to_string();
+                gate.wait();
+                let r = http(&addr, "POST", "/v1/search", &[], Some(&body));
+                (r.status, r.headers.contains("retry-after: 1"), r.body)
+            })
+        })
+        .collect();
+    let res: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let ok = res.iter().filter(|r| r.0 == 200).count();
+    let busy: Vec<_> = res.iter().filter(|r| r.0 == 503).collect();
+    assert_eq!(ok + busy.len(), n, "{res:?}");
+    assert!(
+        ok >= 2,
+        "one running and one queued must be answered: {res:?}"
+    );
+    assert!(
+        !busy.is_empty(),
+        "12 at once with 1 worker + 1 queued: {res:?}"
+    );
+    assert!(
+        busy.iter().all(|r| r.1 && r.2.contains("\"busy\"")),
+        "{busy:?}"
+    );
+    // Still healthy and answering afterwards.
+    assert_eq!(s.post("/v1/search", &json!({"query": "moons"})).status, 200);
+    assert!(s.get("/metrics").body.contains("leann_pool_rejected "));
+}
+
+#[test]
+fn searches_during_writes_never_fail_and_sigterm_lets_the_write_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let (idx, _) = corpus_index(dir.path());
+    let mut s = Server::start(&idx, &[]);
+    let addr = s.addr.clone();
+    let searcher = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        for _ in 0..25 {
+            let r = http(
+                &addr,
+                "GET",
+                "/v1/search?q=espresso+grind+size&k=3",
+                &[],
+                None,
+            );
+            seen.push((r.status, r.json()["hits"].as_array().map_or(0, Vec::len)));
+        }
+        seen
+    });
+    for round in 0..4 {
+        let docs: Vec<Value> = (0..10)
+            .map(|i| json!({"id": format!("r{round}-{i}"), "text": format!("note {i} of round {round} about coffee beans")}))
+            .collect();
+        assert_eq!(s.post("/v1/documents", &json!(docs)).status, 200);
+        let r = http(
+            &s.addr,
+            "DELETE",
+            &format!("/v1/documents/r{round}-3"),
+            &[],
+            None,
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    for (status, hits) in searcher.join().unwrap() {
+        assert_eq!((status, hits), (200, 3), "a search during writes failed");
+    }
+    assert_eq!(s.get("/healthz").json()["passages"], 7 + 4 * 9);
+
+    // SIGTERM while a large write runs: the write is answered, then the process exits cleanly.
+    let docs: Vec<Value> = (0..150)
+        .map(|i| json!({"id": format!("late-{i}"), "text": format!("late note number {i} on grinding coffee and water temperature")}))
+        .collect();
+    let addr = s.addr.clone();
+    let writer = std::thread::spawn(move || {
+        http(
+            &addr,
+            "POST",
+            "/v1/documents",
+            &[],
+            Some(&json!(docs).to_string()),
+        )
+    });
+    std::thread::sleep(Duration::from_millis(400));
+    let killed = Command::new("kill")
+        .args(["-TERM", &s.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let r = writer.join().unwrap();
+    assert_eq!(r.status, 200, "the write in flight must finish: {}", r.body);
+    let t = Instant::now();
+    let status = loop {
+        if let Some(st) = s.child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "serve did not stop after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}: {}", s.log());
+    assert!(s.log().contains("stopped"), "{}", s.log());
+    let o = bin()
+        .args(["verify", idx.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = bin()
+        .args(["list", idx.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    let l: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(l["passages"], 7 + 4 * 9 + 150);
+}
+
+/// Run a client script from tests/clients; its dependencies missing is a failure that says how to
+/// install them.
+fn client(script: &str, args: &[&str]) -> Value {
+    let o = Command::new("python3")
+        .arg(Path::new(ROOT).join("tests/clients").join(script))
+        .args(args)
+        .current_dir(ROOT)
+        .env("LEANN_EDGE_BOARD", "x86_64-host")
+        .output()
+        .expect("python3");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !err.contains("ModuleNotFoundError"),
+        "{script}: {err}\ninstall the test clients: pip install -r tests/clients/requirements.txt \
+         (and apt-get install chromium chromium-driver); .ci/run does both"
+    );
+    assert!(
+        o.status.success(),
+        "{script} failed: {err}\n{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)))
+}
+
+#[test]
+fn mcp_tools_work_with_the_official_python_sdk_over_stdio_and_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let (idx, _) = corpus_index(dir.path());
+    let idx_s = idx.to_str().unwrap();
+    let v = client("mcp_client.py", &["stdio", BIN, idx_s]);
+    assert_eq!(
+        v["tools"],
+        json!(["add_document", "list_sources", "search_documents"])
+    );
+    assert!(top_source(&v["search"]).contains("raspberry-pi.md"), "{v}");
+    assert!(v["text"].as_str().unwrap().contains("5 V"), "{v}");
+    assert!(
+        v["missing_query_error"].as_str().unwrap().contains("query"),
+        "{v}"
+    );
+    assert_eq!(v["sources"]["passages"], 7);
+
+    let s = Server::start(&idx, &["--read-only", "--token", "t0k"]);
+    let url = format!("http://{}/mcp", s.addr);
+    let v = client("mcp_client.py", &["http", &url, "--token", "t0k"]);
+    assert_eq!(
+        v["tools"],
+        json!(["list_sources", "search_documents"]),
+        "read-only: no add_document"
+    );
+    assert!(top_source(&v["search"]).contains("raspberry-pi.md"), "{v}");
+}
+
+#[test]
+fn kiosk_page_works_in_headless_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let (idx, _) = corpus_index(dir.path());
+    let s = Server::start(&idx, &[]);
+    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("kiosk.png");
+    let url = format!("http://{}/", s.addr);
+    let v = client(
+        "kiosk_browser.py",
+        &[
+            &url,
+            "how much power does a raspberry pi 5 need",
+            "5 A USB-C",
+            shot.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(v["found"], true, "{v}");
+    assert_eq!(v["autofocus"], true, "{v}");
+    assert!(
+        v["status"]
+            .as_str()
+            .unwrap()
+            .contains("passages recomputed"),
+        "{v}"
+    );
+    assert!(std::fs::metadata(&shot).unwrap().len() > 1000);
+    assert!(s.log().contains("POST /v1/search 200"), "{}", s.log());
+}
