@@ -185,7 +185,7 @@ fn http_api_searches_changes_and_answers_errors_as_json() {
     let s = Server::start(&idx, &["--sync", docs.to_str().unwrap()]);
 
     assert_eq!(s.get("/healthz").json()["status"], "ok");
-    let r = s.get("/v1/search?q=how+much+RAM+does+the+Pi+Zero+2+W+have&k=2");
+    let r = s.get("/v1/search?q=how+much+RAM+does+the+Pi+Zero+2+W+have&k=2&min_score=-1");
     assert_eq!(r.status, 200, "{}", r.body);
     let v = r.json();
     assert!(top_source(&v).contains("raspberry-pi.md"), "{v}");
@@ -201,6 +201,17 @@ fn http_api_searches_changes_and_answers_errors_as_json() {
         )
         .json();
     assert!(top_source(&v).contains("planets.html"), "{v}");
+
+    // The default score floor: an off-topic question gets no hits, and says how close it came.
+    let v = s
+        .get("/v1/search?q=who+won+the+football+world+cup+in+1998")
+        .json();
+    assert_eq!(v["hits"], json!([]), "{v}");
+    assert!(v["best_score"].as_f64().unwrap() < 0.30, "{v}");
+    let v = s
+        .get("/v1/search?q=who+won+the+football+world+cup+in+1998&min_score=-1")
+        .json();
+    assert_eq!(v["hits"].as_array().unwrap().len(), 3, "{v}");
 
     // Errors: JSON, the right status, nothing served.
     let long = "x".repeat(9000);
@@ -255,7 +266,7 @@ fn http_api_searches_changes_and_answers_errors_as_json() {
         "{src}"
     );
     let m = s.get("/metrics").body;
-    assert!(m.contains("leann_searches_total 2"), "{m}");
+    assert!(m.contains("leann_searches_total 4"), "{m}");
     assert!(m.contains("leann_request_duration_seconds_bucket{le=\"+Inf\"}"));
     assert!(m
         .lines()
@@ -393,7 +404,7 @@ fn a_full_queue_answers_503_with_retry_after() {
 fn searches_during_writes_never_fail_and_sigterm_lets_the_write_finish() {
     let dir = tempfile::tempdir().unwrap();
     let (idx, _) = corpus_index(dir.path());
-    let mut s = Server::start(&idx, &[]);
+    let mut s = Server::start(&idx, &["--min-score", "-1"]);
     let addr = s.addr.clone();
     let searcher = std::thread::spawn(move || {
         let mut seen = Vec::new();
