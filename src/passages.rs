@@ -362,6 +362,58 @@ impl PassageReader {
         Ok((start, end))
     }
 
+    /// Position `(offset, len)` of the text section in the file: every record (varint title
+    /// length, title, body) back to back in passage order.
+    pub fn text_section(&self) -> (u64, u64) {
+        (self.text_off, self.text_len)
+    }
+
+    /// Where each record starts inside the text section, plus the end of the last one (`n + 1`
+    /// values, non-decreasing): the whole offset table decoded in one pass.
+    pub fn record_starts<S: FlashSource + ?Sized>(&self, src: &S) -> Result<Vec<u64>> {
+        let nblocks = self.n.div_ceil(TEXT_BLOCK as u64);
+        let table = read_vec(src, self.offs_off, (nblocks * 16) as usize)?;
+        let stream = read_vec(
+            src,
+            self.offs_off + nblocks * 16,
+            (self.offs_len - nblocks * 16) as usize,
+        )?;
+        let trunc = || bad("passage_offsets", "truncated");
+        let mut out = Vec::with_capacity(self.n as usize + 1);
+        for b in 0..nblocks as usize {
+            let e = &table[b * 16..b * 16 + 16];
+            let mut at = u64::from_le_bytes(e[..8].try_into().unwrap_or([0; 8]));
+            let bitpos = u64::from_le_bytes(e[8..].try_into().unwrap_or([0; 8]));
+            let byte = bitpos / 8;
+            if byte >= stream.len() as u64 || out.last().is_some_and(|&l| l != at) {
+                return Err(bad(
+                    "passage_offsets",
+                    "block base or bit position out of order",
+                ));
+            }
+            let mut r = BitReader::new(&stream[byte as usize..], bitpos % 8);
+            let w = r.get(6).ok_or_else(trunc)? as u32;
+            if w > 57 {
+                return Err(bad("passage_offsets", "length width out of range"));
+            }
+            let count = (self.n - b as u64 * TEXT_BLOCK as u64).min(TEXT_BLOCK as u64);
+            if b == 0 {
+                out.push(at);
+            }
+            for _ in 0..count {
+                at = at
+                    .checked_add(r.get(w).ok_or_else(trunc)?)
+                    .filter(|&e| e <= self.text_len)
+                    .ok_or_else(|| bad("passage_text", "passage range past the end of the text"))?;
+                out.push(at);
+            }
+        }
+        if self.n == 0 {
+            out.push(0);
+        }
+        Ok(out)
+    }
+
     /// Title and body of passage `i`.
     pub fn text<S: FlashSource + ?Sized>(&self, src: &S, i: u64) -> Result<(String, String)> {
         let (s, e) = self.range(src, i)?;

@@ -707,3 +707,132 @@ fn kill_9_during_changes_leaves_the_state_before_or_after() {
         "no change ever completed: the kill delays are too short"
     );
 }
+
+fn search_json(idx: &str, args: &[&str]) -> serde_json::Value {
+    let mut a = vec!["search", idx];
+    a.extend_from_slice(args);
+    a.push("--json");
+    let (ok, out, err) = run(&a);
+    assert!(ok, "{args:?}: {err}");
+    serde_json::from_str(&out).unwrap()
+}
+
+#[test]
+fn keyword_hybrid_filters_and_grep() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = dir.path().join("ex.leann");
+    let idx_s = idx.to_str().unwrap();
+    let (ok, _, err) = run(&["build", "examples/corpus", "-o", idx_s]);
+    assert!(ok, "{err}");
+    let hits = |v: &serde_json::Value| v["hits"].as_array().unwrap().clone();
+    // An identifier: keyword ranking finds the one passage that holds it, with no encoder work.
+    let v = search_json(idx_s, &["bcm2712", "--mode", "keyword", "-k", "1"]);
+    assert!(
+        hits(&v)[0]["text"].as_str().unwrap().contains("BCM2712"),
+        "{v}"
+    );
+    assert_eq!(hits(&v)[0]["signals"], serde_json::json!(["keyword"]));
+    assert_eq!(v["stats"]["recomputed"], 0);
+    // Hybrid (the default) finds it too, says which signals found each hit, and is deterministic.
+    let q = ["which board uses the BCM2712", "-k", "3"];
+    let v = search_json(idx_s, &q);
+    assert_eq!(v["mode"], "hybrid");
+    assert!(
+        hits(&v)[0]["text"].as_str().unwrap().contains("BCM2712"),
+        "{v}"
+    );
+    assert!(
+        hits(&v)[0]["signals"].to_string().contains("keyword"),
+        "{v}"
+    );
+    assert_eq!(search_json(idx_s, &q)["hits"], v["hits"]);
+    // Filters apply before ranking: k hits, all passing, when k passages pass.
+    let v = search_json(
+        idx_s,
+        &[
+            "Raspberry Pi power",
+            "--filter",
+            "type=md",
+            "--filter",
+            "source!=**/raspberry-pi.md",
+            "-k",
+            "3",
+        ],
+    );
+    assert_eq!(
+        hits(&v).len(),
+        2,
+        "exactly 2 passages pass (k = 3 asked): {v}"
+    );
+    for h in hits(&v) {
+        let s = h["source"].as_str().unwrap();
+        assert!(s.contains(".md:") && !s.contains("raspberry-pi.md"), "{s}");
+    }
+    for mode in ["dense", "keyword", "hybrid"] {
+        let v = search_json(
+            idx_s,
+            &[
+                "moons of jupiter",
+                "--filter",
+                "source=**/planets.html",
+                "--mode",
+                mode,
+                "-k",
+                "1",
+            ],
+        );
+        assert!(
+            hits(&v)
+                .iter()
+                .all(|h| h["source"].as_str().unwrap().contains("planets.html")),
+            "{mode}: {v}"
+        );
+    }
+    let v = search_json(idx_s, &["Raspberry Pi", "--filter", "source=nowhere/**"]);
+    assert!(hits(&v).is_empty(), "no passage passes: no hits, no error");
+    let v = search_json(
+        idx_s,
+        &[
+            "which processor",
+            "--grep",
+            "Cortex-A7[26]",
+            "--mode",
+            "dense",
+        ],
+    );
+    assert!(!hits(&v).is_empty());
+    for h in hits(&v) {
+        let t = h["text"].as_str().unwrap();
+        assert!(t.contains("Cortex-A72") || t.contains("Cortex-A76"), "{t}");
+    }
+    // A graph index: the filtered search scans the passing set, so k hits still come back.
+    let g = dir.path().join("g.leann");
+    let g_s = g.to_str().unwrap();
+    let (ok, _, err) = run(&[
+        "build",
+        "examples/corpus",
+        "-o",
+        g_s,
+        "--navigation",
+        "graph",
+    ]);
+    assert!(ok, "{err}");
+    let v = search_json(
+        g_s,
+        &[
+            "espresso",
+            "--filter",
+            "source=**/raspberry-pi.md",
+            "-k",
+            "2",
+        ],
+    );
+    assert_eq!(hits(&v).len(), 2, "{v}");
+    let (ok, _, err) = run(&["search", idx_s, "x", "--filter", "lang=en"]);
+    assert!(
+        !ok && err.contains("unknown filter field \"lang\""),
+        "{err}"
+    );
+    let (ok, _, err) = run(&["search", idx_s, "x", "--grep", "(unclosed"]);
+    assert!(!ok && err.contains("--grep"), "{err}");
+}

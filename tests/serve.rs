@@ -213,6 +213,34 @@ fn http_api_searches_changes_and_answers_errors_as_json() {
         .json();
     assert_eq!(v["hits"].as_array().unwrap().len(), 3, "{v}");
 
+    // Rankings and filters through the API.
+    let v = s
+        .post(
+            "/v1/search",
+            &json!({"query": "bcm2712", "mode": "keyword", "k": 1}),
+        )
+        .json();
+    assert!(
+        v["hits"][0]["text"].as_str().unwrap().contains("BCM2712"),
+        "{v}"
+    );
+    let v = s
+        .get("/v1/search?q=coffee&filter=source=**/planets.html;type=html&min_score=-1")
+        .json();
+    assert!(
+        v["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|h| h["source"].as_str().unwrap().contains("planets.html")),
+        "{v}"
+    );
+    assert_eq!(
+        s.post("/v1/search", &json!({"query": "x", "filter": ["lang=en"]}))
+            .code(),
+        "invalid_param"
+    );
+
     // Errors: JSON, the right status, nothing served.
     let long = "x".repeat(9000);
     let cases: Vec<(Resp, u16, &str)> = vec![
@@ -266,7 +294,7 @@ fn http_api_searches_changes_and_answers_errors_as_json() {
         "{src}"
     );
     let m = s.get("/metrics").body;
-    assert!(m.contains("leann_searches_total 4"), "{m}");
+    assert!(m.contains("leann_searches_total 6"), "{m}");
     assert!(m.contains("leann_request_duration_seconds_bucket{le=\"+Inf\"}"));
     assert!(m
         .lines()

@@ -6,7 +6,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use leann_edge::boards::Board;
 use leann_edge::embed::tract::{default_model_dir, EncoderConfig, TractEmbedder};
 use leann_edge::flash::FileSource;
-use leann_edge::index::{BuildParams, Index, Navigation, OpenOptions};
+use leann_edge::index::{BuildParams, Index, Navigation, OpenOptions, Ranking};
 use leann_edge::search::{Mode, SearchParams};
 use std::path::{Path, PathBuf};
 
@@ -102,9 +102,35 @@ pub struct SearchOpts {
     /// Encoder batch for recompute.
     #[arg(long)]
     pub batch: Option<usize>,
-    /// Search mode on graph indexes.
+    /// How the graph is walked (graph indexes).
     #[arg(long, value_enum)]
-    pub mode: Option<ModeArg>,
+    pub walk: Option<ModeArg>,
+    /// Ranking: dense (recomputed embeddings), keyword (BM25 over the stored text, no encoder)
+    /// or hybrid (both, fused by reciprocal rank).
+    #[arg(long, value_enum, default_value_t = RankingArg::Hybrid)]
+    pub mode: RankingArg,
+}
+
+/// Ranking (see [`leann_edge::index::Ranking`]).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum RankingArg {
+    /// Exact cosine of recomputed embeddings.
+    Dense,
+    /// BM25 over the stored passage text.
+    Keyword,
+    /// Dense and keyword fused by reciprocal rank.
+    #[default]
+    Hybrid,
+}
+
+impl From<RankingArg> for Ranking {
+    fn from(r: RankingArg) -> Ranking {
+        match r {
+            RankingArg::Dense => Ranking::Dense,
+            RankingArg::Keyword => Ranking::Keyword,
+            RankingArg::Hybrid => Ranking::Hybrid,
+        }
+    }
 }
 
 impl SearchOpts {
@@ -123,7 +149,7 @@ impl SearchOpts {
         if let Some(bs) = self.batch {
             p.batch_size = bs;
         }
-        if let Some(m) = self.mode {
+        if let Some(m) = self.walk {
             p.mode = m.into();
         }
         p.validate()?;

@@ -2,6 +2,7 @@
 use super::common::{open_index, printable, Global, SearchOpts};
 use anyhow::Result;
 use clap::Args;
+use leann_edge::index::filter::Filter;
 use leann_edge::index::{answer, AnswerHit, AnswerOptions};
 use leann_edge::search::SearchStats;
 use std::path::PathBuf;
@@ -27,8 +28,15 @@ pub struct SearchArgs {
     pub group_by_doc: bool,
     /// Drop hits scoring below this cosine similarity (e.g. 0.4), so a question with no good
     /// answer gets none instead of the least bad passages.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub min_score: Option<f32>,
+    /// Only passages where FIELD OP VALUE holds (repeatable: all must hold). Fields: source, type,
+    /// title, id; ops = != < <= > >=; `source=docs/faq/**` is a glob.
+    #[arg(long = "filter", value_name = "EXPR")]
+    pub filters: Vec<String>,
+    /// Only passages whose title or text matches this regular expression (`(?i)` ignores case).
+    #[arg(long, value_name = "PATTERN")]
+    pub grep: Option<String>,
 }
 
 /// Run `search`.
@@ -37,8 +45,10 @@ pub fn run(g: &Global, a: &SearchArgs) -> Result<()> {
     let p = a.s.params(&b)?;
     leann_edge::search::check_query(&a.query)?;
     let opts = AnswerOptions {
+        filter: Filter::parse(&a.filters, a.grep.as_deref())?,
         min_score: a.min_score,
         group_by_doc: a.group_by_doc,
+        ranking: a.s.mode.into(),
     };
     opts.validate()?;
     let idx = open_index(&a.index)?;

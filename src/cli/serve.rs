@@ -98,6 +98,7 @@ impl ServiceArgs {
             ingest,
             params,
             min_score: (self.min_score > -1.0).then_some(self.min_score),
+            ranking: self.s.mode.into(),
         };
         Ok(Service::open(cfg, enc)?)
     }

@@ -1,21 +1,71 @@
 //! From a question to hits people can read: search, then attach each hit's passage, drop hits
 //! under a score floor and (optionally) keep one hit per document. Shared by `search --json`, the
-//! HTTP service and MCP, so all three print the same fields.
+//! HTTP service and MCP, so all three print the same fields. Three rankings ([`Ranking`]): dense
+//! (the LEANN search), keyword (BM25 over the stored text, [`super::keyword`]) and hybrid (both
+//! fused by reciprocal rank).
+use super::filter::Filter;
+use super::keyword::{bm25, KeywordStats};
 use super::Index;
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
 use crate::flash::FlashSource;
 use crate::passages::{record_id, Passage};
-use crate::search::{SearchParams, SearchStats, MAX_K};
-use std::collections::HashSet;
+use crate::search::{
+    rerank_count, Hit, SearchParams, SearchResult, SearchSpace, SearchStats, MAX_K,
+};
+use std::collections::{HashMap, HashSet};
+
+/// How hits are ranked.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Ranking {
+    /// Exact cosine of recomputed embeddings (the LEANN search).
+    Dense,
+    /// BM25 over the stored passage text; no encoder work; `score` is the BM25 score.
+    Keyword,
+    /// Dense and keyword lists fused by reciprocal rank ([`RRF_K`]); `score` is the cosine.
+    #[default]
+    Hybrid,
+}
+
+impl Ranking {
+    /// Parse `dense`, `keyword` or `hybrid`.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "dense" => Ok(Ranking::Dense),
+            "keyword" => Ok(Ranking::Keyword),
+            "hybrid" => Ok(Ranking::Hybrid),
+            _ => Err(Error::InvalidParam(format!(
+                "mode must be dense, keyword or hybrid, got {s:?}"
+            ))),
+        }
+    }
+}
+
+/// Reciprocal-rank fusion constant: a hit at rank r of a list adds `1 / (RRF_K + r)` (Cormack et
+/// al. 2009; the usual 60).
+pub const RRF_K: f32 = 60.0;
+/// Each list fused in hybrid ranking holds at least this many hits.
+pub const FUSE_DEPTH: usize = 10;
+
+/// A query term found in at most this many passages is rare (1 in 2,000 passages, at least 3):
+/// a name, a code, an identifier — what embeddings blur. In hybrid ranking the passages that hold
+/// a rare query term come first (in fused order among themselves), then the rest.
+pub fn rare_df(passages: usize) -> u64 {
+    (passages as u64 / 2000).max(3)
+}
 
 /// What to do with the hits after the search.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default)]
 pub struct AnswerOptions {
-    /// Drop hits scoring below this cosine similarity.
+    /// Only passages passing this are ranked and returned.
+    pub filter: Filter,
+    /// Drop hits scoring below this cosine similarity (not applied to keyword ranking).
     pub min_score: Option<f32>,
     /// One hit per document (source file, or JSONL record): its best passage.
     pub group_by_doc: bool,
+    /// How hits are ranked.
+    pub ranking: Ranking,
 }
 
 impl AnswerOptions {
@@ -49,6 +99,8 @@ pub struct AnswerHit {
     pub source: Option<String>,
     /// Passage text.
     pub text: String,
+    /// Which rankings found it: `dense`, `keyword`.
+    pub signals: Vec<&'static str>,
 }
 
 /// Hits of one question and what it cost.
@@ -62,9 +114,21 @@ pub struct Answer {
     pub stats: SearchStats,
     /// Score of the best passage found, also when `min_score` dropped it.
     pub best_score: Option<f32>,
+    /// The ranking used.
+    pub mode: Ranking,
+    /// What the keyword side cost (keyword and hybrid rankings).
+    pub keyword: Option<KeywordStats>,
 }
 
-/// Answer `query`: search `idx` with `params`, then apply `opts`.
+/// One ranked candidate.
+#[derive(Clone, Debug)]
+struct Ranked {
+    id: u32,
+    score: f32,
+    signals: Vec<&'static str>,
+}
+
+/// Answer `query`: rank with `opts.ranking` and `params`, then apply the floor and grouping.
 pub fn answer<S: FlashSource, E: Embedder + ?Sized>(
     idx: &Index<S>,
     enc: &E,
@@ -73,6 +137,8 @@ pub fn answer<S: FlashSource, E: Embedder + ?Sized>(
     opts: &AnswerOptions,
 ) -> Result<Answer> {
     opts.validate()?;
+    crate::search::check_query(query)?;
+    params.validate()?;
     let k = params.k;
     let mut p = params.clone();
     if opts.group_by_doc {
@@ -80,28 +146,35 @@ pub fn answer<S: FlashSource, E: Embedder + ?Sized>(
         // count at the defaults: 4 × 3 = 12 < 20).
         p.k = (k * 4).min(MAX_K);
     }
-    let r = idx
-        .searcher(enc, p.cache_capacity)?
-        .search_text(query, &p)?;
-    let best_score = r.hits.first().map(|h| h.score);
+    let t = std::time::Instant::now();
+    let allow = if opts.filter.is_empty() {
+        None
+    } else {
+        Some(opts.filter.allowed(idx)?)
+    };
+    let (ranked, mut stats, kw) = rank(idx, enc, query, &p, opts.ranking, allow.as_deref())?;
+    stats.micros = t.elapsed().as_micros() as u64;
+    let best_score = ranked.iter().map(|r| r.score).reduce(f32::max);
+    let floor = opts.min_score.filter(|_| opts.ranking != Ranking::Keyword);
     let mut seen = HashSet::new();
     let mut hits = Vec::new();
-    for h in &r.hits {
-        if opts.min_score.is_some_and(|m| h.score < m) {
-            break;
+    for r in ranked {
+        if floor.is_some_and(|m| r.score < m) {
+            continue;
         }
-        let ps = idx.passage(h.id)?;
+        let ps = idx.passage(r.id)?;
         if opts.group_by_doc && !seen.insert(doc_of(&ps)) {
             continue;
         }
         hits.push(AnswerHit {
             rank: hits.len() + 1,
             id: ps.id.clone(),
-            node: h.id,
-            score: h.score,
+            node: r.id,
+            score: r.score,
             source: source_of(&ps),
             title: ps.title,
             text: ps.text,
+            signals: r.signals,
         });
         if hits.len() == k {
             break;
@@ -110,9 +183,160 @@ pub fn answer<S: FlashSource, E: Embedder + ?Sized>(
     Ok(Answer {
         query: query.to_string(),
         hits,
-        stats: r.stats,
+        stats,
         best_score,
+        mode: opts.ranking,
+        keyword: kw,
     })
+}
+
+type RankOut = (Vec<Ranked>, SearchStats, Option<KeywordStats>);
+
+/// The best `p.k` candidates of `query` by `ranking`, best first.
+fn rank<S: FlashSource, E: Embedder + ?Sized>(
+    idx: &Index<S>,
+    enc: &E,
+    query: &str,
+    p: &SearchParams,
+    ranking: Ranking,
+    allow: Option<&[bool]>,
+) -> Result<RankOut> {
+    let pass = |v: u32| allow.is_none_or(|a| a.get(v as usize).copied().unwrap_or(false));
+    let kw_allow: Option<&dyn Fn(u32) -> bool> = if allow.is_some() { Some(&pass) } else { None };
+    if ranking == Ranking::Keyword {
+        let (hits, kw) = bm25(idx, query, p.k, 0, kw_allow)?;
+        let ranked = hits
+            .into_iter()
+            .map(|h| Ranked {
+                id: h.id,
+                score: h.score,
+                signals: vec!["keyword"],
+            })
+            .collect();
+        return Ok((ranked, SearchStats::default(), Some(kw)));
+    }
+    let mut se = idx.searcher(enc, p.cache_capacity)?;
+    let te = std::time::Instant::now();
+    let q = enc.embed(&[query])?;
+    let embed_query = te.elapsed().as_micros() as u64;
+    let dense_search = |se: &mut super::Searcher<'_, S, E>, dp: &SearchParams| match allow {
+        None => se.search_vector(&q, dp),
+        Some(a) => filtered_dense(idx, se, &q, dp, a),
+    };
+    if ranking == Ranking::Dense {
+        let r = dense_search(&mut se, p)?;
+        let mut st = r.stats;
+        st.embed_micros += embed_query;
+        let ranked = r
+            .hits
+            .into_iter()
+            .map(|h| Ranked {
+                id: h.id,
+                score: h.score,
+                signals: vec!["dense"],
+            })
+            .collect();
+        return Ok((ranked, st, None));
+    }
+    // Hybrid: both lists FUSE_DEPTH deep, fused by reciprocal rank; keyword-only hits that make
+    // the cut are recomputed so every hit carries its cosine.
+    let depth = p.k.max(FUSE_DEPTH);
+    let dp = SearchParams {
+        k: depth,
+        ..p.clone()
+    };
+    let dense = dense_search(&mut se, &dp)?;
+    let mut st = dense.stats;
+    st.embed_micros += embed_query;
+    let (kw_hits, kw) = bm25(idx, query, depth, rare_df(idx.len()), kw_allow)?;
+    // id → (fused score, cosine if known, signals); a rare-term hit's fused score gets +1, which
+    // outranks every fused score without it (each is at most 2 / 61).
+    let mut fused: HashMap<u32, (f32, Option<f32>, Vec<&'static str>)> = HashMap::new();
+    for (r, h) in dense.hits.iter().enumerate() {
+        let e = fused
+            .entry(h.id)
+            .or_insert((0.0, Some(h.score), Vec::new()));
+        e.0 += 1.0 / (RRF_K + r as f32 + 1.0);
+        e.2.push("dense");
+    }
+    for (r, h) in kw_hits.iter().enumerate() {
+        let e = fused.entry(h.id).or_insert((0.0, None, Vec::new()));
+        e.0 += 1.0 / (RRF_K + r as f32 + 1.0) + if h.rare { 1.0 } else { 0.0 };
+        e.2.push("keyword");
+    }
+    let mut order: Vec<(u32, f32)> = fused.iter().map(|(&id, e)| (id, e.0)).collect();
+    order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    order.truncate(p.k);
+    let missing: Vec<u32> = order
+        .iter()
+        .filter(|(id, _)| fused[id].1.is_none())
+        .map(|&(id, _)| id)
+        .collect();
+    if !missing.is_empty() {
+        let mut vecs = Vec::new();
+        se.exact(&missing, &mut vecs, &mut st)?;
+        let dot = crate::kernels::active().dot;
+        let dim = q.len();
+        for (i, id) in missing.iter().enumerate() {
+            if let Some(e) = fused.get_mut(id) {
+                e.1 = Some(dot(&q, &vecs[i * dim..(i + 1) * dim]));
+            }
+        }
+    }
+    let ranked = order
+        .into_iter()
+        .map(|(id, _)| {
+            let e = &fused[&id];
+            Ranked {
+                id,
+                score: e.1.unwrap_or(0.0),
+                signals: e.2.clone(),
+            }
+        })
+        .collect();
+    Ok((ranked, st, Some(kw)))
+}
+
+/// Dense search restricted to the passages `allow` keeps: each of them PQ-scored (the walk of a
+/// graph could not reach a selective set), the best [`rerank_count`] recomputed and ranked
+/// exactly. Recomputes as many as an unfiltered search, at most.
+fn filtered_dense<S: FlashSource, E: Embedder + ?Sized>(
+    idx: &Index<S>,
+    se: &mut super::Searcher<'_, S, E>,
+    q: &[f32],
+    p: &SearchParams,
+    allow: &[bool],
+) -> Result<SearchResult> {
+    let t = std::time::Instant::now();
+    let table = idx.pq().table(q);
+    let mut st = SearchStats::default();
+    let mut cands: Vec<(f32, u32)> = Vec::new();
+    for (v, _) in allow.iter().enumerate().filter(|(_, &ok)| ok) {
+        cands.push((idx.pq_distance(&table, v as u32)?, v as u32));
+    }
+    st.pq_distances = cands.len() as u64;
+    let keep = rerank_count(p).min(cands.len());
+    if keep < cands.len() {
+        cands.select_nth_unstable_by(keep, |a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        cands.truncate(keep);
+    }
+    let ids: Vec<u32> = cands.iter().map(|c| c.1).collect();
+    let mut hits = Vec::with_capacity(ids.len());
+    let mut vecs = Vec::new();
+    let dot = crate::kernels::active().dot;
+    for chunk in ids.chunks(p.batch_size.max(1)) {
+        se.exact(chunk, &mut vecs, &mut st)?;
+        for (i, &v) in chunk.iter().enumerate() {
+            hits.push(Hit {
+                id: v,
+                score: dot(q, &vecs[i * q.len()..(i + 1) * q.len()]),
+            });
+        }
+    }
+    hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
+    hits.truncate(p.k);
+    st.micros = t.elapsed().as_micros() as u64;
+    Ok(SearchResult { hits, stats: st })
 }
 
 /// The document a passage belongs to: its source file, else its JSONL record id (`ID#k` → `ID`).

@@ -26,6 +26,10 @@ mod builder;
 #[cfg(feature = "std")]
 mod embed_cache;
 #[cfg(feature = "std")]
+pub mod filter;
+#[cfg(feature = "std")]
+pub mod keyword;
+#[cfg(feature = "std")]
 pub mod listing;
 #[cfg(feature = "std")]
 mod live;
@@ -35,7 +39,7 @@ mod lock;
 mod plan;
 
 #[cfg(feature = "std")]
-pub use answer::{answer, source_of, Answer, AnswerHit, AnswerOptions};
+pub use answer::{answer, source_of, Answer, AnswerHit, AnswerOptions, Ranking};
 #[cfg(feature = "std")]
 pub use builder::{
     cluster_order, kmeans_seeds, nearest_nodes, BuildReport, IndexBuilder, Phase, ProgressFn,
@@ -258,6 +262,11 @@ impl<S: FlashSource> Index<S> {
     /// [`parts::pq::PqPart::scan`]). Returns distances computed.
     pub fn pq_scan(&self, table: &[f32], keep: usize, out: &mut Vec<(f32, u32)>) -> Result<u64> {
         self.pq.scan(&self.src, table, keep, out)
+    }
+
+    /// The passage sections' reader (text, offsets, ids).
+    pub fn passage_reader(&self) -> &PassageReader {
+        &self.passages
     }
 
     /// A stored passage.

@@ -3,7 +3,8 @@
 //! (`{"error": {"code", "message"}}` and an HTTP status).
 use super::{ServiceConfig, MAX_SERVED_K};
 use crate::error::Error;
-use crate::index::AnswerOptions;
+use crate::index::filter::Filter;
+use crate::index::{AnswerOptions, Ranking};
 use crate::ingest::{jsonl_records, IngestOptions};
 use crate::passages::PassageRecord;
 use crate::search::{check_query, Mode, SearchParams};
@@ -28,12 +29,42 @@ pub struct SearchRequest {
     pub rerank_ratio: Option<f32>,
     /// Encoder batch for recompute.
     pub batch: Option<usize>,
-    /// `pq-first` or `two-level` (graph indexes).
+    /// Ranking: `dense`, `keyword` or `hybrid` (default: the service's).
     pub mode: Option<String>,
+    /// Graph walk: `pq-first` or `two-level` (graph indexes).
+    pub walk: Option<String>,
     /// Drop hits scoring below this (default: the service's `--min-score`).
     pub min_score: Option<f32>,
     /// One hit per document.
     pub group_by_doc: Option<bool>,
+    /// Filter clauses, all must hold (`["source=docs/faq/**", "type=md"]`; in a query string one
+    /// string, clauses separated by `;`).
+    pub filter: Option<Clauses>,
+    /// Regular expression the passage title or text must match.
+    pub grep: Option<String>,
+}
+
+/// Filter clauses: a list, or one string with clauses separated by `;`.
+#[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
+#[serde(untagged)]
+pub enum Clauses {
+    /// A list.
+    List(Vec<String>),
+    /// `a=b;c=d`.
+    Joined(String),
+}
+
+impl Clauses {
+    fn list(&self) -> Vec<String> {
+        match self {
+            Clauses::List(v) => v.clone(),
+            Clauses::Joined(s) => s
+                .split(';')
+                .filter(|c| !c.trim().is_empty())
+                .map(str::to_string)
+                .collect(),
+        }
+    }
 }
 
 impl SearchRequest {
@@ -66,21 +97,31 @@ impl SearchRequest {
         if let Some(b) = self.batch {
             p.batch_size = b;
         }
-        if let Some(m) = &self.mode {
+        if let Some(m) = &self.walk {
             p.mode = match m.as_str() {
                 "pq-first" => Mode::PqFirst,
                 "two-level" => Mode::TwoLevel,
                 _ => {
                     return Err(ApiError::bad_request(format!(
-                        "mode must be pq-first or two-level, got {m:?}"
+                        "walk must be pq-first or two-level, got {m:?}"
                     )))
                 }
             };
         }
+        let ranking = match &self.mode {
+            Some(m) => Ranking::parse(m)?,
+            None => cfg.ranking,
+        };
         p.validate()?;
+        let clauses = self.filter.as_ref().map(Clauses::list).unwrap_or_default();
+        if clauses.len() > 32 {
+            return Err(ApiError::bad_request("at most 32 filter clauses"));
+        }
         let opts = AnswerOptions {
+            filter: Filter::parse(&clauses, self.grep.as_deref())?,
             min_score: self.min_score.or(cfg.min_score),
             group_by_doc: self.group_by_doc.unwrap_or(false),
+            ranking,
         };
         opts.validate()?;
         Ok((p, opts))

@@ -46,6 +46,8 @@ pub struct ServiceConfig {
     pub params: SearchParams,
     /// Score floor applied when a request gives none (`None`: keep every hit).
     pub min_score: Option<f32>,
+    /// Ranking when a request gives none.
+    pub ranking: crate::index::Ranking,
 }
 
 /// One loaded index and encoder (see the module docs).
@@ -89,7 +91,10 @@ impl Service {
             &self.enc,
             "warm up",
             &self.cfg.params,
-            &AnswerOptions::default(),
+            &AnswerOptions {
+                ranking: self.cfg.ranking,
+                ..AnswerOptions::default()
+            },
         )?;
         Ok(())
     }
@@ -126,6 +131,7 @@ impl Service {
             "sync_configured": !self.cfg.sync_paths.is_empty(),
             "search_defaults": self.cfg.params,
             "min_score": self.cfg.min_score,
+            "mode": self.cfg.ranking,
             "max_k": MAX_SERVED_K.min(MAX_K),
         });
         v

@@ -5,7 +5,7 @@ use crate::cli::bench_table::table::percentile;
 use leann_edge::embed::Embedder;
 use leann_edge::error::{Error, Result};
 use leann_edge::flash::FlashSource;
-use leann_edge::index::Index;
+use leann_edge::index::{answer, AnswerOptions, Index, Ranking};
 use leann_edge::search::SearchParams;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -21,6 +21,8 @@ pub struct BenchConfig {
     pub limit: Option<usize>,
     /// Exact passage vectors (storage order); computed and written here if missing or stale.
     pub vectors: PathBuf,
+    /// Ranking measured.
+    pub ranking: Ranking,
 }
 
 /// Per-query record.
@@ -41,6 +43,8 @@ pub struct QueryRecord {
 pub struct BenchPoint {
     /// Parameters.
     pub params: SearchParams,
+    /// Ranking.
+    pub mode: Ranking,
     /// Mean recall@3 vs exact search.
     pub recall3: f64,
     /// success@10 vs qrels (leann-edge).
@@ -332,7 +336,7 @@ pub fn run<S: FlashSource, E: Embedder>(
     };
     let out_points = points
         .iter()
-        .map(|p| run_point(idx, enc, p, &truth, progress))
+        .map(|p| run_point(idx, enc, p, cfg.ranking, &truth, progress))
         .collect::<Result<Vec<_>>>()?;
     let br = idx.breakdown();
     let text = br
@@ -358,6 +362,7 @@ fn run_point<S: FlashSource, E: Embedder>(
     idx: &Index<S>,
     enc: &E,
     p: &SearchParams,
+    ranking: Ranking,
     t: &Truth,
     progress: bool,
 ) -> Result<BenchPoint> {
@@ -365,15 +370,18 @@ fn run_point<S: FlashSource, E: Embedder>(
         k: p.k.max(10),
         ..p.clone()
     };
-    let mut se = idx.searcher(enc, sp.cache_capacity)?;
+    let opts = AnswerOptions {
+        ranking,
+        ..AnswerOptions::default()
+    };
     let mut recs = Vec::new();
     let mut r3 = 0.0;
     let mut ranked = Vec::new();
     for (qi, (qid, text)) in t.qs.iter().enumerate() {
         let start = std::time::Instant::now();
-        let r = se.search_text(text, &sp)?;
+        let r = answer(idx, enc, text, &sp, &opts)?;
         let ms = start.elapsed().as_secs_f64() * 1000.0;
-        let got: Vec<u32> = r.hits.iter().map(|h| h.id).collect();
+        let got: Vec<u32> = r.hits.iter().map(|h| h.node).collect();
         r3 += leann_edge::exact::recall(&got, &t.exact[qi], 3);
         let hit_ids = ranked_docs(&got, t.ids);
         ranked.push(hit_ids.clone());
@@ -401,6 +409,7 @@ fn run_point<S: FlashSource, E: Embedder>(
     rc.sort_unstable();
     Ok(BenchPoint {
         params: p.clone(),
+        mode: ranking,
         recall3: r3 / t.qs.len().max(1) as f64,
         success10: s10,
         ndcg10: n10,

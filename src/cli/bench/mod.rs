@@ -52,6 +52,7 @@ pub fn run(g: &Global, a: &BenchArgs) -> Result<()> {
         qrels: a.qrels.clone(),
         limit: a.limit,
         vectors: vectors_path(&a.index),
+        ranking: a.s.mode.into(),
     };
     let rep = eval::run(&idx, &enc, &cfg, &points, !a.json)?;
     if a.json {

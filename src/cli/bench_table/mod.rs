@@ -37,9 +37,9 @@ pub struct BenchTableArgs {
     /// One JSON document.
     #[arg(long)]
     pub json: bool,
-    /// Search mode on graph indexes.
+    /// How the graph is walked (graph indexes).
     #[arg(long, value_enum, default_value = "pq-first")]
-    pub mode: ModeArg,
+    pub walk: ModeArg,
     /// Where to write the index built for the benchmark.
     #[arg(long, default_value = "target/bench-table.leann")]
     pub index: PathBuf,
@@ -58,7 +58,7 @@ pub fn run(a: &BenchTableArgs) -> Result<()> {
     bp.validate(a.dim)?;
     let base = SearchParams {
         batch_size: a.batch,
-        mode: a.mode.into(),
+        mode: a.walk.into(),
         ..Default::default()
     };
     for &ef in &a.ef {
