@@ -121,8 +121,6 @@ fn http(
     headers: &[(&str, &str)],
     body: Option<&str>,
 ) -> Resp {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
@@ -135,7 +133,14 @@ fn http(
         ));
     }
     req.push_str("\r\n");
-    s.write_all(req.as_bytes()).unwrap();
+    raw(addr, &req, body)
+}
+
+/// Send `head` (request line and headers, ending in an empty line) and `body` as they are.
+fn raw(addr: &str, head: &str, body: &str) -> Resp {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+    s.write_all(head.as_bytes()).unwrap();
     let _ = s.write_all(body.as_bytes());
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).unwrap();
@@ -337,6 +342,17 @@ fn http_api_searches_changes_and_answers_errors_as_json() {
         .get("/v1/search?q=what+temperature+for+green+tea&k=1")
         .json();
     assert!(top_source(&v).contains("tea.md"), "{v}");
+
+    // Browsers' ways in: another site's name (DNS rebinding) and a cross-site form post.
+    let r = raw(
+        &s.addr,
+        "GET /v1/sources HTTP/1.1\r\nHost: evil.example:7878\r\nConnection: close\r\n\r\n",
+        "",
+    );
+    assert_eq!((r.status, r.code().as_str()), (403, "bad_host"));
+    let head = "POST /v1/sync HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
+                Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 0\r\n\r\n";
+    assert_eq!(raw(&s.addr, head, "").status, 415);
 
     let log = s.log();
     assert!(log.contains("GET /v1/search 200 "), "{log}");

@@ -185,7 +185,11 @@ async fn stop_signal() {
         use tokio::signal::unix::{signal, SignalKind};
         let mut term = match signal(SignalKind::terminate()) {
             Ok(s) => s,
-            Err(_) => return std::future::pending().await,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                eprintln!("leann-edge serve: stopping (requests in flight finish)");
+                return;
+            }
         };
         tokio::select! {
             _ = term.recv() => {},

@@ -248,7 +248,11 @@ fn rank<S: FlashSource, E: Embedder + ?Sized>(
     let dense = dense_search(&mut se, &dp)?;
     let mut st = dense.stats;
     st.embed_micros += embed_query;
-    let (kw_hits, kw) = bm25(idx, query, depth, rare_df(idx.len()), kw_allow)?;
+    // An index too large for the keyword scan ranks by the dense side alone.
+    let (kw_hits, kw) = match bm25(idx, query, depth, rare_df(idx.len()), kw_allow) {
+        Err(Error::NotImplemented(_)) => (Vec::new(), KeywordStats::default()),
+        r => r?,
+    };
     // id → (fused score, cosine if known, signals); a rare-term hit's fused score gets +1, which
     // outranks every fused score without it (each is at most 2 / 61).
     let mut fused: HashMap<u32, (f32, Option<f32>, Vec<&'static str>)> = HashMap::new();
@@ -272,12 +276,12 @@ fn rank<S: FlashSource, E: Embedder + ?Sized>(
         .filter(|(id, _)| fused[id].1.is_none())
         .map(|&(id, _)| id)
         .collect();
-    if !missing.is_empty() {
-        let mut vecs = Vec::new();
-        se.exact(&missing, &mut vecs, &mut st)?;
-        let dot = crate::kernels::active().dot;
-        let dim = q.len();
-        for (i, id) in missing.iter().enumerate() {
+    let mut vecs = Vec::new();
+    let dot = crate::kernels::active().dot;
+    let dim = q.len();
+    for chunk in missing.chunks(p.batch_size.max(1)) {
+        se.exact(chunk, &mut vecs, &mut st)?;
+        for (i, id) in chunk.iter().enumerate() {
             if let Some(e) = fused.get_mut(id) {
                 e.1 = Some(dot(&q, &vecs[i * dim..(i + 1) * dim]));
             }

@@ -73,7 +73,10 @@ impl Clause {
                 ))
             })?;
         let name = expr[..at].trim();
-        let value = expr[at + len..].trim().to_string();
+        let mut value = expr[at + len..].trim().to_string();
+        if matches!(name, "type" | "ext") {
+            value = value.trim_start_matches('.').to_ascii_lowercase();
+        }
         let field = match name {
             "source" | "path" => Field::Source,
             "type" | "ext" => Field::Type,

@@ -42,7 +42,9 @@ fn joiner(b: u8) -> bool {
 /// The query's terms, lower-cased, deduplicated, in order: each token (a run of word characters
 /// joined by `.`, `-`, `:` or `/`) whole, then its parts; stopwords and 1-letter terms dropped.
 pub fn query_terms(q: &str) -> Vec<String> {
-    let lower = q.to_lowercase();
+    // ASCII lower case only, like the scanned text (a full Unicode lower case of the query alone
+    // would miss "Élan" in the text).
+    let lower = q.to_ascii_lowercase();
     let b = lower.as_bytes();
     let mut out: Vec<String> = Vec::new();
     let mut push = |t: &str| {

@@ -9,6 +9,11 @@ use crate::ingest::{jsonl_records, IngestOptions};
 use crate::passages::PassageRecord;
 use crate::search::{check_query, Mode, SearchParams};
 
+/// Largest search beam a request may ask for.
+pub const MAX_SERVED_EF: usize = 1024;
+/// Most passages one request recomputes (the default recomputes 20).
+pub const MAX_SERVED_RECOMPUTE: usize = 256;
+
 /// Most documents one add request may carry.
 pub const MAX_DOCUMENTS: usize = 10_000;
 

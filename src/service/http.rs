@@ -3,7 +3,7 @@
 //! the MCP stream; every error is [`ApiError`]'s `{"error": {"code", "message"}}`.
 use super::api::{ApiError, DocumentIn, SearchRequest};
 use super::metrics::rss_bytes;
-use super::pool::{Busy, Pool};
+use super::pool::{Busy, Panicked, Pool};
 use super::Service;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
@@ -67,6 +67,8 @@ struct AppState {
     svc: Arc<Service>,
     pool: Arc<Pool>,
     token: Option<Arc<str>>,
+    /// Without a token on loopback: only `Host: localhost | 127.0.0.1 | [::1]` (DNS rebinding).
+    loopback_hosts_only: bool,
     started: Instant,
 }
 
@@ -95,6 +97,7 @@ pub async fn serve(
         svc,
         pool,
         token: opts.token.as_deref().map(Arc::from),
+        loopback_hosts_only: opts.token.is_none() && opts.listen.ip().is_loopback(),
         started: Instant::now(),
     };
     let app = router(state.clone()).nest_service("/mcp", mcp);
@@ -139,7 +142,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-fn busy() -> ApiError {
+pub(super) fn busy() -> ApiError {
     ApiError::new(
         503,
         "busy",
@@ -148,16 +151,13 @@ fn busy() -> ApiError {
 }
 
 /// Run blocking `f` through the pool; a panic in it becomes a 500, a full pool a 503.
-async fn pooled<T: Send + 'static>(
+pub(super) async fn pooled<T: Send + 'static>(
     pool: &Pool,
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let r = pool
-        .run(move || std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)))
-        .await;
-    match r {
+    match pool.run(f).await {
         Err(Busy) => Err(busy()),
-        Ok(Err(_panic)) => Err(ApiError::internal("the request failed inside the service")),
+        Ok(Err(Panicked)) => Err(ApiError::internal("the request failed inside the service")),
         Ok(Ok(v)) => v,
     }
 }
@@ -329,6 +329,27 @@ fn json_rejection(e: JsonRejection) -> ApiError {
 /// Bearer-token check (when a token is set); the page and the health check stay open, the page
 /// sends the token it was given in its URL fragment.
 async fn auth(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    if s.loopback_hosts_only && !loopback_host(&req) {
+        return ApiError::forbidden(
+            "bad_host",
+            "this service answers requests for localhost only (start it with --token to serve other names)",
+        )
+        .into_response();
+    }
+    // A cross-site form can POST without asking; it cannot send a JSON content type.
+    let json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if req.method() == Method::POST && req.uri().path().starts_with("/v1/") && !json {
+        return ApiError::new(
+            415,
+            "unsupported_media_type",
+            "send the body as Content-Type: application/json",
+        )
+        .into_response();
+    }
     let Some(token) = &s.token else {
         return next.run(req).await;
     };
@@ -350,6 +371,21 @@ async fn auth(State(s): State<AppState>, req: Request, next: Next) -> Response {
     r.headers_mut()
         .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     r
+}
+
+/// Whether the request's `Host` names this machine's loopback (any port).
+fn loopback_host(req: &Request) -> bool {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| req.uri().host())
+        .unwrap_or("");
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.split(':').next().unwrap_or(""),
+    };
+    matches!(name, "localhost" | "127.0.0.1" | "::1")
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

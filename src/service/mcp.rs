@@ -4,7 +4,7 @@
 //! rmcp, the official Rust SDK. The schemas are written out here (no derive), so a tool's contract
 //! reads in one place.
 use super::api::{ApiError, DocumentIn, SearchRequest};
-use super::pool::{Busy, Pool};
+use super::pool::Pool;
 use super::Service;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
@@ -103,14 +103,7 @@ impl McpServer {
             }
             other => return Err(ApiError::not_found(format!("no tool {other:?}"))),
         };
-        match self.pool.run(work).await {
-            Ok(r) => r,
-            Err(Busy) => Err(ApiError::new(
-                503,
-                "busy",
-                "the service is busy; retry shortly",
-            )),
-        }
+        super::http::pooled(&self.pool, work).await
     }
 }
 

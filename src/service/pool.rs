@@ -10,6 +10,10 @@ use tokio::sync::Semaphore;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Busy;
 
+/// The work panicked (caught: the service answers 500 and goes on).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Panicked;
+
 /// A bounded worker pool with a bounded queue (see the module docs).
 #[derive(Debug)]
 pub struct Pool {
@@ -17,7 +21,7 @@ pub struct Pool {
     queue: usize,
     permits: Arc<Semaphore>,
     /// Requests admitted (running or waiting).
-    admitted: AtomicUsize,
+    admitted: Arc<AtomicUsize>,
     rejected: AtomicUsize,
 }
 
@@ -29,7 +33,7 @@ impl Pool {
             workers,
             queue,
             permits: Arc::new(Semaphore::new(workers)),
-            admitted: AtomicUsize::new(0),
+            admitted: Arc::new(AtomicUsize::new(0)),
             rejected: AtomicUsize::new(0),
         }
     }
@@ -55,8 +59,8 @@ impl Pool {
     }
 
     /// Run `f` on a blocking thread when a worker is free; [`Busy`] at once when `workers + queue`
-    /// requests are already admitted.
-    pub async fn run<T, F>(&self, f: F) -> Result<T, Busy>
+    /// requests are already admitted; [`Panicked`] if `f` panicked.
+    pub async fn run<T, F>(&self, f: F) -> Result<Result<T, Panicked>, Busy>
     where
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
@@ -72,7 +76,9 @@ impl Pool {
             self.rejected.fetch_add(1, Ordering::Relaxed);
             return Err(Busy);
         }
-        let _admitted = Admitted(&self.admitted);
+        // Given back when the request ends: here if it is dropped while waiting (its client went
+        // away), else with the blocking work, which runs on even if nobody waits for it.
+        let admitted = Admitted(self.admitted.clone());
         // The semaphore is never closed, so acquiring only fails if it were: treat as busy.
         let permit = self
             .permits
@@ -81,22 +87,23 @@ impl Pool {
             .await
             .map_err(|_| Busy)?;
         let out = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            f()
+            let _held = (permit, admitted);
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
         })
         .await;
         match out {
-            Ok(v) => Ok(v),
-            // The work panicked: re-raise here, where the HTTP layer turns it into a 500.
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
+            Ok(Ok(v)) => Ok(Ok(v)),
+            Ok(Err(_)) => Ok(Err(Panicked)),
+            // Only at runtime shutdown: the work never ran.
+            Err(_) => Err(Busy),
         }
     }
 }
 
-/// Gives the admission back when the request ends (also when its client goes away mid-wait).
-struct Admitted<'a>(&'a AtomicUsize);
+/// Gives the admission back when dropped.
+struct Admitted(Arc<AtomicUsize>);
 
-impl Drop for Admitted<'_> {
+impl Drop for Admitted {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
     }
@@ -121,7 +128,9 @@ mod tests {
             for _ in 0..2 {
                 let (p, r) = (pool.clone(), rx.clone());
                 held.push(tokio::spawn(async move {
-                    p.run(move || r.lock().unwrap().recv().ok()).await
+                    p.run(move || r.lock().unwrap().recv().ok())
+                        .await
+                        .map(Result::unwrap)
                 }));
             }
             while pool.in_flight() < 2 {
@@ -134,9 +143,13 @@ mod tests {
             for h in held {
                 assert_eq!(h.await.unwrap(), Ok(Some(())));
             }
-            // Admissions were given back: the pool takes work again.
+            // A panic is caught and reported; admissions were given back: the pool works on.
+            let boom = pool
+                .run(|| -> u8 { panic!("test panic in pooled work") })
+                .await;
+            assert_eq!(boom, Ok(Err(Panicked)));
             assert_eq!(pool.in_flight(), 0);
-            assert_eq!(pool.run(|| 7).await, Ok(7));
+            assert_eq!(pool.run(|| 7).await, Ok(Ok(7)));
         });
     }
 }
