@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::flash::FlashSource;
 use crate::passages::{record_id, Passage};
 use crate::search::{
-    rerank_count, Hit, SearchParams, SearchResult, SearchSpace, SearchStats, MAX_K,
+    rerank, rerank_count, SearchParams, SearchResult, SearchSpace, SearchStats, MAX_K,
 };
 use std::collections::{HashMap, HashSet};
 
@@ -325,20 +325,7 @@ fn filtered_dense<S: FlashSource, E: Embedder + ?Sized>(
         cands.truncate(keep);
     }
     let ids: Vec<u32> = cands.iter().map(|c| c.1).collect();
-    let mut hits = Vec::with_capacity(ids.len());
-    let mut vecs = Vec::new();
-    let dot = crate::kernels::active().dot;
-    for chunk in ids.chunks(p.batch_size.max(1)) {
-        se.exact(chunk, &mut vecs, &mut st)?;
-        for (i, &v) in chunk.iter().enumerate() {
-            hits.push(Hit {
-                id: v,
-                score: dot(q, &vecs[i * q.len()..(i + 1) * q.len()]),
-            });
-        }
-    }
-    hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
-    hits.truncate(p.k);
+    let hits = rerank(se, q, &ids, p, &mut st)?;
     st.micros = t.elapsed().as_micros() as u64;
     Ok(SearchResult { hits, stats: st })
 }

@@ -17,7 +17,7 @@ mod two_level;
 
 pub use pq_first::pq_first;
 pub use queue::TopK;
-pub use rerank::{rerank_count, scan};
+pub use rerank::{rerank, rerank_count, scan};
 pub use two_level::two_level;
 
 /// Most results a search returns.
