@@ -14,7 +14,9 @@ the token (case-insensitive, on word boundaries) among the top 3. Runs every que
 against `BIN serve INDEX` on loopback (score floor off) and prints success@3 and median latency.
 --write DIR also saves queries.jsonl and qrels.tsv (every passage holding the token is relevant).
 """
-import argparse, collections, http.client, json, os, random, re, statistics, subprocess, sys, threading, time
+import argparse, collections, json, os, random, re, statistics, sys, time
+
+from serve_util import Client, start
 
 TOKEN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:/\-]*[A-Za-z0-9_]")
 TEMPLATES = ["how do I use {}", "what does {} mean", "{} error", "where is {} documented",
@@ -66,17 +68,6 @@ def build_set(corpus, n, seed):
     return queries, qrels, len(rare)
 
 
-def start(args):
-    cmd = [args.bin] + (["--model", args.model] if args.model else [])
-    cmd += ["serve", args.index, "--listen", "127.0.0.1:0", "--read-only", "--min-score=-1"]
-    p = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    for line in p.stderr:
-        if "on http://" in line:
-            threading.Thread(target=lambda: [None for _ in p.stderr], daemon=True).start()
-            return p, line.split("on http://")[1].split("/")[0]
-    raise SystemExit("serve did not start")
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("bin"); ap.add_argument("index"); ap.add_argument("corpus")
@@ -97,9 +88,8 @@ def main():
             f.write("query-id\tcorpus-id\tscore\n")
             for qid, pid in qrels:
                 f.write(f"{qid}\t{pid}\t1\n")
-    p, addr = start(a)
-    host, port = addr.rsplit(":", 1)
-    conn = http.client.HTTPConnection(host, int(port), timeout=120)
+    p, addr, _ = start(a.bin, a.index, a.model, ["--min-score=-1"])
+    client = Client(addr)
     print("| mode | success@3 | bare token | in a question | p50 ms |")
     print("|---|---:|---:|---:|---:|")
     try:
@@ -107,10 +97,7 @@ def main():
             ok, bare, bare_n, ms = 0, 0, 0, []
             for q in queries:
                 t = time.perf_counter()
-                conn.request("POST", "/v1/search", body=json.dumps({"query": q["text"], "k": 3, "mode": mode}),
-                             headers={"Content-Type": "application/json"})
-                r = conn.getresponse()
-                hits = json.loads(r.read())["hits"]
+                hits = client.search({"query": q["text"], "k": 3, "mode": mode})[1]["hits"]
                 ms.append(1e3 * (time.perf_counter() - t))
                 good = any(contains(h["title"] + "\n" + h["text"], q["token"]) for h in hits)
                 ok += good

@@ -10,7 +10,9 @@ prints for floors 0.10 … 0.50: the share of questions whose relevant top-1 hit
 the share of relevant hits anywhere in the top 10 that would be dropped, and the share of off-topic
 questions that would get no answer at all.
 """
-import argparse, http.client, json, subprocess, sys, threading
+import argparse, json, sys
+
+from serve_util import Client, qrels, start
 
 OFF_TOPIC = [
     "how long should I boil an egg for a runny yolk", "what is the capital of Australia",
@@ -36,17 +38,6 @@ OFF_TOPIC = [
 ]
 
 
-def start(args):
-    cmd = [args.bin] + (["--model", args.model] if args.model else [])
-    cmd += ["serve", args.index, "--listen", "127.0.0.1:0", "--read-only", "--min-score=-1"]
-    p = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    for line in p.stderr:
-        if "on http://" in line:
-            threading.Thread(target=lambda: [None for _ in p.stderr], daemon=True).start()
-            return p, line.split("on http://")[1].split("/")[0]
-    raise SystemExit("serve did not start")
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("bin"); ap.add_argument("index"); ap.add_argument("queries"); ap.add_argument("qrels")
@@ -55,20 +46,12 @@ def main():
     qs = [json.loads(l) for l in open(a.queries) if l.strip()]
     if a.limit:
         qs = qs[:a.limit]
-    rel = {}
-    for line in open(a.qrels):
-        f = line.split()
-        if len(f) >= 3 and f[-1] != "0" and f[0] != "query-id":
-            rel.setdefault(f[0], set()).add(f[1])
-    p, addr = start(a)
-    host, port = addr.rsplit(":", 1)
-    conn = http.client.HTTPConnection(host, int(port), timeout=120)
+    rel = qrels(a.qrels)
+    p, addr, _ = start(a.bin, a.index, a.model, ["--min-score=-1"])
+    client = Client(addr)
 
     def ask(q):
-        conn.request("POST", "/v1/search", body=json.dumps({"query": q, "k": 10}),
-                     headers={"Content-Type": "application/json"})
-        r = conn.getresponse()
-        return json.loads(r.read())["hits"]
+        return client.search({"query": q, "k": 10})[1]["hits"]
 
     try:
         top_rel, any_rel = [], []

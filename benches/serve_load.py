@@ -14,7 +14,9 @@ Starts `BIN serve INDEX --listen 127.0.0.1:0 --read-only` itself (default board)
      recomputed, so 10,000 fit in minutes), VmRSS sampled every tenth of the way.
 Bounded in requests and in time (--max-seconds); talks only to loopback. Run nothing else meanwhile.
 """
-import argparse, http.client, json, statistics, subprocess, sys, threading, time
+import argparse, http.client, json, statistics, sys, threading, time
+
+from serve_util import start
 
 
 def rss_kib(pid):
@@ -22,23 +24,6 @@ def rss_kib(pid):
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
-
-
-def start(args):
-    cmd = [args.bin]
-    if args.model:
-        cmd += ["--model", args.model]
-    cmd += ["serve", args.index, "--listen", "127.0.0.1:0", "--read-only"]
-    t = time.perf_counter()
-    p = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    for line in p.stderr:
-        if "on http://" in line:
-            addr = line.split("on http://")[1].split("/")[0]
-            ready = time.perf_counter() - t
-            # Keep draining the request log so the server never blocks on a full pipe.
-            threading.Thread(target=lambda: [None for _ in p.stderr], daemon=True).start()
-            return p, addr, ready
-    raise SystemExit("serve did not start")
 
 
 def search(conn, body):
@@ -110,7 +95,7 @@ def main():
     args = ap.parse_args()
     deadline = time.time() + args.max_seconds
     queries = [json.loads(l)["text"] for l in open(args.queries) if l.strip()]
-    p, addr, ready = start(args)
+    p, addr, ready = start(args.bin, args.index, args.model)
     try:
         host, port = addr.rsplit(":", 1)
         conn = http.client.HTTPConnection(host, int(port), timeout=120)

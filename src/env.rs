@@ -10,7 +10,8 @@
 //! | `LEANN_EDGE_TRACT_DUMP` | `1`: print the optimised encoder plan, one line per node, when it is built (debug aid) |
 //!
 //! Also read: `XDG_CACHE_HOME` (else `$HOME/.cache`), where the encoder remembers model files whose
-//! checksum it has verified. Tests also read `LEANN_EDGE_EMULATED` (CI sets it under qemu to embed only short inputs); the
+//! checksum it has verified; `XDG_DATA_HOME` (else `$HOME/.local/share`), where the default model
+//! is looked for ([`crate::embed::tract::model_places`]). Tests also read `LEANN_EDGE_EMULATED` (CI sets it under qemu to embed only short inputs); the
 //! library never does.
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -33,6 +34,9 @@ pub struct Knobs {
     /// The user's cache folder for leann-edge: `$XDG_CACHE_HOME/leann-edge`, else
     /// `$HOME/.cache/leann-edge`.
     pub cache_dir: Option<PathBuf>,
+    /// The user's data folder for leann-edge: `$XDG_DATA_HOME/leann-edge`, else
+    /// `$HOME/.local/share/leann-edge`.
+    pub data_dir: Option<PathBuf>,
 }
 
 fn flag(name: &str) -> bool {
@@ -60,6 +64,11 @@ impl Knobs {
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from)
                 .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+                .map(|d| d.join("leann-edge")),
+            data_dir: std::env::var_os("XDG_DATA_HOME")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
                 .map(|d| d.join("leann-edge")),
         }
     }

@@ -61,6 +61,7 @@ pub mod format;
 pub mod graph;
 pub mod index;
 pub mod kernels;
+pub mod metadata;
 pub mod passages;
 pub mod pq;
 pub mod rng;

@@ -20,7 +20,12 @@ fn main() {
         libc::mallopt(libc::M_ARENA_MAX, 1);
     }
     let parsed = cli::Cli::parse();
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    let level = if parsed.global.verbose {
+        "info"
+    } else {
+        "warn"
+    };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level)).init();
     if let Err(e) = cli::run(parsed) {
         // One line: the error and its causes, each said once.
         let mut msg = e.to_string();

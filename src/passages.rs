@@ -63,6 +63,8 @@ pub struct PassageRecord {
     pub text: String,
     /// Source location, if it came from a file.
     pub source: Option<Source>,
+    /// Metadata fields (file `mtime`, a JSONL record's `"metadata"`), sorted by name.
+    pub metadata: crate::metadata::Metadata,
 }
 
 impl PassageRecord {

@@ -836,3 +836,211 @@ fn keyword_hybrid_filters_and_grep() {
     let (ok, _, err) = run(&["search", idx_s, "x", "--grep", "(unclosed"]);
     assert!(!ok && err.contains("--grep"), "{err}");
 }
+
+#[test]
+fn metadata_is_stored_filtered_on_and_kept_through_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    let rec = |id: &str, text: &str, md: &str| {
+        format!("{{\"id\":\"{id}\",\"text\":\"{text}\",\"metadata\":{md}}}\n")
+    };
+    let long = "The boiler manual explains pressure and valves. ".repeat(400);
+    let jsonl = [
+        rec(
+            "en23",
+            "Printer jams on floor two.",
+            r#"{"lang":"en","year":2023}"#,
+        ),
+        rec(
+            "en24",
+            "Printer toner is in the cupboard.",
+            r#"{"lang":"en","year":2024}"#,
+        ),
+        rec(
+            "de24",
+            "Der Drucker klemmt im zweiten Stock.",
+            r#"{"lang":"de","year":2024}"#,
+        ),
+        rec(
+            "en25",
+            "Printer drivers are on the share.",
+            r#"{"lang":"en","year":2025.5}"#,
+        ),
+        rec(
+            "bad",
+            "Printer paper is A4.",
+            r#"{"lang":"en","nest":{"x":1}}"#,
+        ),
+        rec("plain", "Printer repairs are booked by mail.", "null"),
+        rec("long", &long, r#"{"lang":"en","year":2020}"#),
+    ]
+    .concat();
+    std::fs::write(p("a.jsonl"), jsonl).unwrap();
+    std::fs::create_dir(p("docs")).unwrap();
+    let day = std::time::Duration::from_secs(86_400);
+    for (name, days) in [("old.md", 19_000u64), ("new.md", 20_000)] {
+        let f = dir.path().join("docs").join(name);
+        std::fs::write(
+            &f,
+            format!("# {name}\n\nThe printer manual, edition {days}.\n"),
+        )
+        .unwrap();
+        let t = std::time::UNIX_EPOCH + day * days as u32;
+        std::fs::File::options()
+            .write(true)
+            .open(&f)
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
+    }
+    let idx = p("m.leann");
+    let (ok, _, err) = run(&["build", &p("a.jsonl"), &p("docs"), "-o", &idx]);
+    assert!(ok, "{err}");
+    assert!(err.contains("JSONL metadata fields dropped"), "{err}");
+    let ids = |args: &[&str]| -> Vec<String> {
+        let mut a = vec!["printer", "-k", "20", "--mode", "dense"];
+        a.extend_from_slice(args);
+        let v = search_json(&idx, &a);
+        let mut ids: Vec<String> = v["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| match h["source"].as_str() {
+                Some(s) => s.rsplit('/').next().unwrap().to_string(),
+                None => h["id"].as_str().unwrap().to_string(),
+            })
+            .collect();
+        ids.sort();
+        ids
+    };
+    // AND of clauses, numeric ranges (2025.5 is a number), a missing field passes only !=.
+    assert_eq!(
+        ids(&["--filter", "lang=en", "--filter", "year>=2024"]),
+        ["en24", "en25"]
+    );
+    let long_parts = ids(&["--filter", "id=long*"]);
+    assert!(
+        long_parts.len() > 1,
+        "the long record was split: {long_parts:?}"
+    );
+    let mut want = long_parts.clone();
+    want.insert(0, "en23".to_string());
+    want.sort();
+    assert_eq!(
+        ids(&["--filter", "year<2024", "--filter", "lang!=de"]),
+        want,
+        "every part of the long record keeps its metadata"
+    );
+    assert_eq!(
+        ids(&["--filter", "lang!=en"]),
+        ["de24", "new.md:1", "old.md:1", "plain"],
+        "passages without the field pass only !="
+    );
+    assert_eq!(
+        ids(&[
+            "--filter",
+            "mtime>=1990-01-01",
+            "--filter",
+            "mtime<2024-01-01"
+        ]),
+        ["old.md:1"]
+    );
+    assert!(
+        ids(&["--filter", "lang=fr"]).is_empty(),
+        "no match: no hits, no error"
+    );
+    let (ok, _, err) = run(&["search", &idx, "x", "--filter", "colour=red"]);
+    assert!(
+        !ok && err.contains("unknown filter field \"colour\"") && err.contains("lang, mtime, year"),
+        "{err}"
+    );
+    // Hits carry their metadata; info shows the component.
+    let v = search_json(&idx, &["toner", "--filter", "id=en24", "-k", "1"]);
+    assert_eq!(
+        v["hits"][0]["metadata"],
+        serde_json::json!({"lang": "en", "year": 2024})
+    );
+    let (ok, out, _) = run(&["info", &idx, "--json"]);
+    let info: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        ok && info["components"]["passage_meta"]["bytes"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    assert_eq!(
+        info["metadata"]["fields"],
+        serde_json::json!(["lang", "mtime", "year"])
+    );
+    // Kept through add, remove and a rewrite; removed passages never pass a filter.
+    std::fs::write(
+        p("b.jsonl"),
+        rec(
+            "fr25",
+            "Imprimante en panne.",
+            r#"{"lang":"fr","year":2025}"#,
+        ),
+    )
+    .unwrap();
+    change_json(&["add", &idx, &p("b.jsonl"), "--json"]);
+    change_json(&["remove", &idx, "--id", "en24", "--json"]);
+    assert_eq!(ids(&["--filter", "year>=2024"]), ["de24", "en25", "fr25"]);
+    assert_eq!(ids(&["--filter", "lang=fr"]), ["fr25"]);
+    let (ok, _, err) = run(&["verify", &idx]);
+    assert!(ok, "{err}");
+}
+
+#[test]
+fn a_copied_binary_finds_the_model_in_the_user_data_folder_and_says_where_it_looked() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("bin/leann-edge");
+    std::fs::create_dir_all(exe.parent().unwrap()).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_leann-edge"), &exe).unwrap();
+    let data = dir.path().join("data");
+    let run_here = |args: &[&str]| {
+        let o = Command::new(&exe)
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("LEANN_EDGE_MODEL")
+            .env("HOME", dir.path())
+            .env("XDG_DATA_HOME", &data)
+            .env("XDG_CACHE_HOME", dir.path().join("cache"))
+            .env("LEANN_EDGE_BOARD", "x86_64-host")
+            .output()
+            .unwrap();
+        (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let want = data.join("leann-edge/models/all-minilm-l6-v2-int8");
+    let (ok, _, err) = run_here(&["demo"]);
+    assert!(!ok && err.contains("no encoder model found"), "{err}");
+    assert!(
+        err.contains(want.to_str().unwrap()) && err.contains("/usr/share/leann-edge/models"),
+        "names every place: {err}"
+    );
+    assert!(err.contains("Fix:") && err.lines().count() == 1, "{err}");
+    // Put the model where a user install keeps it: found from any folder, `demo` included.
+    std::fs::create_dir_all(&want).unwrap();
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/all-minilm-l6-v2-int8");
+    for f in ["model.onnx", "tokenizer.json", "config.json"] {
+        std::fs::copy(src.join(f), want.join(f)).unwrap();
+    }
+    let (ok, out, err) = run_here(&["models", "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let used: Vec<&serde_json::Value> = v["places"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["used"] == true)
+        .collect();
+    assert_eq!(used.len(), 1, "{v}");
+    assert_eq!(used[0]["why"], "user data folder");
+    assert!(used[0]["state"].as_str().unwrap().starts_with("ok"), "{v}");
+    let (ok, out, err) = run_here(&["demo"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("Q: Which planet has the most moons?"), "{out}");
+}

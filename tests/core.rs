@@ -623,7 +623,7 @@ fn opq_learns_an_orthonormal_projection_that_beats_a_random_one() {
 }
 
 #[test]
-fn format_4_is_written_and_golden_format_1_to_3_files_still_read() {
+fn format_5_is_written_and_golden_format_1_to_4_files_still_read() {
     let dir = tempfile::tempdir().unwrap();
     let version = |b: &[u8]| u16::from_le_bytes([b[8], b[9]]);
     let (with, without) = (dir.path().join("opq.leann"), dir.path().join("plain.leann"));
@@ -638,7 +638,7 @@ fn format_4_is_written_and_golden_format_1_to_3_files_still_read() {
         &without,
     );
     for path in [&with, &without] {
-        assert_eq!(version(&std::fs::read(path).unwrap()), 4);
+        assert_eq!(version(&std::fs::read(path).unwrap()), 5);
         let idx = Index::open(path).unwrap();
         assert_eq!(idx.pq().rotation.is_some(), path == &with);
         let r = idx
@@ -646,7 +646,7 @@ fn format_4_is_written_and_golden_format_1_to_3_files_still_read() {
             .unwrap();
         assert_eq!(r.hits[0].id, 5);
     }
-    // Golden files written by the last format-1/2/3 builds (tests/fixtures/format{1,2,3}.leann: 300
+    // Golden files written by the last format-1/2/3/4 builds (tests/fixtures/format{1..4}.leann: 300
     // passages, 16-d, the records of `golden_records`): still opened, searched and decoded.
     let n = 300;
     let grows = common::clustered(n, 16, 8, 0.5, 3);
@@ -660,6 +660,7 @@ fn format_4_is_written_and_golden_format_1_to_3_files_still_read() {
         (1u16, "format1.leann", false),
         (2, "format2.leann", true),
         (3, "format3.leann", true),
+        (4, "format4.leann", true),
     ] {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures")
@@ -708,14 +709,14 @@ fn format_4_is_written_and_golden_format_1_to_3_files_still_read() {
         assert_eq!((idx.pq().m, idx.pq().bits), (16, 4), "{n} passages");
     }
     let mut b = std::fs::read(&with).unwrap();
-    b[8] = 5;
-    let bad = dir.path().join("v5.leann");
+    b[8] = 6;
+    let bad = dir.path().join("v6.leann");
     std::fs::write(&bad, &b).unwrap();
     let e = Index::open(&bad)
         .err()
-        .expect("version 5 must be refused")
+        .expect("version 6 must be refused")
         .to_string();
-    assert!(e.contains("version 5") && e.contains("1 to 4"), "{e}");
+    assert!(e.contains("version 6") && e.contains("1 to 5"), "{e}");
 }
 
 /// The passage records of every test index here, and of the golden format-1/2 files: ids, titles

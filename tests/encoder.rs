@@ -31,7 +31,7 @@ fn emulated() -> bool {
 }
 
 fn embedder(threads: usize) -> TractEmbedder {
-    let dir = default_model_dir();
+    let dir = default_model_dir().expect("the model: run models/fetch.sh");
     TractEmbedder::open(
         &dir,
         EncoderConfig {
@@ -167,7 +167,7 @@ fn missing_or_corrupt_model_is_a_clear_error() {
     // Right size, wrong bytes: checksum mismatch.
     let bad = dir.path().join("all-minilm-l6-v2-int8");
     std::fs::create_dir(&bad).unwrap();
-    let src = default_model_dir();
+    let src = default_model_dir().expect("the model: run models/fetch.sh");
     let mut bytes = std::fs::read(src.join("model.onnx")).unwrap();
     bytes[1000] ^= 0xff;
     std::fs::write(bad.join("model.onnx"), &bytes).unwrap();
@@ -189,7 +189,7 @@ fn model_checksum_is_checked_once_per_path_size_and_mtime() {
     let dir = tempfile::tempdir().unwrap();
     let m = dir.path().join("all-minilm-l6-v2-int8");
     std::fs::create_dir(&m).unwrap();
-    let src = default_model_dir();
+    let src = default_model_dir().expect("the model: run models/fetch.sh");
     std::fs::copy(src.join("model.onnx"), m.join("model.onnx")).unwrap();
     std::fs::copy(src.join("tokenizer.json"), m.join("tokenizer.json")).unwrap();
     TractEmbedder::open(&m, EncoderConfig::default()).unwrap();

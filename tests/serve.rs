@@ -306,7 +306,7 @@ fn http_api_searches_changes_and_answers_errors_as_json() {
         .any(|l| l.starts_with("leann_rss_bytes ") && !l.ends_with(" 0")));
 
     // Add, find, remove, gone.
-    let doc = json!({"documents": [{"id": "err-1", "title": "Errors",
+    let doc = json!({"documents": [{"id": "err-1", "title": "Errors", "metadata": {"lang": "en", "year": 2024},
         "text": "EADDRINUSE: the port is already taken by another process; stop it or choose another port."}]});
     let r = s.post("/v1/documents", &doc);
     assert_eq!(
@@ -317,6 +317,22 @@ fn http_api_searches_changes_and_answers_errors_as_json() {
     );
     let q = "/v1/search?q=port+already+in+use+by+another+program&k=1";
     assert_eq!(s.get(q).json()["hits"][0]["id"], "err-1");
+    // Its metadata comes back with the hit and filters (only it passes `year>=2024`).
+    let r = s.post(
+        "/v1/search",
+        &json!({"query": "port in use", "filter": ["lang=en", "year>=2024"], "k": 3}),
+    );
+    let hits = r.json()["hits"].clone();
+    assert_eq!(hits.as_array().map(|h| h.len()), Some(1), "{}", r.body);
+    assert_eq!(hits[0]["metadata"], json!({"lang": "en", "year": 2024}));
+    let bad = json!([{"id": "m", "text": "x y z", "metadata": {"source": "spoof"}}]);
+    let r = s.post("/v1/documents", &bad);
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (400, "invalid_param"),
+        "{}",
+        r.body
+    );
     let r = http(&s.addr, "DELETE", "/v1/documents/err-1", &[], None);
     assert_eq!(
         (r.status, r.json()["removed_passages"].clone()),

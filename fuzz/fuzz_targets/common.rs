@@ -23,14 +23,20 @@ impl Embedder for Echo {
     }
 }
 
-/// Verify, read passages and neighbours, and search (both modes) — errors are fine, panics not.
+/// Verify, read passages, metadata and neighbours, filter, and search (both modes) — errors are
+/// fine, panics not.
 pub fn exercise<S: FlashSource>(idx: &Index<S>) {
     let _ = idx.verify();
     let _ = idx.breakdown();
     let mut out = Vec::new();
     for v in 0..idx.len().min(40) as u32 {
         let _ = idx.passage(v);
+        let _ = idx.passage_metadata(v);
         let _ = idx.neighbors(v, &mut out);
+    }
+    let clauses = ["lang=en".to_string(), "year>=2003".to_string()];
+    if let Ok(f) = leann_edge::index::filter::Filter::parse(&clauses, None) {
+        let _ = f.allowed(idx);
     }
     let dim = idx.meta().dim as usize;
     if dim == 0 || dim > 4096 {

@@ -14,7 +14,7 @@ mod common;
 const HEADER: usize = 24;
 const ENTRY: usize = 24;
 
-/// One scan and one graph index of 200 passages (ids, titles and sources on some), built once.
+/// One scan and one graph index of 200 passages (ids, titles, sources and metadata on some), built once.
 fn seeds() -> &'static [Vec<u8>] {
     static S: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
     S.get_or_init(|| {
@@ -33,6 +33,13 @@ fn seeds() -> &'static [Vec<u8>] {
                 r.title = format!("T{i}");
             } else if i % 3 == 1 {
                 r.source = Some(Source { path: format!("f{}.md", i % 5), byte_start: 0, byte_end: 9, line: 1 });
+            }
+            if i % 4 != 0 {
+                use leann_edge::metadata::MetaValue;
+                r.metadata = vec![
+                    ("lang".into(), MetaValue::Text(["en", "de", "fr"][i % 3].into())),
+                    ("year".into(), MetaValue::Number(format!("{}", 2000 + i % 7))),
+                ];
             }
             keys.push(r.embed_input());
             recs.push(r);

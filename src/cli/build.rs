@@ -178,6 +178,13 @@ pub fn print_summary(sum: &IngestSummary, passages: usize) {
     for (r, n) in &sum.skipped {
         eprintln!("  skipped {n}: {r}");
     }
+    let shown = 3.min(sum.examples.len());
+    for e in &sum.examples[..shown] {
+        eprintln!("    e.g. {}", super::common::printable(e));
+    }
+    if sum.skipped_total() > shown as u64 {
+        eprintln!("    (-v lists every skipped file)");
+    }
 }
 
 /// The output must be a file path in an existing folder, not one of the inputs, and not an existing

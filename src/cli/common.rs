@@ -19,10 +19,14 @@ pub struct Global {
     /// Board profile (see `leann-edge boards`); default: detected.
     #[arg(long, global = true)]
     pub board: Option<String>,
-    /// Encoder model folder (default: $LEANN_EDGE_MODEL, else models/all-minilm-l6-v2-int8 here or
-    /// next to the binary).
+    /// Encoder model folder (default: $LEANN_EDGE_MODEL, else the first folder holding the default
+    /// model among ~/.local/share/leann-edge/models, /usr/local/share and /usr/share
+    /// leann-edge/models, models/ next to the binary, ./models; `leann-edge models` shows them).
     #[arg(long, global = true)]
     pub model: Option<PathBuf>,
+    /// Say more: every skipped file, every lossily decoded one (default: counts and a few examples).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
     /// Encoder threads (default: the board's).
     #[arg(long, global = true, value_parser = clap::value_parser!(u64).range(1..=MAX_THREADS))]
     pub threads: Option<u64>,
@@ -42,6 +46,14 @@ impl Global {
         self.threads.map_or(b.threads, |t| t as usize).max(1)
     }
 
+    /// The model folder: `--model`, else the first place holding the default model.
+    pub fn model_dir(&self) -> Result<std::path::PathBuf> {
+        Ok(match &self.model {
+            Some(m) => m.clone(),
+            None => default_model_dir()?,
+        })
+    }
+
     /// Open the encoder.
     pub fn encoder(&self, b: &Board) -> Result<TractEmbedder> {
         self.encoder_with(b, EncoderConfig::with_threads(self.threads(b)))
@@ -49,7 +61,7 @@ impl Global {
 
     /// Open the encoder with `config` (its thread count is replaced by `--threads` / the board's).
     pub fn encoder_with(&self, b: &Board, config: EncoderConfig) -> Result<TractEmbedder> {
-        let dir = self.model.clone().unwrap_or_else(default_model_dir);
+        let dir = self.model_dir()?;
         let config = EncoderConfig {
             threads: self.threads(b),
             ..config

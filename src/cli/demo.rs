@@ -1,7 +1,7 @@
 //! `leann-edge demo`: index the bundled example corpus and answer a few questions.
 use super::build::Job;
 use super::common::{open_index, Global};
-use anyhow::{anyhow, Result};
+use anyhow::{Context, Result};
 use leann_edge::index::listing::text_bytes;
 use leann_edge::index::BuildParams;
 use leann_edge::ingest::IngestOptions;
@@ -17,9 +17,20 @@ const QUESTIONS: [&str; 4] = [
 /// Run `demo`.
 pub fn run(g: &Global) -> Result<()> {
     let b = g.board()?;
-    let corpus = find_demo_corpus()?;
-    let out = std::env::temp_dir().join(format!("leann-edge-demo-{}.leann", std::process::id()));
-    eprintln!("indexing the example corpus in {} ...", corpus.display());
+    g.model_dir()?; // a missing model is said before anything is written
+    let work = std::env::temp_dir().join(format!("leann-edge-demo-{}", std::process::id()));
+    let res = demo_in(g, &b, &work);
+    let _ = std::fs::remove_dir_all(&work);
+    res
+}
+
+fn demo_in(g: &Global, b: &leann_edge::boards::Board, work: &Path) -> Result<()> {
+    let corpus = write_demo_corpus(work)?;
+    let out = work.join("demo.leann");
+    eprintln!(
+        "indexing the example corpus ({} small documents) ...",
+        CORPUS.len()
+    );
     let job = Job {
         paths: &[corpus],
         output: &out,
@@ -31,10 +42,8 @@ pub fn run(g: &Global) -> Result<()> {
         keep_vectors: false,
         quiet: false,
     };
-    job.run(g, &b)?;
-    let res = answer(g, &b, &out);
-    let _ = std::fs::remove_file(&out);
-    res
+    job.run(g, b)?;
+    answer(g, b, &out)
 }
 
 fn answer(g: &Global, b: &leann_edge::boards::Board, out: &Path) -> Result<()> {
@@ -79,20 +88,39 @@ fn answer(g: &Global, b: &leann_edge::boards::Board, out: &Path) -> Result<()> {
     Ok(())
 }
 
-fn find_demo_corpus() -> Result<PathBuf> {
-    let rel = PathBuf::from("examples/corpus");
-    if rel.is_dir() {
-        return Ok(rel);
+/// The example corpus, compiled in, so that `demo` works from any folder (`examples/corpus` in
+/// the repository; its `firmware.bin` shows a skipped binary file and is left out here).
+const CORPUS: [(&str, &str); 6] = [
+    (
+        "espresso.md",
+        include_str!("../../examples/corpus/espresso.md"),
+    ),
+    (
+        "planets.html",
+        include_str!("../../examples/corpus/planets.html"),
+    ),
+    ("pq.md", include_str!("../../examples/corpus/pq.md")),
+    (
+        "python-faq.rst",
+        include_str!("../../examples/corpus/python-faq.rst"),
+    ),
+    (
+        "raspberry-pi.md",
+        include_str!("../../examples/corpus/raspberry-pi.md"),
+    ),
+    (
+        "sourdough.txt",
+        include_str!("../../examples/corpus/sourdough.txt"),
+    ),
+];
+
+/// Write the example corpus into `dir/corpus`.
+fn write_demo_corpus(dir: &Path) -> Result<PathBuf> {
+    let corpus = dir.join("corpus");
+    std::fs::create_dir_all(&corpus).with_context(|| format!("{}", corpus.display()))?;
+    for (name, text) in CORPUS {
+        let f = corpus.join(name);
+        std::fs::write(&f, text).with_context(|| format!("{}", f.display()))?;
     }
-    if let Ok(exe) = std::env::current_exe() {
-        for a in exe.ancestors().skip(1) {
-            let c = a.join("examples/corpus");
-            if c.is_dir() {
-                return Ok(c);
-            }
-        }
-    }
-    Err(anyhow!(
-        "the example corpus (examples/corpus) was not found; run the demo from the repository root"
-    ))
+    Ok(corpus)
 }

@@ -28,8 +28,18 @@ pub fn run(a: &InfoArgs) -> Result<()> {
     }
 }
 
+/// Languages of the index's encoder, when it is a model the manifest knows.
+fn encoder_languages(idx: &IndexFile) -> Option<&'static str> {
+    let enc = &idx.meta().encoder;
+    leann_edge::embed::tract::KNOWN
+        .iter()
+        .find(|k| enc.starts_with(&format!("{}:", k.name)))
+        .map(|k| k.languages)
+}
+
 fn print_json(idx: &IndexFile) -> Result<()> {
-    let doc = leann_edge::index::listing::info_json(idx);
+    let mut doc = leann_edge::index::listing::info_json(idx);
+    doc["encoder_languages"] = encoder_languages(idx).into();
     println!("{}", serde_json::to_string_pretty(&doc)?);
     Ok(())
 }
@@ -45,6 +55,9 @@ fn print_text(path: &std::path::Path, idx: &IndexFile, br: &Breakdown) {
         br.total,
         m.encoder
     );
+    if let Some(l) = encoder_languages(idx) {
+        println!("encoder languages: {l}");
+    }
     println!(
         "{:<18} {:>12} {:>10} {:>9}",
         "component", "bytes", "B/passage", "% text"
@@ -72,6 +85,16 @@ fn print_text(path: &std::path::Path, idx: &IndexFile, br: &Breakdown) {
             m.pq_m, m.pq_bits
         );
     }
+    match idx.metadata() {
+        Some(c) => println!(
+            "metadata: fields {} ({} distinct values, {} distinct sets)",
+            c.fields().join(", "),
+            c.value_count(),
+            c.set_count()
+        ),
+        None => println!("metadata: none stored"),
+    }
+    println!("keyword search: BM25 over the stored passage text (no index bytes)");
     for (k, v) in &m.build {
         println!("  {k}: {v}");
     }

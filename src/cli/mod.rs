@@ -14,6 +14,7 @@ pub mod demo;
 pub mod info;
 pub mod ingest_opts;
 pub mod list;
+pub mod models;
 pub mod remove;
 pub mod search;
 #[cfg(feature = "serve")]
@@ -66,6 +67,8 @@ pub enum Cmd {
     Bench(bench::BenchArgs),
     /// List board profiles (and which one this machine is).
     Boards,
+    /// Where the encoder model is looked for, what is there and whether it verifies.
+    Models(models::ModelsArgs),
     /// Encoder speed: passages/s for batch × length, and model load time.
     BenchEncoder(bench_encoder::BenchEncoderArgs),
     /// Build an index over the bundled example corpus and answer a few questions.
@@ -93,6 +96,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Cmd::Verify(a) => verify::run(g, a),
         Cmd::Bench(a) => bench::run(g, a),
         Cmd::Boards => boards::run(),
+        Cmd::Models(a) => models::run(g, a),
         Cmd::BenchEncoder(a) => bench_encoder::run(g, a),
         Cmd::Demo => demo::run(g),
         Cmd::BenchTable(a) => bench_table::run(a),

@@ -31,7 +31,9 @@ pub struct SearchArgs {
     #[arg(long, allow_hyphen_values = true)]
     pub min_score: Option<f32>,
     /// Only passages where FIELD OP VALUE holds (repeatable: all must hold). Fields: source, type,
-    /// title, id; ops = != < <= > >=; `source=docs/faq/**` is a glob.
+    /// title, id, mtime (seconds or a UTC date: `mtime>=2024-05-01`) and the JSONL `metadata`
+    /// fields of the index (`lang=en`, `year>=2024`); ops = != < <= > >=; `source=docs/faq/**` is
+    /// a glob.
     #[arg(long = "filter", value_name = "EXPR")]
     pub filters: Vec<String>,
     /// Only passages whose title or text matches this regular expression (`(?i)` ignores case).
@@ -85,6 +87,20 @@ fn print_text(hits: &[AnswerHit]) {
             h.score,
             printable(&format!("{src}{title}"))
         );
+        let fields: Vec<String> = h
+            .metadata
+            .iter()
+            .filter(|(k, _)| k.as_str() != leann_edge::ingest::MTIME)
+            .map(|(k, v)| {
+                format!(
+                    "{k}={}",
+                    v.as_str().map_or_else(|| v.to_string(), String::from)
+                )
+            })
+            .collect();
+        if !fields.is_empty() {
+            println!("   {}", printable(&fields.join(" ")));
+        }
         let text: String = h.text.chars().take(SNIPPET_CHARS).collect();
         let text = printable(&text);
         let more = if h.text.chars().count() > SNIPPET_CHARS {

@@ -24,6 +24,14 @@ pub enum EmbedError {
         /// What is wrong.
         problem: String,
     },
+    /// No folder holds the default model.
+    #[error("no encoder model found (looked in: {looked}). Fix: {fix}")]
+    ModelNotFound {
+        /// The folders looked at, in order.
+        looked: String,
+        /// What to run for how this binary was installed.
+        fix: String,
+    },
     /// The backend is not compiled in or not installed on this machine.
     #[error("encoder backend `{backend}` unavailable: {why}")]
     BackendUnavailable {

@@ -101,6 +101,24 @@ pub struct AnswerHit {
     pub text: String,
     /// Which rankings found it: `dense`, `keyword`.
     pub signals: Vec<&'static str>,
+    /// Metadata fields (a file's `mtime`, a JSONL record's `metadata`); left out when none.
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Metadata as a JSON object: numbers as JSON numbers, text as strings.
+pub fn metadata_json(md: &crate::metadata::Metadata) -> serde_json::Map<String, serde_json::Value> {
+    use crate::metadata::MetaValue;
+    md.iter()
+        .map(|(k, v)| {
+            let v = match v {
+                MetaValue::Number(n) => serde_json::from_str::<serde_json::Number>(n)
+                    .map_or_else(|_| n.clone().into(), serde_json::Value::Number),
+                MetaValue::Text(t) => t.clone().into(),
+            };
+            (k.clone(), v)
+        })
+        .collect()
 }
 
 /// Hits of one question and what it cost.
@@ -175,6 +193,7 @@ pub fn answer<S: FlashSource, E: Embedder + ?Sized>(
             title: ps.title,
             text: ps.text,
             signals: r.signals,
+            metadata: metadata_json(&idx.passage_metadata(r.id)),
         });
         if hits.len() == k {
             break;
@@ -304,6 +323,10 @@ fn rank<S: FlashSource, E: Embedder + ?Sized>(
 /// Dense search restricted to the passages `allow` keeps: each of them PQ-scored (the walk of a
 /// graph could not reach a selective set), the best [`rerank_count`] recomputed and ranked
 /// exactly. Recomputes as many as an unfiltered search, at most.
+/// A filter passing at most one passage in this many is scored passage by passage; above that the
+/// code section is streamed once.
+const SPARSE_FILTER: usize = 32;
+
 fn filtered_dense<S: FlashSource, E: Embedder + ?Sized>(
     idx: &Index<S>,
     se: &mut super::Searcher<'_, S, E>,
@@ -315,14 +338,20 @@ fn filtered_dense<S: FlashSource, E: Embedder + ?Sized>(
     let table = idx.pq().table(q);
     let mut st = SearchStats::default();
     let mut cands: Vec<(f32, u32)> = Vec::new();
-    for (v, _) in allow.iter().enumerate().filter(|(_, &ok)| ok) {
-        cands.push((idx.pq_distance(&table, v as u32)?, v as u32));
-    }
-    st.pq_distances = cands.len() as u64;
-    let keep = rerank_count(p).min(cands.len());
-    if keep < cands.len() {
-        cands.select_nth_unstable_by(keep, |a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        cands.truncate(keep);
+    let passing = allow.iter().filter(|&&ok| ok).count();
+    let keep = rerank_count(p).min(passing);
+    if passing > idx.len() / SPARSE_FILTER {
+        // Many pass: one streaming read of the code section beats a read per passage.
+        st.pq_distances = idx.pq_scan_allowed(&table, keep, allow, &mut cands)?;
+    } else {
+        for (v, _) in allow.iter().enumerate().filter(|(_, &ok)| ok) {
+            cands.push((idx.pq_distance(&table, v as u32)?, v as u32));
+        }
+        st.pq_distances = cands.len() as u64;
+        if keep < cands.len() {
+            cands.select_nth_unstable_by(keep, |a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            cands.truncate(keep);
+        }
     }
     let ids: Vec<u32> = cands.iter().map(|c| c.1).collect();
     let hits = rerank(se, q, &ids, p, &mut st)?;

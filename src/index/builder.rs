@@ -325,6 +325,9 @@ impl IndexBuilder {
         }
         sections.extend(parts::hubs::sections(&built.hubs, &ordered.vectors, dim));
         sections.extend(parts::pq::rotation_section(&built.pq));
+        sections.extend(parts::metadata::section(
+            ordered.passages.iter().map(|r| &r.metadata),
+        ));
         Ok((sections, edges))
     }
 

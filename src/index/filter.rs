@@ -4,17 +4,20 @@
 //! ([`super::answer`]), so k results come back whenever k passages pass.
 //!
 //! Fields: `source` (the file path as given to build/add/sync), `type` (its extension, lower case),
-//! `title`, `id` (JSONL id). Operators: `=`, `!=` (a value with `*` or `?` is a glob: `*` within a
-//! path segment, `**` across them), and `<`, `<=`, `>`, `>=` compared as numbers when both sides
-//! are numbers, else as text. Not stored yet (clear error): JSONL `metadata` objects and file
-//! modification times.
+//! `title`, `id` (JSONL id), and every metadata field the index stores ([`crate::metadata`]): `mtime`
+//! (a file's modification time, seconds since 1970; the filter also takes a UTC date
+//! `2024-05-01` or `2024-05-01T12:00[:00]`) and the fields of JSONL records' `"metadata"` objects.
+//! Operators: `=`, `!=` (a value with `*` or `?` is a glob: `*` within a path segment, `**` across
+//! them), and `<`, `<=`, `>`, `>=` compared as numbers when both sides are numbers, else as text. A
+//! passage without the field passes only `!=`. A field neither built in nor stored in the index is
+//! an error naming the fields it has.
 use super::Index;
 use crate::error::{Error, Result};
 use crate::flash::FlashSource;
 use regex::Regex;
 
 /// A filter field.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Field {
     /// Source file path.
     Source,
@@ -24,6 +27,8 @@ pub enum Field {
     Title,
     /// JSONL id.
     Id,
+    /// A stored metadata field (`mtime`, JSONL `metadata` keys).
+    Meta(String),
 }
 
 /// A comparison.
@@ -83,13 +88,18 @@ impl Clause {
             "title" => Field::Title,
             "id" => Field::Id,
             "" => return Err(bad(format!("filter {expr:?} names no field"))),
+            other if crate::ingest::valid_field_name(other) => Field::Meta(other.to_string()),
             other => {
                 return Err(bad(format!(
-                    "unknown filter field {other:?}: fields are source, type, title, id (JSONL \
-                     metadata and modification times are not stored in the index yet)"
+                    "filter field {other:?} is not a field name (letters, digits, _ . -)"
                 )))
             }
         };
+        if field == Field::Meta(crate::ingest::MTIME.into()) {
+            if let Some(secs) = date_secs(&value) {
+                value = secs.to_string();
+            }
+        }
         let glob = match op {
             Op::Eq | Op::Ne if value.contains(['*', '?']) => Some(glob_regex(&value)?),
             _ => None,
@@ -184,33 +194,41 @@ impl Filter {
         self.clauses.is_empty() && self.grep.is_none()
     }
 
-    /// One flag per passage of `idx`: whether it passes.
+    /// One flag per passage of `idx`: whether it passes (an error for a field the index lacks).
     pub fn allowed<S: FlashSource>(&self, idx: &Index<S>) -> Result<Vec<bool>> {
+        let by_set = self.metadata_sets(idx)?;
         let needs_text =
             self.grep.is_some() || self.clauses.iter().any(|c| c.field == Field::Title);
+        let needs_id = self
+            .clauses
+            .iter()
+            .any(|c| matches!(c.field, Field::Source | Field::Type | Field::Id));
         let mut out = Vec::with_capacity(idx.len());
         for v in 0..idx.len() as u32 {
-            let (id, source) = idx.passage_id(v)?;
+            if let (Some(m), Some(ok)) = (idx.metadata(), &by_set) {
+                if !ok[m.set_of(v as u64)] {
+                    out.push(false);
+                    continue;
+                }
+            }
+            let (id, source) = if needs_id {
+                idx.passage_id(v)?
+            } else {
+                Default::default()
+            };
             let (title, text) = if needs_text {
                 idx.passage_reader().text(idx.source(), v as u64)?
             } else {
                 Default::default()
             };
             let path = source.as_ref().map_or("", |s| s.path.as_str());
-            let ext = path.rsplit_once('.').map_or(String::new(), |(b, e)| {
-                if e.contains('/') || b.ends_with('/') {
-                    String::new()
-                } else {
-                    e.to_ascii_lowercase()
-                }
-            });
-            let pass = self.clauses.iter().all(|c| {
-                c.matches(match c.field {
-                    Field::Source => path,
-                    Field::Type => &ext,
-                    Field::Title => &title,
-                    Field::Id => &id,
-                })
+            let ext = extension(path);
+            let pass = self.clauses.iter().all(|c| match c.field {
+                Field::Source => c.matches(path),
+                Field::Type => c.matches(&ext),
+                Field::Title => c.matches(&title),
+                Field::Id => c.matches(&id),
+                Field::Meta(_) => true, // decided per metadata set above
             }) && self
                 .grep
                 .as_ref()
@@ -219,6 +237,104 @@ impl Filter {
         }
         Ok(out)
     }
+
+    /// For each metadata set of the index, whether it passes every metadata clause (`None` when
+    /// there are no such clauses). A field the index does not store is an error naming those it has.
+    fn metadata_sets<S: FlashSource>(&self, idx: &Index<S>) -> Result<Option<Vec<bool>>> {
+        let meta: Vec<(&Clause, &str)> = self
+            .clauses
+            .iter()
+            .filter_map(|c| match &c.field {
+                Field::Meta(f) => Some((c, f.as_str())),
+                _ => None,
+            })
+            .collect();
+        if meta.is_empty() {
+            return Ok(None);
+        }
+        let cols = idx.metadata();
+        let mut ids = Vec::new();
+        for (_, f) in &meta {
+            match cols.and_then(|m| m.field(f)) {
+                Some(i) => ids.push(i),
+                None => {
+                    let mut known: Vec<&str> = vec!["source", "type", "title", "id"];
+                    known.extend(
+                        cols.map_or(&[][..], |m| m.fields())
+                            .iter()
+                            .map(|s| s.as_str()),
+                    );
+                    return Err(bad(format!(
+                        "unknown filter field {f:?}: this index has {}",
+                        known.join(", ")
+                    )));
+                }
+            }
+        }
+        let m = cols.expect("a metadata field was found");
+        Ok(Some(
+            (0..m.set_count())
+                .map(|set| {
+                    meta.iter()
+                        .zip(&ids)
+                        .all(|((c, _), &f)| match m.set_value(set, f) {
+                            Some(v) => c.matches(v.as_str()),
+                            None => c.op == Op::Ne,
+                        })
+                })
+                .collect(),
+        ))
+    }
+}
+
+/// The lower-case extension of a path's file name (empty when none).
+fn extension(path: &str) -> String {
+    path.rsplit_once('.').map_or(String::new(), |(b, e)| {
+        if e.contains('/') || b.ends_with('/') || b.is_empty() {
+            String::new()
+        } else {
+            e.to_ascii_lowercase()
+        }
+    })
+}
+
+/// Seconds since 1970 of a UTC date `YYYY-MM-DD`, optionally `THH:MM` or `THH:MM:SS` (a space for
+/// `T` and a trailing `Z` allowed); `None` for anything else.
+pub fn date_secs(s: &str) -> Option<i64> {
+    let s = s.trim().trim_end_matches('Z');
+    let (date, time) = s.split_once(['T', ' ']).unwrap_or((s, ""));
+    let d: Vec<&str> = date.split('-').collect();
+    let num = |x: &str, len: usize| -> Option<i64> {
+        (x.len() == len && x.bytes().all(|b| b.is_ascii_digit())).then(|| x.parse().ok())?
+    };
+    let [y, mo, da] = d[..] else { return None };
+    let (y, mo, da) = (num(y, 4)?, num(mo, 2)?, num(da, 2)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&da) {
+        return None;
+    }
+    let t: Vec<&str> = if time.is_empty() {
+        vec![]
+    } else {
+        time.split(':').collect()
+    };
+    let (h, mi, se) = match t[..] {
+        [] => (0, 0, 0),
+        [h, m] => (num(h, 2)?, num(m, 2)?, 0),
+        [h, m, s] => (num(h, 2)?, num(m, 2)?, num(s, 2)?),
+        _ => return None,
+    };
+    if h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    // Days from civil (H. Hinnant): the proleptic Gregorian day count since 1970-01-01.
+    let yy = if mo <= 2 { y - 1 } else { y };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + da - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + h * 3600 + mi * 60 + se)
 }
 
 #[cfg(test)]
@@ -243,10 +359,17 @@ mod tests {
             c.matches("apple") && !c.matches("cherry"),
             "text compares as text"
         );
-        assert!(Clause::parse("lang=en")
-            .unwrap_err()
-            .to_string()
-            .contains("unknown filter field"));
+        assert_eq!(
+            Clause::parse("lang=en").unwrap().field,
+            Field::Meta("lang".into())
+        );
+        assert!(Clause::parse("la ng=en").is_err());
+        let c = Clause::parse("mtime>=2024-01-01").unwrap();
+        assert!(c.matches("1704067200") && !c.matches("1704067199"));
+        assert_eq!(date_secs("1970-01-01"), Some(0));
+        assert_eq!(date_secs("2000-03-01T01:02:03Z"), Some(951_872_523));
+        assert_eq!(date_secs("2024-02-29 12:00"), Some(1_709_208_000));
+        assert!(date_secs("2024-13-01").is_none() && date_secs("24-01-01").is_none());
         assert!(Clause::parse("source").is_err() && Clause::parse("=x").is_err());
         assert!(Filter::parse(&[], Some("(unclosed")).is_err());
     }

@@ -93,10 +93,15 @@ pub fn info_json<S: FlashSource>(idx: &Index<S>) -> Value {
         .collect();
     let m = idx.meta();
     let build: BTreeMap<_, _> = m.build.iter().cloned().collect();
+    let metadata = idx.metadata().map(|c| {
+        json!({"fields": c.fields(), "distinct_values": c.value_count(),
+               "distinct_sets": c.set_count()})
+    });
     json!({
         "passages": br.passages, "total_bytes": br.total, "overhead_bytes": br.overhead,
         "overhead_bytes_per_passage": br.overhead as f64 / n, "passage_text_bytes": text_bytes(&br),
         "components": parts, "dim": m.dim, "encoder": m.encoder, "edges": m.edges,
         "navigation": if idx.has_graph() { "graph" } else { "scan" }, "build": build,
+        "metadata": metadata,
     })
 }

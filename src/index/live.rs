@@ -123,6 +123,7 @@ fn read_all(idx: &Index<FileSource>) -> Result<Vec<Entry>> {
             title: p.title,
             text: p.text,
             source: p.source,
+            metadata: idx.passage_metadata(v as u32),
         };
         out.push(Entry::new(rec, code.to_vec()));
     }
@@ -291,5 +292,8 @@ fn write(idx: &Index<FileSource>, path: &Path, result: &[Entry]) -> Result<u64> 
     sections.extend(super::parts::pq::sections(idx.pq(), codes));
     sections.extend(super::parts::passages::sections(ps));
     sections.extend(super::parts::pq::rotation_section(idx.pq()));
+    sections.extend(super::parts::metadata::section(
+        recs.iter().map(|r| &r.metadata),
+    ));
     format::write_atomic(path, &sections)
 }

@@ -86,6 +86,8 @@ pub struct Index<S: FlashSource> {
     passages: PassageReader,
     hubs: parts::hubs::Hubs,
     seeds: Vec<u32>,
+    /// `None` when the index stores no metadata (format 1-4, or no passage had any).
+    metadata: Option<crate::metadata::MetaColumns>,
 }
 
 /// Bytes per component, for `info`.
@@ -147,6 +149,7 @@ impl<S: FlashSource> Index<S> {
         let passages = parts::passages::read(&layout, n)?;
         let hubs = parts::hubs::Hubs::read(&src, &layout, meta.hub_vectors, n, meta.dim as usize)?;
         let seeds = parts::seeds::read(&src, &layout, n)?;
+        let metadata = parts::metadata::read(&src, &layout, n)?;
         Ok(Index {
             src,
             layout,
@@ -156,6 +159,7 @@ impl<S: FlashSource> Index<S> {
             passages,
             hubs,
             seeds,
+            metadata,
         })
     }
 
@@ -261,7 +265,18 @@ impl<S: FlashSource> Index<S> {
     /// The `keep` nodes with the smallest PQ distance under `table`, best first (see
     /// [`parts::pq::PqPart::scan`]). Returns distances computed.
     pub fn pq_scan(&self, table: &[f32], keep: usize, out: &mut Vec<(f32, u32)>) -> Result<u64> {
-        self.pq.scan(&self.src, table, keep, out)
+        self.pq.scan(&self.src, table, keep, None, out)
+    }
+
+    /// [`Index::pq_scan`] over only the nodes `allow` flags (one flag per node).
+    pub fn pq_scan_allowed(
+        &self,
+        table: &[f32],
+        keep: usize,
+        allow: &[bool],
+        out: &mut Vec<(f32, u32)>,
+    ) -> Result<u64> {
+        self.pq.scan(&self.src, table, keep, Some(allow), out)
     }
 
     /// The passage sections' reader (text, offsets, ids).
@@ -279,6 +294,18 @@ impl<S: FlashSource> Index<S> {
             text,
             source,
         })
+    }
+
+    /// The metadata columns (`None` when the index stores no metadata).
+    pub fn metadata(&self) -> Option<&crate::metadata::MetaColumns> {
+        self.metadata.as_ref()
+    }
+
+    /// Metadata of passage `id` (empty when it has none).
+    pub fn passage_metadata(&self, id: u32) -> crate::metadata::Metadata {
+        self.metadata
+            .as_ref()
+            .map_or_else(Vec::new, |m| m.get(id as u64))
     }
 
     /// External id and source of passage `id`, without reading its text.

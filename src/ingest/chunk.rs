@@ -164,6 +164,7 @@ pub(super) fn chunk_into(
                 byte_end: e as u64,
                 line,
             }),
+            metadata: Vec::new(),
         });
         if j >= us.len() {
             break;

@@ -1,8 +1,10 @@
 //! Ingest: files and folders of text, Markdown, reStructuredText and HTML, chunked into passages of
 //! about `max_tokens` tokens at paragraph and sentence boundaries, with overlap; or JSONL files of
-//! ready passages (`{"id","title","text"}`, kept as is). Bad input never aborts: binary files, empty
+//! ready passages (`{"id","title","text","metadata"}`, kept as is). File passages carry the file's
+//! modification time as metadata field `mtime`. Bad input never aborts: binary files, empty
 //! or unreadable files, symlink loops and files over the size cap are skipped and counted; invalid
 //! UTF-8 is decoded lossily with a warning.
+use crate::metadata::MetaValue;
 use crate::passages::PassageRecord;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -10,10 +12,12 @@ use std::path::{Path, PathBuf};
 mod chunk;
 mod html;
 mod jsonl;
+mod roff;
 
 use chunk::chunk_into;
 pub use html::html_to_text;
 use jsonl::read_jsonl;
+pub use jsonl::{valid_field_name, RESERVED_FIELDS};
 
 /// Ingest options.
 #[derive(Clone, Debug)]
@@ -63,7 +67,7 @@ impl IngestSummary {
         if self.examples.len() < 20 {
             self.examples.push(format!("{}: {reason}", path.display()));
         }
-        log::warn!("skipped {}: {reason}", path.display());
+        log::info!("skipped {}: {reason}", path.display());
     }
     /// Total skipped.
     pub fn skipped_total(&self) -> u64 {
@@ -219,7 +223,7 @@ fn walk(
         Ok(s) => s,
         Err(e) => {
             sum.lossy_utf8 += 1;
-            log::warn!("{}: invalid UTF-8, decoded lossily", p.display());
+            log::info!("{}: invalid UTF-8, decoded lossily", p.display());
             String::from_utf8_lossy(e.as_bytes()).into_owned()
         }
     };
@@ -235,18 +239,73 @@ fn walk(
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
     let path_s = p.display().to_string();
+    let first = out.len();
     match ext.as_str() {
-        "jsonl" => read_jsonl(&text, p, opts, out, sum, ids),
+        "jsonl" => return read_jsonl(&text, p, opts, out, sum, ids),
         "html" | "htm" | "xhtml" => {
-            let (title, body) = html_to_text(&text);
+            let t = html::html_text(&text);
+            let title = t.title.clone().unwrap_or_else(|| file_title(p));
+            chunk_into(&t.text, &title, &path_s, opts, out, false);
+            point_into_file(&text, &t, &mut out[first..]);
+        }
+        _ if roff::is_man_page(&file_name(p)) && roff::looks_like_roff(&text) => {
+            let (title, body) = roff::roff_to_text(&text);
             let title = title.unwrap_or_else(|| file_title(p));
             chunk_into(&body, &title, &path_s, opts, out, false);
         }
         _ => {
-            let title = first_heading(&text).unwrap_or_else(|| file_title(p));
+            // Headings only where the format has them: a `#` line of C or Python is code.
+            let prose = matches!(
+                ext.as_str(),
+                "md" | "markdown" | "mdx" | "rst" | "txt" | "text" | ""
+            );
+            let title = prose
+                .then(|| first_heading(&text))
+                .flatten()
+                .unwrap_or_else(|| file_title(p));
             chunk_into(&text, &title, &path_s, opts, out, true);
         }
     }
+    if let Some(secs) = mtime_secs(&meta) {
+        let md = vec![(MTIME.to_string(), MetaValue::Number(secs.to_string()))];
+        for r in &mut out[first..] {
+            r.metadata = md.clone();
+        }
+    }
+}
+
+/// Make the sources of passages cut from an HTML file's text name bytes and lines of the file.
+fn point_into_file(file: &str, t: &html::HtmlText, recs: &mut [PassageRecord]) {
+    let (mut at, mut line) = (0usize, 1u64);
+    for s in recs.iter_mut().filter_map(|r| r.source.as_mut()) {
+        let start = t.file_offset(s.byte_start as usize).min(file.len()).max(at);
+        line += file.as_bytes()[at..start]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
+        at = start;
+        s.byte_start = start as u64;
+        s.byte_end =
+            (t.file_offset(s.byte_end as usize) as u64).clamp(s.byte_start, file.len() as u64);
+        s.line = line;
+    }
+}
+
+/// The metadata field holding a file's modification time (seconds since 1970, UTC).
+pub const MTIME: &str = "mtime";
+
+fn mtime_secs(meta: &std::fs::Metadata) -> Option<i64> {
+    let t = meta.modified().ok()?;
+    Some(match t.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_secs() as i64,
+        Err(e) => -(e.duration().as_secs() as i64),
+    })
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 fn file_title(p: &Path) -> String {
@@ -259,8 +318,13 @@ fn first_heading(text: &str) -> Option<String> {
     let lines: Vec<&str> = text.lines().take(40).collect();
     for (i, l) in lines.iter().enumerate() {
         let t = l.trim();
-        if let Some(h) = t.strip_prefix('#') {
-            return Some(h.trim_start_matches('#').trim().to_string()).filter(|s| !s.is_empty());
+        // ATX heading: 1-6 `#` and a space (`#include`, `#!/bin/sh` are not headings).
+        let hashes = t.bytes().take_while(|&b| b == b'#').count();
+        if (1..=6).contains(&hashes) && t[hashes..].starts_with([' ', '\t']) {
+            let h = t[hashes..].trim().trim_end_matches('#').trim();
+            if !h.is_empty() {
+                return Some(h.to_string());
+            }
         }
         // reST: a line underlined with = - ~ etc.
         if let Some(next) = lines.get(i + 1) {
@@ -367,6 +431,70 @@ mod hostile_input_tests {
             let i: u64 = r.text.split_whitespace().nth(1).unwrap().parse().unwrap();
             assert_eq!(s.line, 2 * i + 1, "{}", &r.text[..30]);
         }
+    }
+}
+
+#[cfg(test)]
+mod real_folder_tests {
+    use super::*;
+
+    #[test]
+    fn html_passages_name_lines_of_the_file_and_entities_are_decoded() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("a.html");
+        let mut html = String::from("<html><head><title>Guide &#8212; one</title></head><body>\n");
+        for i in 0..200 {
+            html.push_str(&format!(
+                "<p>\n  Para{i} says &ldquo;{}&rdquo;.\n</p>\n",
+                "word ".repeat(40)
+            ));
+        }
+        std::fs::write(&f, &html).unwrap();
+        let (recs, _) = collect(&[f], &IngestOptions::default());
+        assert!(recs.len() > 10);
+        assert_eq!(recs[0].title, "Guide — one");
+        let lines: Vec<&str> = html.lines().collect();
+        for r in &recs {
+            assert!(!r.text.contains("&ldquo;") && r.text.contains('“'));
+            let s = r.source.as_ref().unwrap();
+            let first = r.text.split_whitespace().next().unwrap();
+            assert!(
+                lines[s.line as usize - 1].contains(first.trim_start_matches('“')),
+                "line {} of the file does not hold {first:?}",
+                s.line
+            );
+            assert!(html[s.byte_start as usize..].starts_with(first));
+        }
+    }
+
+    #[test]
+    fn titles_come_from_headings_of_prose_never_from_code() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = |n: &str, t: &str| std::fs::write(dir.path().join(n), t).unwrap();
+        w(
+            "io.c",
+            "#include <stdint.h>\n\nint main(void) { return 0; }\n",
+        );
+        w("run.py", "#!/usr/bin/env python3\n# set up\nprint(1)\n");
+        w(
+            "guide.md",
+            "#hashtag line\n\n## Getting started ##\n\nText.\n",
+        );
+        w(
+            "ls.1",
+            ".TH LS 1\n.SH NAME\nls \\- list directory contents\n.SH DESCRIPTION\nList files.\n",
+        );
+        let (recs, _) = collect(&[dir.path().to_path_buf()], &IngestOptions::default());
+        let title = |name: &str| {
+            recs.iter()
+                .find(|r| r.source.as_ref().unwrap().path.ends_with(name))
+                .map(|r| r.title.clone())
+                .unwrap()
+        };
+        assert_eq!(title("io.c"), "io");
+        assert_eq!(title("run.py"), "run");
+        assert_eq!(title("guide.md"), "Getting started");
+        assert_eq!(title("ls.1"), "ls - list directory contents");
     }
 }
 

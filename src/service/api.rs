@@ -145,6 +145,9 @@ pub struct DocumentIn {
     pub title: String,
     /// Text.
     pub text: String,
+    /// String/number fields to filter on (`lang`, `year`, …), as a JSONL record's `metadata`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Passages of `docs`, read as `add` reads a JSONL file; empty ids or texts are refused.
@@ -173,7 +176,10 @@ pub fn documents_to_records(
         jsonl.push_str(&line);
         jsonl.push('\n');
     }
-    let (recs, _) = jsonl_records(&jsonl, "request", opts);
+    let (recs, sum) = jsonl_records(&jsonl, "request", opts);
+    if let Some(why) = sum.skipped.keys().find(|r| r.contains("metadata")) {
+        return Err(ApiError::bad_request(why.clone()));
+    }
     Ok(recs)
 }
 

@@ -64,7 +64,9 @@ impl McpServer {
                     "properties": {
                         "id": {"type": "string", "description": "Stable id (replaces an existing one)."},
                         "text": {"type": "string"},
-                        "title": {"type": "string"}
+                        "title": {"type": "string"},
+                        "metadata": {"type": "object", "description": "String/number fields to filter on later, e.g. {\"lang\": \"en\"}.",
+                                     "additionalProperties": {"type": ["string", "number", "boolean"]}}
                     },
                     "required": ["id", "text"]
                 })),
@@ -98,6 +100,7 @@ impl McpServer {
                         .and_then(Value::as_str)
                         .unwrap_or("")
                         .to_string(),
+                    metadata: args.get("metadata").and_then(Value::as_object).cloned(),
                 };
                 Box::new(move || to_value(svc.add_documents(&[doc])?))
             }

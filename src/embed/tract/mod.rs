@@ -24,6 +24,7 @@ use tract_onnx::tract_hir::internal::DimLike;
 mod config;
 mod crew;
 mod model_files;
+mod model_places;
 mod ops;
 mod planner;
 mod profile;
@@ -32,8 +33,9 @@ mod runner;
 mod split;
 
 pub use config::EncoderConfig;
-pub use model_files::{default_model_dir, Checksum, KnownModel, KNOWN};
 use model_files::{model_err, ModelFiles};
+pub use model_files::{Checksum, KnownModel, KNOWN};
+pub use model_places::{default_model_dir, fix_hint, model_places, ModelPlace, SYSTEM_DIRS};
 pub use planner::plan_groups;
 
 /// What one rewrite pass changed when the encoder was opened.
@@ -62,6 +64,12 @@ pub struct TractEmbedder {
 }
 
 impl TractEmbedder {
+    /// Check a model folder's files as `open` does (sizes, and sha256 by `checksum`) without
+    /// loading the model; returns the fingerprint an index built with it records.
+    pub fn check_files(dir: &Path, checksum: Checksum) -> Result<String, EmbedError> {
+        model_files::check(dir, checksum).map(|f| f.fingerprint)
+    }
+
     /// Load the model in `dir` (`model.onnx` + `tokenizer.json`).
     pub fn open(dir: &Path, config: EncoderConfig) -> Result<Self, EmbedError> {
         let files = model_files::check(dir, config.checksum)?;

@@ -27,6 +27,8 @@ pub struct KnownModel {
     pub dim: usize,
     /// Max tokens.
     pub max_tokens: usize,
+    /// Languages it was trained for (what `models`, `info` and the README say).
+    pub languages: &'static str,
 }
 
 /// Models from `models/manifest.toml` (kept in step by a test).
@@ -38,6 +40,7 @@ pub const KNOWN: &[KnownModel] = &[KnownModel {
     config_sha256: "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
     dim: 384,
     max_tokens: 256,
+    languages: "English (other languages get poor results)",
 }];
 
 /// When the model file's sha256 is computed.
@@ -50,27 +53,6 @@ pub enum Checksum {
     Always,
     /// Never for a known model (its size is still checked); for slow boards after a verified fetch.
     Skip,
-}
-
-/// Default model folder: `$LEANN_EDGE_MODEL`, else `models/all-minilm-l6-v2-int8` under the
-/// current directory or one of the executable's ancestors.
-pub fn default_model_dir() -> PathBuf {
-    if let Some(p) = &crate::env::knobs().model {
-        return p.clone();
-    }
-    let rel = Path::new("models").join(KNOWN[0].name);
-    if rel.join("model.onnx").exists() {
-        return rel;
-    }
-    if let Ok(exe) = std::env::current_exe() {
-        for anc in exe.ancestors().skip(1) {
-            let c = anc.join("models").join(KNOWN[0].name);
-            if c.join("model.onnx").exists() {
-                return c;
-            }
-        }
-    }
-    rel
 }
 
 /// The checked model folder.

@@ -1,6 +1,6 @@
 //! One file per on-disk component of an index: each owns the bytes it writes
 //! (`sections`, std only) and its validated read (`read`), so what a section holds is said in one
-//! place. Sections that open reads whole (small: seeds, hub ids, PQ codebook and projection) are
+//! place. Sections that open reads whole (small: seeds, hub ids, PQ codebook and projection, metadata) are
 //! checked against their CRC as they are read; sections read in pieces (graph, PQ codes, passages,
 //! hub vectors) are bounds-checked on every read and CRC-checked by [`Index::verify`](super::Index::verify)
 //! — the PQ codes also on their first full scan.
@@ -11,6 +11,7 @@ use alloc::vec::Vec;
 
 pub mod graph;
 pub mod hubs;
+pub mod metadata;
 pub mod passages;
 pub mod pq;
 pub mod seeds;

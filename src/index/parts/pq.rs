@@ -102,14 +102,15 @@ impl PqPart {
         Ok(self.pq.distance(table, code))
     }
 
-    /// The `keep` nodes with the smallest PQ distance under `table`, best first, streaming the code
-    /// section in chunks (never whole in RAM through positioned reads); the first scan also checks
-    /// the section's CRC. Returns distances computed.
+    /// The `keep` nodes with the smallest PQ distance under `table` (only those `allow` flags, when
+    /// given), best first, streaming the code section in chunks (never whole in RAM through
+    /// positioned reads); the first scan also checks the section's CRC. Returns distances computed.
     pub fn scan<S: FlashSource + ?Sized>(
         &self,
         src: &S,
         table: &[f32],
         keep: usize,
+        allow: Option<&[bool]>,
         out: &mut Vec<(f32, u32)>,
     ) -> Result<u64> {
         let cb = self.pq.code_bytes();
@@ -119,6 +120,7 @@ impl PqPart {
         let mut top = TopK::new(keep);
         let mut buf = Vec::new();
         let mut v = 0usize;
+        let mut scored = 0u64;
         while v < n {
             let take = chunk.min(n - v);
             let off = self.codes.offset + (v * cb) as u64;
@@ -134,7 +136,10 @@ impl PqPart {
                 h.update(codes);
             }
             for (i, c) in codes.chunks_exact(cb).enumerate() {
-                top.push(self.pq.distance(table, c), (v + i) as u32);
+                if allow.is_none_or(|a| a.get(v + i) == Some(&true)) {
+                    top.push(self.pq.distance(table, c), (v + i) as u32);
+                    scored += 1;
+                }
             }
             v += take;
         }
@@ -150,6 +155,6 @@ impl PqPart {
             self.codes_verified.store(true, Ordering::Relaxed);
         }
         top.into_sorted(out);
-        Ok(n as u64)
+        Ok(scored)
     }
 }

@@ -1,0 +1,81 @@
+//! `leann-edge models`: where the encoder model is looked for, what is there, and whether it
+//! verifies.
+use super::common::Global;
+use anyhow::Result;
+use clap::Args;
+use leann_edge::embed::tract::{fix_hint, model_places, Checksum, TractEmbedder, KNOWN};
+use serde_json::json;
+
+/// Where the encoder model is looked for and whether it verifies.
+#[derive(Args, Clone, Debug)]
+pub struct ModelsArgs {
+    /// Hash every model file now (default: a hash remembered for the same path, size and mtime is
+    /// trusted).
+    #[arg(long)]
+    pub verify: bool,
+    /// One JSON document.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Run `models`.
+pub fn run(g: &Global, a: &ModelsArgs) -> Result<()> {
+    let policy = if a.verify {
+        Checksum::Always
+    } else {
+        Checksum::Once
+    };
+    let mut places: Vec<(String, std::path::PathBuf)> = Vec::new();
+    if let Some(m) = &g.model {
+        places.push(("--model".into(), m.clone()));
+    }
+    places.extend(
+        model_places()
+            .into_iter()
+            .map(|p| (p.why.to_string(), p.dir)),
+    );
+    let mut used = false;
+    let mut rows = Vec::new();
+    for (why, dir) in places {
+        let present = dir.join("model.onnx").exists();
+        let state = if !present {
+            "missing".to_string()
+        } else {
+            match TractEmbedder::check_files(&dir, policy) {
+                Ok(fp) => format!("ok ({fp})"),
+                Err(e) => format!("does not verify: {e}"),
+            }
+        };
+        let this = present && !used;
+        used |= present;
+        rows.push(
+            json!({"why": why, "dir": dir.display().to_string(), "present": present,
+                         "state": state, "used": this}),
+        );
+    }
+    let k = &KNOWN[0];
+    if a.json {
+        let doc = json!({"default_model": k.name, "dimension": k.dim, "languages": k.languages,
+                         "places": rows, "found": used, "fix": (!used).then(fix_hint)});
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(());
+    }
+    println!(
+        "default model {} ({}-d; languages: {})",
+        k.name, k.dim, k.languages
+    );
+    println!("looked for in this order (the first one present is used):");
+    for r in &rows {
+        let mark = if r["used"] == true { "→" } else { " " };
+        println!(
+            "{mark} {:<20} {}  {}",
+            r["why"].as_str().unwrap_or(""),
+            r["dir"].as_str().unwrap_or(""),
+            r["state"].as_str().unwrap_or("")
+        );
+    }
+    if !used {
+        println!("no model found. Fix: {}", fix_hint());
+    }
+    Ok(())
+}
