@@ -1,4 +1,4 @@
-//! Arbitrary bytes as documents: the same bytes as a JSONL file, an HTML file and a Markdown file,
+//! Arbitrary bytes as documents: the same bytes as a JSONL, an HTML, a Markdown, a man-page and a gzip file,
 //! collected into passages; and HTML stripping on its own.
 #![no_main]
 use leann_edge::ingest::{collect, html_to_text, IngestOptions};
@@ -7,7 +7,7 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let _ = html_to_text(&String::from_utf8_lossy(data));
     let dir = tempfile::tempdir().unwrap();
-    for name in ["a.jsonl", "b.html", "c.md"] {
+    for name in ["a.jsonl", "b.html", "c.md", "d.1", "e.txt.gz"] {
         std::fs::write(dir.path().join(name), data).unwrap();
     }
     let opts = IngestOptions {

@@ -108,6 +108,12 @@ impl Job<'_> {
         }
         // Sizing errors (a budget too small for this corpus, PQ that cannot fit) before embedding.
         BuildPlan::new(&self.params, recs.len(), enc.dim())?;
+        let text: usize = recs.iter().map(|r| r.title.len() + r.text.len()).sum();
+        super::common::warn_over_budget(
+            b,
+            &format!("building {} passages", recs.len()),
+            super::common::build_ram_mb(recs.len(), enc.dim(), text as u64),
+        );
         let mut builder = IndexBuilder::new(self.params.clone());
         for r in recs {
             builder.add_passage(r);

@@ -278,3 +278,48 @@ pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
     }
     std::borrow::Cow::Owned(s.chars().filter(|&c| !bad(c)).collect())
 }
+
+/// RAM of the encoder while it runs (weights folded to f32 + plan + activations; serve's RSS on
+/// docs-faq is 133 MiB in all, docs/benchmarks.md).
+pub const ENCODER_RAM_MB: u64 = 130;
+
+/// RAM a build needs, roughly: every vector (f32) twice (the vectors and the PQ/graph work on
+/// them), the passage text, and the encoder.
+pub fn build_ram_mb(passages: usize, dim: usize, text_bytes: u64) -> u64 {
+    let vectors = passages as u64 * dim as u64 * 4 * 2;
+    (vectors + text_bytes) / (1 << 20) + ENCODER_RAM_MB
+}
+
+/// RAM a search process needs, roughly: the encoder plus the sections an open index keeps in
+/// memory (everything but the PQ codes, graph, passages and hub vectors, which are read in pieces).
+pub fn search_ram_mb(idx: &IndexFile) -> u64 {
+    use leann_edge::format::Kind;
+    let streamed = [
+        Kind::PqCodes,
+        Kind::Graph,
+        Kind::GraphOffsets,
+        Kind::PassageText,
+        Kind::PassageOffsets,
+        Kind::PassageIds,
+        Kind::HubVectors,
+    ];
+    let resident: u64 = idx
+        .layout()
+        .sections
+        .iter()
+        .filter(|s| !streamed.contains(&s.kind))
+        .map(|s| s.len)
+        .sum();
+    resident / (1 << 20) + ENCODER_RAM_MB
+}
+
+/// Warn (one line) when `what` needs more RAM than the board's budget.
+pub fn warn_over_budget(b: &Board, what: &str, need_mb: u64) {
+    if need_mb > b.ram_budget_mb {
+        eprintln!(
+            "warning: {what} needs about {need_mb} MB of RAM, over the {} board's budget of {} MB \
+             (build on a bigger machine and copy the index, or pass --board)",
+            b.name, b.ram_budget_mb
+        );
+    }
+}

@@ -17,8 +17,14 @@ pub struct InfoArgs {
 }
 
 /// Run `info`.
-pub fn run(a: &InfoArgs) -> Result<()> {
+pub fn run(g: &super::common::Global, a: &InfoArgs) -> Result<()> {
     let idx = open_index(&a.index)?;
+    let b = g.board()?;
+    super::common::warn_over_budget(
+        &b,
+        "searching this index",
+        super::common::search_ram_mb(&idx),
+    );
     let br = idx.breakdown();
     if a.json {
         print_json(&idx)

@@ -21,6 +21,16 @@ pub struct IngestArgs {
     /// Follow symlinks inside the folders to files outside them (default: skipped and counted).
     #[arg(long)]
     pub follow_symlinks: bool,
+    /// Only index files matching this gitignore-style pattern (repeatable: any of them), e.g.
+    /// '*.md' or 'docs/**/*.html'.
+    #[arg(long, value_name = "PATTERN")]
+    pub include: Vec<String>,
+    /// Skip files and folders matching this gitignore-style pattern (repeatable), e.g. '*.log',
+    /// 'drafts/'. Also read: a `.leannignore` in any indexed folder (gitignore syntax); folders of
+    /// dependencies, caches and build outputs (node_modules, __pycache__, site-packages, any
+    /// folder with a CACHEDIR.TAG) are skipped unless given themselves.
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude: Vec<String>,
 }
 
 impl IngestArgs {
@@ -45,11 +55,18 @@ impl IngestArgs {
                 self.chunk_tokens
             );
         }
+        for (flag, pats) in [("--include", &self.include), ("--exclude", &self.exclude)] {
+            if let Err(e) = leann_edge::ingest::check_patterns(pats) {
+                bail!("{flag} {e}");
+            }
+        }
         Ok(IngestOptions {
             max_tokens: self.chunk_tokens,
             overlap_tokens: self.overlap_tokens,
             max_file_bytes: self.max_file_mib.saturating_mul(1 << 20),
             follow_symlinks: self.follow_symlinks,
+            include: self.include.clone(),
+            exclude: self.exclude.clone(),
         })
     }
 }

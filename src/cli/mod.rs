@@ -92,7 +92,7 @@ pub fn run(cli: Cli) -> Result<()> {
         #[cfg(feature = "serve")]
         Cmd::Mcp(a) => serve::run_mcp(g, a),
         Cmd::Compact(a) => compact::run(g, a),
-        Cmd::Info(a) => info::run(a),
+        Cmd::Info(a) => info::run(g, a),
         Cmd::Verify(a) => verify::run(g, a),
         Cmd::Bench(a) => bench::run(g, a),
         Cmd::Boards => boards::run(),

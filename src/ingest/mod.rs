@@ -4,20 +4,23 @@
 //! modification time as metadata field `mtime`. Bad input never aborts: binary files, empty
 //! or unreadable files, symlink loops and files over the size cap are skipped and counted; invalid
 //! UTF-8 is decoded lossily with a warning.
-use crate::metadata::MetaValue;
 use crate::passages::PassageRecord;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 mod chunk;
+mod file;
 mod html;
 mod jsonl;
 mod roff;
+mod rules;
+mod walk;
 
-use chunk::chunk_into;
+pub use file::MTIME;
 pub use html::html_to_text;
 use jsonl::read_jsonl;
 pub use jsonl::{valid_field_name, RESERVED_FIELDS};
+pub use rules::{check_patterns, DEFAULT_EXCLUDED_DIRS, IGNORE_FILE};
 
 /// Ingest options.
 #[derive(Clone, Debug)]
@@ -31,6 +34,10 @@ pub struct IngestOptions {
     /// Follow symlinks inside the given folders to files or folders outside them (off: such links
     /// are skipped and counted, so a link to `/etc/passwd` is never indexed by accident).
     pub follow_symlinks: bool,
+    /// Only files matching one of these gitignore-style patterns (none: every file).
+    pub include: Vec<String>,
+    /// Skip what matches these gitignore-style patterns (relative to each given path).
+    pub exclude: Vec<String>,
 }
 
 impl Default for IngestOptions {
@@ -40,6 +47,8 @@ impl Default for IngestOptions {
             overlap_tokens: 32,
             max_file_bytes: 16 << 20,
             follow_symlinks: false,
+            include: Vec::new(),
+            exclude: Vec::new(),
         }
     }
 }
@@ -90,19 +99,12 @@ pub fn approx_tokens(s: &str) -> usize {
 
 /// Collect passages from files and folders.
 pub fn collect(paths: &[PathBuf], opts: &IngestOptions) -> (Vec<PassageRecord>, IngestSummary) {
-    let mut out = Vec::new();
-    let mut sum = IngestSummary::default();
-    let mut seen = HashSet::new();
-    let roots: Vec<PathBuf> = paths
-        .iter()
-        .filter_map(|p| std::fs::canonicalize(p).ok())
-        .collect();
-    let mut ids = HashMap::new();
+    let mut w = walk::Walker::new(opts, paths);
     for p in paths {
-        walk(p, opts, &mut out, &mut sum, &mut seen, 0, &roots, &mut ids);
+        w.walk_root(p);
     }
-    sum.passages = out.len() as u64;
-    (out, sum)
+    w.sum.passages = w.out.len() as u64;
+    (w.out, w.sum)
 }
 
 /// Passages from JSONL text (one `{"id","title","text"}` record per line) that did not come from a
@@ -126,219 +128,11 @@ pub fn jsonl_records(
     (out, sum)
 }
 
-/// Whether `p` (inside a given folder) is a symlink leading outside every given path.
-fn leaves_roots(p: &Path, roots: &[PathBuf]) -> bool {
-    let is_link = std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink());
-    is_link
-        && std::fs::canonicalize(p).is_ok_and(|target| !roots.iter().any(|r| target.starts_with(r)))
-}
-
-#[allow(clippy::too_many_arguments)]
-fn walk(
-    p: &Path,
-    opts: &IngestOptions,
-    out: &mut Vec<PassageRecord>,
-    sum: &mut IngestSummary,
-    seen: &mut HashSet<PathBuf>,
-    depth: usize,
-    roots: &[PathBuf],
-    ids: &mut HashMap<String, usize>,
-) {
-    if depth > 64 {
-        sum.skip(p, "nested too deep");
-        return;
-    }
-    if depth > 0 && !opts.follow_symlinks && leaves_roots(p, roots) {
-        sum.skip(
-            p,
-            "symlink leading outside the indexed folders (--follow-symlinks to index it)",
-        );
-        return;
-    }
-    let meta = match std::fs::metadata(p) {
-        Ok(m) => m,
-        Err(e) => {
-            let lm = std::fs::symlink_metadata(p);
-            sum.skip(
-                p,
-                if lm.is_ok_and(|m| m.file_type().is_symlink()) {
-                    "broken or looping symlink"
-                } else if e.kind() == std::io::ErrorKind::NotFound {
-                    "not found"
-                } else {
-                    "unreadable"
-                },
-            );
-            return;
-        }
-    };
-    if meta.is_dir() {
-        let canon = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-        if !seen.insert(canon) {
-            sum.skip(p, "symlink loop (folder already visited)");
-            return;
-        }
-        let mut entries: Vec<PathBuf> = match std::fs::read_dir(p) {
-            Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
-            Err(_) => {
-                sum.skip(p, "unreadable folder");
-                return;
-            }
-        };
-        entries.sort();
-        for e in entries {
-            if e.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-            {
-                continue;
-            }
-            walk(&e, opts, out, sum, seen, depth + 1, roots, ids);
-        }
-        return;
-    }
-    if !meta.is_file() {
-        sum.skip(p, "not a regular file");
-        return;
-    }
-    if meta.len() > opts.max_file_bytes {
-        sum.skip(p, "larger than --max-file-mib (raise it to index the file)");
-        return;
-    }
-    let bytes = match std::fs::read(p) {
-        Ok(b) => b,
-        Err(_) => {
-            sum.skip(p, "unreadable");
-            return;
-        }
-    };
-    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-        sum.skip(p, "empty");
-        return;
-    }
-    if bytes[..bytes.len().min(8192)].contains(&0) {
-        sum.skip(p, "binary");
-        return;
-    }
-    let text = match String::from_utf8(bytes) {
-        Ok(s) => s,
-        Err(e) => {
-            sum.lossy_utf8 += 1;
-            log::info!("{}: invalid UTF-8, decoded lossily", p.display());
-            String::from_utf8_lossy(e.as_bytes()).into_owned()
-        }
-    };
-    // A byte-order mark is not text (and would hide a JSONL file's first record).
-    let text = match text.strip_prefix('\u{feff}') {
-        Some(rest) => rest.to_string(),
-        None => text,
-    };
-    sum.files += 1;
-    sum.bytes += text.len() as u64;
-    let ext = p
-        .extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default();
-    let path_s = p.display().to_string();
-    let first = out.len();
-    match ext.as_str() {
-        "jsonl" => return read_jsonl(&text, p, opts, out, sum, ids),
-        "html" | "htm" | "xhtml" => {
-            let t = html::html_text(&text);
-            let title = t.title.clone().unwrap_or_else(|| file_title(p));
-            chunk_into(&t.text, &title, &path_s, opts, out, false);
-            point_into_file(&text, &t, &mut out[first..]);
-        }
-        _ if roff::is_man_page(&file_name(p)) && roff::looks_like_roff(&text) => {
-            let (title, body) = roff::roff_to_text(&text);
-            let title = title.unwrap_or_else(|| file_title(p));
-            chunk_into(&body, &title, &path_s, opts, out, false);
-        }
-        _ => {
-            // Headings only where the format has them: a `#` line of C or Python is code.
-            let prose = matches!(
-                ext.as_str(),
-                "md" | "markdown" | "mdx" | "rst" | "txt" | "text" | ""
-            );
-            let title = prose
-                .then(|| first_heading(&text))
-                .flatten()
-                .unwrap_or_else(|| file_title(p));
-            chunk_into(&text, &title, &path_s, opts, out, true);
-        }
-    }
-    if let Some(secs) = mtime_secs(&meta) {
-        let md = vec![(MTIME.to_string(), MetaValue::Number(secs.to_string()))];
-        for r in &mut out[first..] {
-            r.metadata = md.clone();
-        }
-    }
-}
-
-/// Make the sources of passages cut from an HTML file's text name bytes and lines of the file.
-fn point_into_file(file: &str, t: &html::HtmlText, recs: &mut [PassageRecord]) {
-    let (mut at, mut line) = (0usize, 1u64);
-    for s in recs.iter_mut().filter_map(|r| r.source.as_mut()) {
-        let start = t.file_offset(s.byte_start as usize).min(file.len()).max(at);
-        line += file.as_bytes()[at..start]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count() as u64;
-        at = start;
-        s.byte_start = start as u64;
-        s.byte_end =
-            (t.file_offset(s.byte_end as usize) as u64).clamp(s.byte_start, file.len() as u64);
-        s.line = line;
-    }
-}
-
-/// The metadata field holding a file's modification time (seconds since 1970, UTC).
-pub const MTIME: &str = "mtime";
-
-fn mtime_secs(meta: &std::fs::Metadata) -> Option<i64> {
-    let t = meta.modified().ok()?;
-    Some(match t.duration_since(std::time::UNIX_EPOCH) {
-        Ok(d) => d.as_secs() as i64,
-        Err(e) => -(e.duration().as_secs() as i64),
-    })
-}
-
-fn file_name(p: &Path) -> String {
-    p.file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
-fn file_title(p: &Path) -> String {
+/// A file's stem, the title of passages whose file names none.
+pub(super) fn file_title(p: &Path) -> String {
     p.file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default()
-}
-
-fn first_heading(text: &str) -> Option<String> {
-    let lines: Vec<&str> = text.lines().take(40).collect();
-    for (i, l) in lines.iter().enumerate() {
-        let t = l.trim();
-        // ATX heading: 1-6 `#` and a space (`#include`, `#!/bin/sh` are not headings).
-        let hashes = t.bytes().take_while(|&b| b == b'#').count();
-        if (1..=6).contains(&hashes) && t[hashes..].starts_with([' ', '\t']) {
-            let h = t[hashes..].trim().trim_end_matches('#').trim();
-            if !h.is_empty() {
-                return Some(h.to_string());
-            }
-        }
-        // reST: a line underlined with = - ~ etc.
-        if let Some(next) = lines.get(i + 1) {
-            let n = next.trim();
-            if !t.is_empty()
-                && n.len() >= t.len().min(3)
-                && n.chars().all(|c| "=-~^*#+".contains(c))
-                && !n.is_empty()
-            {
-                return Some(t.to_string());
-            }
-        }
-    }
-    None
 }
 
 #[cfg(test)]
@@ -499,14 +293,105 @@ mod real_folder_tests {
 }
 
 #[cfg(test)]
+mod folder_rules_tests {
+    use super::*;
+    use std::io::Write;
+
+    fn sources(recs: &[PassageRecord], root: &Path) -> Vec<String> {
+        let mut v: Vec<String> = recs
+            .iter()
+            .filter_map(|r| r.source.as_ref())
+            .map(|s| {
+                Path::new(&s.path)
+                    .strip_prefix(root)
+                    .unwrap()
+                    .display()
+                    .to_string()
+            })
+            .collect();
+        v.dedup();
+        v
+    }
+
+    #[test]
+    fn include_exclude_leannignore_default_excludes_and_gzip() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let w = |n: &str, t: &[u8]| {
+            let f = root.join(n);
+            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+            std::fs::write(f, t).unwrap();
+        };
+        w("a.md", b"# A\n\nalpha text\n");
+        w("notes.log", b"log line\n");
+        w("drafts/d.md", b"draft text\n");
+        w("keep/k.md", b"kept text\n");
+        w("keep/secret.md", b"secret text\n");
+        w("keep/.leannignore", b"secret.md\n*.txt\n!important.txt\n");
+        w("keep/x.txt", b"ignored text\n");
+        w("keep/important.txt", b"re-included text\n");
+        w("node_modules/pkg/readme.md", b"dependency text\n");
+        w(
+            "target/CACHEDIR.TAG",
+            b"Signature: 8a477f597d28d172789f06886806bc55\n",
+        );
+        w("target/out.md", b"build output text\n");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(b".TH LS 1\n.SH NAME\nls \\- list directory contents\n")
+            .unwrap();
+        w("man/ls.1.gz", &gz.finish().unwrap());
+        w("bad.txt.gz", b"\x1f\x8b not really gzip");
+        let opts = IngestOptions {
+            exclude: vec!["*.log".into(), "drafts/".into()],
+            ..IngestOptions::default()
+        };
+        let (recs, sum) = collect(&[root.to_path_buf()], &opts);
+        assert_eq!(
+            sources(&recs, root),
+            ["a.md", "keep/important.txt", "keep/k.md", "man/ls.1.gz"],
+            "{sum:?}"
+        );
+        let ls = recs.iter().find(|r| r.title.starts_with("ls")).unwrap();
+        assert_eq!(ls.title, "ls - list directory contents");
+        for (why, n) in [
+            ("excluded by --exclude", 2),
+            ("excluded by .leannignore", 2),
+            (
+                "dependency, cache or build folder (give the folder itself to index it)",
+                2,
+            ),
+            ("not valid gzip", 1),
+        ] {
+            assert_eq!(sum.skipped.get(why), Some(&n), "{why}: {sum:?}");
+        }
+        // --include keeps only matching files; a folder given itself is indexed whole.
+        let opts = IngestOptions {
+            include: vec!["*.md".into()],
+            ..IngestOptions::default()
+        };
+        let (recs, _) = collect(&[root.to_path_buf()], &opts);
+        assert_eq!(sources(&recs, root), ["a.md", "drafts/d.md", "keep/k.md"]);
+        let (recs, _) = collect(&[root.join("target")], &IngestOptions::default());
+        assert_eq!(
+            sources(&recs, root),
+            ["target/CACHEDIR.TAG", "target/out.md"]
+        );
+        assert!(check_patterns(&["ok/**".into()]).is_ok());
+        assert!(
+            check_patterns(&["[z-a]".into()]).is_err() && check_patterns(&["{a,b".into()]).is_err()
+        );
+    }
+}
+
+#[cfg(test)]
 mod fuzz_regressions {
     use super::*;
 
     /// Inputs the fuzzer found (fuzz/run.sh), as the ingest target feeds them: the same bytes as a
-    /// JSONL, an HTML and a Markdown file.
+    /// JSONL, an HTML, a Markdown, a man-page and a gzip file.
     fn collect_as_every_kind(data: &[u8]) -> Vec<PassageRecord> {
         let dir = tempfile::tempdir().unwrap();
-        for name in ["a.jsonl", "b.html", "c.md"] {
+        for name in ["a.jsonl", "b.html", "c.md", "d.1", "e.txt.gz"] {
             std::fs::write(dir.path().join(name), data).unwrap();
         }
         let opts = IngestOptions {

@@ -7,9 +7,11 @@
 //!    `~/.local/share/leann-edge/models/NAME` (where `models/fetch.sh --user` puts it)
 //! 4. the system folders packages use: `/usr/local/share/leann-edge/models/NAME`, then
 //!    `/usr/share/leann-edge/models/NAME`
-//! 5. next to the binary: `models/NAME` in its folder or up to two folders above (a source
+//! 5. the binary's prefix: `PREFIX/share/leann-edge/models/NAME` for `PREFIX/bin/leann-edge` (an
+//!    installed tree unpacked elsewhere)
+//! 6. next to the binary: `models/NAME` in its folder or up to two folders above (a source
 //!    checkout's `target/release/leann-edge` finds the checkout's `models/`)
-//! 6. `models/NAME` under the current folder
+//! 7. `models/NAME` under the current folder
 //!
 //! When none holds the model, the error names every place looked at and the command that fixes it
 //! for how this binary was installed.
@@ -62,6 +64,16 @@ pub fn model_places() -> Vec<ModelPlace> {
         });
     }
     if let Ok(exe) = std::env::current_exe() {
+        // An installed tree moved elsewhere (`PREFIX/bin/leann-edge` → `PREFIX/share/...`).
+        if let Some(prefix) = exe.parent().and_then(Path::parent) {
+            let dir = prefix.join("share/leann-edge/models").join(name);
+            if !out.iter().any(|p| p.dir == dir) {
+                out.push(ModelPlace {
+                    why: "the binary's prefix",
+                    dir,
+                });
+            }
+        }
         // The binary's folder and two above (`target/release/leann-edge` → the checkout).
         for anc in exe.ancestors().skip(1).take(3) {
             out.push(ModelPlace {
