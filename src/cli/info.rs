@@ -19,12 +19,10 @@ pub struct InfoArgs {
 /// Run `info`.
 pub fn run(g: &super::common::Global, a: &InfoArgs) -> Result<()> {
     let idx = open_index(&a.index)?;
-    let b = g.board()?;
-    super::common::warn_over_budget(
-        &b,
-        "searching this index",
-        super::common::search_ram_mb(&idx),
-    );
+    if let Ok(b) = g.board() {
+        let need = super::common::search_ram_mb(&idx);
+        super::common::warn_over_budget(&b, "searching this index", need);
+    }
     let br = idx.breakdown();
     if a.json {
         print_json(&idx)

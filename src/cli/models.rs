@@ -34,9 +34,11 @@ pub fn run(g: &Global, a: &ModelsArgs) -> Result<()> {
             .into_iter()
             .map(|p| (p.why.to_string(), p.dir)),
     );
+    // `--model` and `$LEANN_EDGE_MODEL` are used when given, model or not (the open says why not).
+    let forced = g.model.is_some() || leann_edge::env::knobs().model.is_some();
     let mut used = false;
     let mut rows = Vec::new();
-    for (why, dir) in places {
+    for (i, (why, dir)) in places.into_iter().enumerate() {
         let present = dir.join("model.onnx").exists();
         let state = if !present {
             "missing".to_string()
@@ -46,17 +48,20 @@ pub fn run(g: &Global, a: &ModelsArgs) -> Result<()> {
                 Err(e) => format!("does not verify: {e}"),
             }
         };
-        let this = present && !used;
-        used |= present;
+        let this = if forced { i == 0 } else { present && !used };
+        used |= this;
         rows.push(
             json!({"why": why, "dir": dir.display().to_string(), "present": present,
                          "state": state, "used": this}),
         );
     }
+    let found = rows
+        .iter()
+        .any(|r| r["used"] == true && r["state"].as_str().is_some_and(|s| s.starts_with("ok")));
     let k = &KNOWN[0];
     if a.json {
         let doc = json!({"default_model": k.name, "dimension": k.dim, "languages": k.languages,
-                         "places": rows, "found": used, "fix": (!used).then(fix_hint)});
+                         "places": rows, "found": found, "fix": (!found).then(fix_hint)});
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(());
     }
@@ -74,8 +79,8 @@ pub fn run(g: &Global, a: &ModelsArgs) -> Result<()> {
             r["state"].as_str().unwrap_or("")
         );
     }
-    if !used {
-        println!("no model found. Fix: {}", fix_hint());
+    if !found {
+        println!("no usable model. Fix: {}", fix_hint());
     }
     Ok(())
 }

@@ -320,13 +320,13 @@ fn rank<S: FlashSource, E: Embedder + ?Sized>(
     Ok((ranked, st, Some(kw)))
 }
 
-/// Dense search restricted to the passages `allow` keeps: each of them PQ-scored (the walk of a
-/// graph could not reach a selective set), the best [`rerank_count`] recomputed and ranked
-/// exactly. Recomputes as many as an unfiltered search, at most.
 /// A filter passing at most one passage in this many is scored passage by passage; above that the
 /// code section is streamed once.
 const SPARSE_FILTER: usize = 32;
 
+/// Dense search restricted to the passages `allow` keeps: each of them PQ-scored (the walk of a
+/// graph could not reach a selective set), the best [`rerank_count`] recomputed and ranked
+/// exactly. Recomputes as many as an unfiltered search, at most.
 fn filtered_dense<S: FlashSource, E: Embedder + ?Sized>(
     idx: &Index<S>,
     se: &mut super::Searcher<'_, S, E>,

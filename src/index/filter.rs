@@ -98,6 +98,11 @@ impl Clause {
         if field == Field::Meta(crate::ingest::MTIME.into()) {
             if let Some(secs) = date_secs(&value) {
                 value = secs.to_string();
+            } else if value.parse::<f64>().is_err() && !value.contains(['*', '?']) {
+                return Err(bad(format!(
+                    "mtime takes seconds since 1970 or a UTC date such as 2024-05-01 or \
+                     2024-05-01T12:30 (got {value:?})"
+                )));
             }
         }
         let glob = match op {
@@ -259,11 +264,7 @@ impl Filter {
                 Some(i) => ids.push(i),
                 None => {
                     let mut known: Vec<&str> = vec!["source", "type", "title", "id"];
-                    known.extend(
-                        cols.map_or(&[][..], |m| m.fields())
-                            .iter()
-                            .map(|s| s.as_str()),
-                    );
+                    known.extend(cols.map(|m| m.fields()).unwrap_or_default());
                     return Err(bad(format!(
                         "unknown filter field {f:?}: this index has {}",
                         known.join(", ")
@@ -271,14 +272,16 @@ impl Filter {
                 }
             }
         }
-        let m = cols.expect("a metadata field was found");
+        let Some(m) = cols else {
+            return Ok(None); // unreachable: every clause's field was found above
+        };
         Ok(Some(
             (0..m.set_count())
                 .map(|set| {
                     meta.iter()
                         .zip(&ids)
                         .all(|((c, _), &f)| match m.set_value(set, f) {
-                            Some(v) => c.matches(v.as_str()),
+                            Some(v) => c.matches(v),
                             None => c.op == Op::Ne,
                         })
                 })
@@ -309,7 +312,22 @@ pub fn date_secs(s: &str) -> Option<i64> {
     };
     let [y, mo, da] = d[..] else { return None };
     let (y, mo, da) = (num(y, 4)?, num(mo, 2)?, num(da, 2)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&da) {
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let days_in_month = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1..=12).contains(&mo) || da < 1 || da > days_in_month[mo as usize - 1] {
         return None;
     }
     let t: Vec<&str> = if time.is_empty() {
@@ -370,6 +388,12 @@ mod tests {
         assert_eq!(date_secs("2000-03-01T01:02:03Z"), Some(951_872_523));
         assert_eq!(date_secs("2024-02-29 12:00"), Some(1_709_208_000));
         assert!(date_secs("2024-13-01").is_none() && date_secs("24-01-01").is_none());
+        assert!(date_secs("2023-02-29").is_none() && date_secs("2024-04-31").is_none());
+        assert!(
+            Clause::parse("mtime>=2024-5-1").is_err(),
+            "not a date: an error, not text"
+        );
+        assert!(Clause::parse("mtime>=1700000000").is_ok());
         assert!(Clause::parse("source").is_err() && Clause::parse("=x").is_err());
         assert!(Filter::parse(&[], Some("(unclosed")).is_err());
     }

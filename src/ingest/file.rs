@@ -65,16 +65,22 @@ pub(super) fn passages_of(
 /// Make the sources of passages cut from an HTML file's text name bytes and lines of the file.
 fn point_into_file(file: &str, t: &html::HtmlText, recs: &mut [PassageRecord]) {
     let (mut at, mut line) = (0usize, 1u64);
+    let boundary = |mut i: usize| {
+        i = i.min(file.len());
+        while !file.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
     for s in recs.iter_mut().filter_map(|r| r.source.as_mut()) {
-        let start = t.file_offset(s.byte_start as usize).min(file.len()).max(at);
+        let start = boundary(t.file_offset(s.byte_start as usize)).max(at);
         line += file.as_bytes()[at..start]
             .iter()
             .filter(|&&b| b == b'\n')
             .count() as u64;
         at = start;
         s.byte_start = start as u64;
-        s.byte_end =
-            (t.file_offset(s.byte_end as usize) as u64).clamp(s.byte_start, file.len() as u64);
+        s.byte_end = boundary(t.file_offset(s.byte_end as usize)).max(start) as u64;
         s.line = line;
     }
 }

@@ -40,8 +40,9 @@ pub struct HtmlText {
 }
 
 impl HtmlText {
-    /// The file offset of text offset `at` (start of the run holding it, plus the distance into
-    /// it; entities make that approximate within a run).
+    /// The file offset of text offset `at`: the mapped word at or before it, plus the distance
+    /// into the text (collapsed spaces and entities make that approximate, never past the true
+    /// offset and never off the word's line; the caller snaps it to a character boundary).
     pub fn file_offset(&self, at: usize) -> usize {
         let i = self.map.partition_point(|&(t, _)| t <= at);
         match i {
@@ -100,7 +101,7 @@ pub fn html_text(html: &str) -> HtmlText {
             i = end;
         } else {
             let next = html[i..].find('<').map(|n| i + n).unwrap_or(b.len());
-            w.run(&decode_entities(&html[i..next]), i);
+            w.run(&html[i..next], i);
             i = next;
         }
     }

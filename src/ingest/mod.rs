@@ -262,6 +262,25 @@ mod real_folder_tests {
     }
 
     #[test]
+    fn passages_starting_mid_line_after_entities_point_at_or_before_their_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("one-line.html");
+        let html = format!(
+            "<html><body>\n<p>{}</p>\n</body></html>\n",
+            "&lt;ééé&gt; word. ".repeat(3000)
+        );
+        std::fs::write(&f, &html).unwrap();
+        let (recs, _) = collect(&[f], &IngestOptions::default());
+        assert!(recs.len() > 5);
+        for r in &recs {
+            let s = r.source.as_ref().unwrap();
+            let (a, b) = (s.byte_start as usize, s.byte_end as usize);
+            assert!(html.is_char_boundary(a) && html.is_char_boundary(b) && a <= b);
+            assert_eq!(s.line, 2, "every passage is on the paragraph's line");
+        }
+    }
+
+    #[test]
     fn titles_come_from_headings_of_prose_never_from_code() {
         let dir = tempfile::tempdir().unwrap();
         let w = |n: &str, t: &str| std::fs::write(dir.path().join(n), t).unwrap();
@@ -371,6 +390,16 @@ mod folder_rules_tests {
         };
         let (recs, _) = collect(&[root.to_path_buf()], &opts);
         assert_eq!(sources(&recs, root), ["a.md", "drafts/d.md", "keep/k.md"]);
+        let opts = IngestOptions {
+            include: vec!["keep/".into()],
+            ..IngestOptions::default()
+        };
+        let (recs, _) = collect(&[root.to_path_buf()], &opts);
+        assert_eq!(
+            sources(&recs, root),
+            ["keep/important.txt", "keep/k.md"],
+            "a folder pattern"
+        );
         let (recs, _) = collect(&[root.join("target")], &IngestOptions::default());
         assert_eq!(
             sources(&recs, root),

@@ -7,7 +7,7 @@
 /// contents`), if it has one.
 pub fn roff_to_text(src: &str) -> (Option<String>, String) {
     let mut out = String::with_capacity(src.len());
-    let mut title = None;
+    let mut title: Option<String> = None;
     let mut in_name = false;
     for line in src.lines() {
         let text = if let Some(req) = line.strip_prefix(['.', '\'']) {
@@ -29,7 +29,7 @@ pub fn roff_to_text(src: &str) -> (Option<String>, String) {
                 | "fi" | "EX" | "EE" => {
                     out.push_str("\n\n");
                     if name == "IP" {
-                        unquote(args)
+                        first_arg(args)
                     } else {
                         continue;
                     }
@@ -40,7 +40,31 @@ pub fn roff_to_text(src: &str) -> (Option<String>, String) {
                     .map(|w| w.trim_matches('"'))
                     .collect::<Vec<_>>()
                     .join(""),
-                _ => continue, // .TH, .ad, .nh, .de, .ds, .so, … (layout, not text)
+                // mdoc (BSD pages): headings, paragraphs and the words of semantic macros.
+                "Sh" | "Ss" => {
+                    in_name = name == "Sh" && unquote(args).eq_ignore_ascii_case("NAME");
+                    out.push_str("\n\n");
+                    out.push_str(&unescape(&unquote(args)));
+                    out.push_str("\n\n");
+                    continue;
+                }
+                "Pp" | "Bl" | "El" | "Bd" | "Ed" => {
+                    out.push_str("\n\n");
+                    continue;
+                }
+                "Nd" => {
+                    if in_name {
+                        if let Some(t) = title.as_mut() {
+                            t.push_str(" - ");
+                            t.push_str(&unescape(args.trim()));
+                        }
+                    }
+                    format!("- {}", args.trim())
+                }
+                "Fl" => mdoc(&format!("Fl {args}")),
+                "Nm" | "It" | "Ar" | "Cm" | "Ic" | "Li" | "Pa" | "Va" | "Ev" | "Em" | "Sy"
+                | "Dv" | "Er" | "Fn" | "Fa" | "Xr" | "Op" | "Ql" | "Dq" | "Sq" | "Tn" => mdoc(args),
+                _ => continue, // .TH, .ad, .nh, .de, .ds, .so, .Dd, .Dt, .Os, … (layout, not text)
             }
         } else {
             line.to_string()
@@ -53,6 +77,34 @@ pub fn roff_to_text(src: &str) -> (Option<String>, String) {
         out.push('\n');
     }
     (title, out)
+}
+
+/// The first argument of a request (`.IP \(bu 2` → `\(bu`).
+fn first_arg(s: &str) -> String {
+    let s = s.trim();
+    match s.strip_prefix('"') {
+        Some(q) => q.split('"').next().unwrap_or("").to_string(),
+        None => s.split_whitespace().next().unwrap_or("").to_string(),
+    }
+}
+
+/// The words of an mdoc line: `Fl` marks a flag (`-`), other macro names are dropped.
+fn mdoc(args: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut flag = false;
+    for w in args.split_whitespace() {
+        match w {
+            "Fl" => flag = true,
+            w if w.len() == 2
+                && w.starts_with(char::is_uppercase)
+                && w.chars().nth(1).is_some_and(char::is_lowercase) => {}
+            w => {
+                out.push(if flag { format!("-{w}") } else { w.to_string() });
+                flag = false;
+            }
+        }
+    }
+    out.join(" ")
 }
 
 fn unquote(s: &str) -> String {
@@ -188,6 +240,17 @@ mod tests {
         assert!(text.contains("[OPTION]... [FILE]...") && text.contains("dircolors(1)"));
         assert!(!text.contains("comment") && !text.contains("GNU") && !text.contains("\\f"));
         assert!(is_man_page("ls.1") && is_man_page("Digest::SHA.3pm") && is_man_page("x.1ssl"));
+        let (_, ip) = roff_to_text(".IP \\(bu 2\nfirst point\n");
+        assert_eq!(ip.trim(), "•\nfirst point");
+        let mdoc = ".Dd May 1, 2024\n.Dt CAT 1\n.Sh NAME\n.Nm cat\n.Nd concatenate files\n\
+                    .Sh SYNOPSIS\n.Nm\n.Op Fl benstuv\n.Ar\n.Sh DESCRIPTION\nThe\n.Nm\nutility reads files.\n";
+        let (title, text) = roff_to_text(mdoc);
+        assert_eq!(title.as_deref(), Some("cat - concatenate files"));
+        assert!(
+            text.contains("-benstuv") && text.contains("utility reads files"),
+            "{text}"
+        );
+        assert!(!text.contains("May 1") && !text.contains("CAT 1"), "{text}");
         assert!(!is_man_page("notes.txt") && !is_man_page("v1.2") && !is_man_page(".1"));
         assert!(looks_like_roff(page) && !looks_like_roff("# Title\n\nSee .TH in roff"));
     }

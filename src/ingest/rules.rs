@@ -127,7 +127,7 @@ impl Rules {
             && self
                 .include
                 .as_ref()
-                .is_some_and(|m| !m.matched(p, false).is_ignore())
+                .is_some_and(|m| !m.matched_path_or_any_parents(p, false).is_ignore())
         {
             return Verdict::Skip("not matched by --include");
         }

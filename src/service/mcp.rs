@@ -100,7 +100,15 @@ impl McpServer {
                         .and_then(Value::as_str)
                         .unwrap_or("")
                         .to_string(),
-                    metadata: args.get("metadata").and_then(Value::as_object).cloned(),
+                    metadata: match args.get("metadata") {
+                        None | Some(Value::Null) => None,
+                        Some(Value::Object(m)) => Some(m.clone()),
+                        Some(_) => {
+                            return Err(ApiError::bad_request(
+                                "metadata must be an object of string or number fields",
+                            ))
+                        }
+                    },
                 };
                 Box::new(move || to_value(svc.add_documents(&[doc])?))
             }

@@ -4,7 +4,7 @@ use super::read_checked;
 use crate::error::Result;
 use crate::flash::FlashSource;
 use crate::format::{Kind, Layout};
-use crate::metadata::{MetaColumns, Metadata};
+use crate::metadata::{MetaColumns, Metadata, MAX_FIELDS, MAX_FIELD_BYTES, MAX_VALUE_BYTES};
 use alloc::vec::Vec;
 
 /// The metadata section of these passages (in storage order), or none when no passage has any.
@@ -12,10 +12,12 @@ pub fn section<'a>(rows: impl Iterator<Item = &'a Metadata> + Clone) -> Option<(
     crate::metadata::encode(rows).map(|b| (Kind::PassageMeta, b))
 }
 
-/// Most bytes a metadata section of `n` passages may hold: 8 bytes of row per passage plus 64 MiB
-/// of dictionaries.
+/// Most bytes a metadata section of `n` passages may hold: 1 MiB, plus for each passage a full set
+/// of its own ([`MAX_FIELDS`] names and values of the largest size). Decoding allocates at most
+/// about four times the section (see [`crate::metadata`]).
 fn max_bytes(n: u64) -> u64 {
-    n.saturating_mul(8).saturating_add(64 << 20)
+    let per_passage = (MAX_FIELDS * (MAX_FIELD_BYTES + MAX_VALUE_BYTES + 16)) as u64;
+    n.saturating_mul(per_passage).saturating_add(1 << 20)
 }
 
 /// The metadata columns of an index of `n` passages (`None` when it stores none).
