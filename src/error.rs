@@ -77,7 +77,7 @@ pub enum Error {
     Flash(#[from] crate::flash::FlashError),
     /// An I/O error with the path involved.
     #[cfg(feature = "std")]
-    #[error("{path}: {source}")]
+    #[error("{path}: {source}{}", io_hint(.source))]
     Io {
         /// File involved.
         path: std::path::PathBuf,
@@ -117,6 +117,20 @@ impl Error {
             path: path.into(),
             source,
         }
+    }
+}
+
+/// What to do about a full disk (every write goes through a temporary file and a rename, so the
+/// file that was there is intact).
+#[cfg(feature = "std")]
+fn io_hint(e: &std::io::Error) -> &'static str {
+    use std::io::ErrorKind::{FileTooLarge, StorageFull};
+    const EDQUOT: i32 = 122;
+    if matches!(e.kind(), StorageFull | FileTooLarge) || e.raw_os_error() == Some(EDQUOT) {
+        " (the disk is full or a size limit was reached: free space and run it again; the \
+         file that was there is unchanged)"
+    } else {
+        ""
     }
 }
 

@@ -1044,3 +1044,48 @@ fn a_copied_binary_finds_the_model_in_the_user_data_folder_and_says_where_it_loo
     assert!(ok, "{err}");
     assert!(out.contains("Q: Which planet has the most moons?"), "{out}");
 }
+
+#[test]
+fn a_full_disk_during_a_change_is_one_clear_error_and_leaves_the_index_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = dir.path().join("full.leann");
+    let idx_s = idx.to_str().unwrap();
+    let (ok, _, err) = run(&["build", "examples/corpus/espresso.md", "-o", idx_s]);
+    assert!(ok, "{err}");
+    let before = (passages(idx_s).unwrap(), std::fs::read(&idx).unwrap());
+    // The writer's file-size limit (RLIMIT_FSIZE) sits just above the old index: writing the new
+    // one fails part-way exactly as on a full disk (EFBIG instead of ENOSPC; SIGXFSZ ignored so
+    // the write returns the error).
+    let limit_kib = before.1.len() / 1024 + 1;
+    let script = format!("trap '' XFSZ; ulimit -f {limit_kib}; exec \"$0\" \"$@\"");
+    let o = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .arg(env!("CARGO_BIN_EXE_leann-edge"))
+        .args(["add", idx_s, "examples/corpus", "--json"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("LEANN_EDGE_BOARD", "x86_64-host")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "the write cannot fit: {err}");
+    let last = err.lines().last().unwrap_or("");
+    assert!(
+        last.starts_with("error: ") && last.contains(idx_s) && last.contains("free space"),
+        "{err}"
+    );
+    // Nothing changed, nothing left behind.
+    assert_eq!(std::fs::read(&idx).unwrap(), before.1);
+    let (ok, _, err) = run(&["verify", idx_s]);
+    assert!(ok, "{err}");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // With room again the same change goes through.
+    change_json(&["add", idx_s, "examples/corpus", "--json"]);
+    assert!(passages(idx_s).unwrap() > before.0);
+}
