@@ -51,7 +51,7 @@ pub const MAX_FIELDS: usize = 32;
 
 /// On disk every list is flat (strings with end offsets, pairs in one list), so decoding a
 /// section allocates at most about four times its bytes, whatever it claims.
-#[derive(serde::Serialize, serde::Deserialize, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Default, Clone, Debug, PartialEq)]
 struct Stored {
     /// Field names, concatenated, sorted; `name_ends[i]` ends name `i`.
     names: String,
@@ -139,21 +139,8 @@ pub fn encode<'a>(rows: impl Iterator<Item = &'a Metadata> + Clone) -> Option<Ve
 /// The decoded, validated metadata columns of an index (kept flat, as stored).
 #[derive(Clone, Debug, PartialEq)]
 pub struct MetaColumns {
-    st: StoredView,
+    st: Stored,
     n: u64,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-struct StoredView {
-    names: String,
-    name_ends: Vec<u32>,
-    texts: String,
-    value_ends: Vec<u32>,
-    numeric: Vec<u8>,
-    set_ends: Vec<u32>,
-    pairs: Vec<u32>,
-    width: u32,
-    rows: Vec<u8>,
 }
 
 fn corrupt(why: &str) -> Error {
@@ -242,18 +229,7 @@ impl MetaColumns {
                 }
             }
         }
-        let st = StoredView {
-            names: s.names,
-            name_ends: s.name_ends,
-            texts: s.texts,
-            value_ends: s.value_ends,
-            numeric: s.numeric,
-            set_ends: s.set_ends,
-            pairs: s.pairs,
-            width: w,
-            rows: s.rows,
-        };
-        Ok(MetaColumns { st, n })
+        Ok(MetaColumns { st: s, n })
     }
 
     /// Field names, sorted.
@@ -293,8 +269,9 @@ impl MetaColumns {
         if v >= self.n {
             return 0;
         }
-        BitReader::new(&self.st.rows, v * self.st.width as u64)
-            .get(self.st.width)
+        let w = self.st.width as u32;
+        BitReader::new(&self.st.rows, v * w as u64)
+            .get(w)
             .unwrap_or(0) as usize
     }
 

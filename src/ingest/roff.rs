@@ -123,14 +123,7 @@ fn unescape(s: &str) -> String {
         match it.next() {
             Some('f') => {
                 // \fB, \fI, \fR, \fP, \f(BI, \f[CR]
-                match it.next() {
-                    Some('(') => {
-                        it.next();
-                        it.next();
-                    }
-                    Some('[') => while it.next().is_some_and(|c| c != ']') {},
-                    _ => {}
-                }
+                skip_name(&mut it);
             }
             Some('(') => {
                 let name: String = [it.next(), it.next()].into_iter().flatten().collect();
@@ -160,20 +153,25 @@ fn unescape(s: &str) -> String {
             }
             Some('*') | Some('n') => {
                 // string / number register: \*x, \*(xx, \*[name]
-                match it.next() {
-                    Some('(') => {
-                        it.next();
-                        it.next();
-                    }
-                    Some('[') => while it.next().is_some_and(|c| c != ']') {},
-                    _ => {}
-                }
+                skip_name(&mut it);
             }
             Some(other) => out.push(other),
             None => {}
         }
     }
     out
+}
+
+/// Skip an escape's name: one character, `(xx`, or `[name]`.
+fn skip_name(it: &mut impl Iterator<Item = char>) {
+    match it.next() {
+        Some('(') => {
+            it.next();
+            it.next();
+        }
+        Some('[') => while it.next().is_some_and(|c| c != ']') {},
+        _ => {}
+    }
 }
 
 fn special(name: &str) -> &'static str {

@@ -92,10 +92,10 @@ pub fn model_places() -> Vec<ModelPlace> {
 /// The default model folder: `$LEANN_EDGE_MODEL` when set (even if the model is missing there: the
 /// open then says what is wrong with it), else the first place holding a model.
 pub fn default_model_dir() -> Result<PathBuf, EmbedError> {
-    let places = model_places();
     if let Some(p) = &crate::env::knobs().model {
         return Ok(p.clone());
     }
+    let places = model_places();
     if let Some(p) = places.iter().find(|p| p.has_model()) {
         return Ok(p.dir.clone());
     }
