@@ -11,10 +11,17 @@ pub struct BoardSearch {
     pub k: usize,
     /// Beam.
     pub ef: usize,
-    /// Rerank share.
+    /// Rerank share (fixed recompute count, when `recall` is 0).
     pub rerank_ratio: f32,
+    /// Recall target of the adaptive recompute (0 = the fixed share above).
+    #[serde(default = "default_recall")]
+    pub recall: f32,
     /// Encoder batch during search.
     pub batch_size: usize,
+}
+
+fn default_recall() -> f32 {
+    crate::search::DEFAULT_RECALL
 }
 
 /// One board profile.
@@ -40,6 +47,10 @@ pub struct Board {
     pub hub_cache_bytes: u64,
     /// RAM budget, MB.
     pub ram_budget_mb: u64,
+    /// RAM for the recompute cache of a long-running process (`serve`, `mcp`), MB; unset: a
+    /// 64th of the RAM budget.
+    #[serde(default)]
+    pub recompute_cache_mb: Option<u64>,
     /// Default search parameters.
     pub search: BoardSearch,
 }
@@ -66,7 +77,21 @@ impl Board {
                 self.neighbor_cache
             ));
         }
+        if self
+            .recompute_cache_mb
+            .is_some_and(|m| m > self.ram_budget_mb)
+        {
+            return bad(format!(
+                "recompute_cache_mb {:?} is more than the RAM budget ({} MB)",
+                self.recompute_cache_mb, self.ram_budget_mb
+            ));
+        }
         self.search_params().validate()
+    }
+
+    /// Bytes of the recompute cache a long-running process keeps.
+    pub fn recompute_cache_bytes(&self) -> u64 {
+        self.recompute_cache_mb.unwrap_or(self.ram_budget_mb / 64) << 20
     }
 
     /// Search parameters from this profile.
@@ -75,6 +100,7 @@ impl Board {
             k: self.search.k,
             ef: self.search.ef,
             rerank_ratio: self.search.rerank_ratio,
+            recall: self.search.recall,
             batch_size: self.search.batch_size,
             cache_capacity: self.neighbor_cache,
             ..SearchParams::default()
@@ -172,6 +198,7 @@ pub fn derived(cores: usize, mem_mb: u64) -> Result<Board> {
         threads: cores.clamp(1, 8),
         encoder_batch: if mem_mb < 2048 { 8 } else { base.encoder_batch },
         ram_budget_mb: (mem_mb / 4).clamp(64, 4096),
+        recompute_cache_mb: None,
         ..base
     };
     b.validate()?;

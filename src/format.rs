@@ -1,11 +1,13 @@
-//! The index file format (version 5; versions 1 to 4 are read too).
+//! The index file format (version 6; versions 1 to 5 are read too).
 //!
 //! Version history: 1 = the first release; 2 adds the optional PQ rotation section; 3 codes passage
 //! ids in blocks of 64 with a "successor" bit per record (an id that is the previous one with its
 //! trailing number + 1 costs one bit) and allows an index without graph sections (scan search);
 //! 4 puts the header under a checksum: its last field, reserved (zero) before, holds the CRC32 of
 //! the header's first 20 bytes, so every byte of a version-4 file is covered by some CRC; 5 adds
-//! the optional per-passage metadata section (`passage_meta`, [`crate::metadata`]).
+//! the optional per-passage metadata section (`passage_meta`, [`crate::metadata`]); 6 the optional
+//! PQ error calibration (`pq_calibration`, [`crate::search::Calibration`]) that adaptive recompute
+//! reads.
 //!
 //! ```text
 //! header (24 B): magic "LEANNEDG" | version u16 | endian marker u16 (0xFEFF) | section count u32
@@ -14,7 +16,7 @@
 //! section table: count × (kind u32 | crc32 u32 | offset u64 | length u64)
 //! sections:      meta (postcard) | graph offsets | graph | PQ codebook | PQ codes | passage offsets
 //!                | passage text | passage ids/sources | [hub ids | hub vectors] | [PQ rotation]
-//!                | [passage metadata]
+//!                | [passage metadata] | [PQ calibration]
 //! ```
 //! All integers little-endian. Every length is checked against the file size before use, every
 //! section has a CRC32, and the writer goes through a temporary file + fsync + rename.
@@ -26,7 +28,7 @@ use alloc::vec::Vec;
 /// File magic.
 pub const MAGIC: [u8; 8] = *b"LEANNEDG";
 /// Format version this build writes.
-pub const VERSION: u16 = 5;
+pub const VERSION: u16 = 6;
 /// Oldest format version this build reads.
 pub const MIN_VERSION: u16 = 1;
 const ENDIAN: u16 = 0xFEFF;
@@ -63,11 +65,13 @@ pub enum Kind {
     PqRotation = 12,
     /// Per-passage metadata, dictionary-coded columns (format 5, optional; [`crate::metadata`]).
     PassageMeta = 13,
+    /// Quantiles of the PQ distance error (format 6, optional; [`crate::search::Calibration`]).
+    PqCalibration = 14,
 }
 
 impl Kind {
     /// All kinds.
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 14] = [
         Kind::Seeds,
         Kind::Meta,
         Kind::GraphOffsets,
@@ -81,6 +85,7 @@ impl Kind {
         Kind::HubVectors,
         Kind::PqRotation,
         Kind::PassageMeta,
+        Kind::PqCalibration,
     ];
     /// Human name.
     pub fn name(self) -> &'static str {
@@ -98,6 +103,7 @@ impl Kind {
             Kind::Seeds => "seeds",
             Kind::PqRotation => "pq_rotation",
             Kind::PassageMeta => "passage_meta",
+            Kind::PqCalibration => "pq_calibration",
         }
     }
     fn from_u32(v: u32) -> Option<Kind> {

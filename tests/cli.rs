@@ -332,6 +332,10 @@ fn bad_parameters_are_refused_before_reading_or_embedding() {
             "out of range",
         ),
         (
+            vec!["search", "x.leann", "q", "--recall", "1.5"],
+            "--recall 1.5 is out of range",
+        ),
+        (
             vec![
                 "build",
                 "examples/corpus",

@@ -623,7 +623,7 @@ fn opq_learns_an_orthonormal_projection_that_beats_a_random_one() {
 }
 
 #[test]
-fn format_5_is_written_and_golden_format_1_to_4_files_still_read() {
+fn format_6_is_written_and_golden_format_1_to_5_files_still_read() {
     let dir = tempfile::tempdir().unwrap();
     let version = |b: &[u8]| u16::from_le_bytes([b[8], b[9]]);
     let (with, without) = (dir.path().join("opq.leann"), dir.path().join("plain.leann"));
@@ -638,7 +638,7 @@ fn format_5_is_written_and_golden_format_1_to_4_files_still_read() {
         &without,
     );
     for path in [&with, &without] {
-        assert_eq!(version(&std::fs::read(path).unwrap()), 5);
+        assert_eq!(version(&std::fs::read(path).unwrap()), 6);
         let idx = Index::open(path).unwrap();
         assert_eq!(idx.pq().rotation.is_some(), path == &with);
         let r = idx
@@ -646,8 +646,9 @@ fn format_5_is_written_and_golden_format_1_to_4_files_still_read() {
             .unwrap();
         assert_eq!(r.hits[0].id, 5);
     }
-    // Golden files written by the last format-1/2/3/4 builds (tests/fixtures/format{1..4}.leann: 300
-    // passages, 16-d, the records of `golden_records`): still opened, searched and decoded.
+    // Golden files written by the last format-1/2/3/4/5 builds (tests/fixtures/format{1..5}.leann:
+    // 300 passages, 16-d, the records of `golden_records`): still opened, searched and decoded;
+    // none has a PQ calibration, so their searches recompute the fixed count.
     let n = 300;
     let grows = common::clustered(n, 16, 8, 0.5, 3);
     let recs = golden_records(n);
@@ -661,13 +662,14 @@ fn format_5_is_written_and_golden_format_1_to_4_files_still_read() {
         (2, "format2.leann", true),
         (3, "format3.leann", true),
         (4, "format4.leann", true),
+        (5, "format5.leann", true),
     ] {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures")
             .join(name);
         assert_eq!(version(&std::fs::read(&path).unwrap()), v);
         let idx = Index::open(&path).unwrap();
-        assert!(idx.has_graph());
+        assert!(idx.has_graph() && idx.calibration().is_none());
         assert_eq!(idx.pq().rotation.is_some(), rotated);
         for i in [0u32, 1, 2, 15, 16, 17, 150, 299] {
             let p = idx.passage(i).unwrap();
@@ -687,6 +689,11 @@ fn format_5_is_written_and_golden_format_1_to_4_files_still_read() {
                 )
                 .unwrap();
             assert_eq!(r.hits[0].id, q as u32, "{name}");
+            assert_eq!(
+                r.stats.recomputed as usize,
+                leann_edge::search::rerank_count(&SearchParams::default()),
+                "{name}: no calibration, the fixed count"
+            );
         }
     }
     // Left to itself (pq_auto), a graph index under 1,000 passages gets plain 4-bit PQ on twice the
@@ -709,14 +716,14 @@ fn format_5_is_written_and_golden_format_1_to_4_files_still_read() {
         assert_eq!((idx.pq().m, idx.pq().bits), (16, 4), "{n} passages");
     }
     let mut b = std::fs::read(&with).unwrap();
-    b[8] = 6;
-    let bad = dir.path().join("v6.leann");
+    b[8] = 7;
+    let bad = dir.path().join("v7.leann");
     std::fs::write(&bad, &b).unwrap();
     let e = Index::open(&bad)
         .err()
-        .expect("version 6 must be refused")
+        .expect("version 7 must be refused")
         .to_string();
-    assert!(e.contains("version 6") && e.contains("1 to 5"), "{e}");
+    assert!(e.contains("version 7") && e.contains("1 to 6"), "{e}");
 }
 
 /// The passage records of every test index here, and of the golden format-1/2 files: ids, titles
@@ -767,8 +774,11 @@ fn scan_index_stores_no_graph_and_ranks_like_brute_force() {
         assert!(!names.contains(&absent), "{names:?}");
     }
     assert!(idx.neighbors(0, &mut Vec::new()).is_err());
-    // Recall@3 against brute force over the same vectors.
-    let p = SearchParams::default();
+    // Recall@3 against brute force over the same vectors, with the fixed recompute count.
+    let p = SearchParams {
+        recall: 0.0,
+        ..SearchParams::default()
+    };
     let mut hit = 0;
     let queries: Vec<usize> = (0..n).step_by(37).collect();
     for &q in &queries {

@@ -305,6 +305,39 @@ fn http_api_searches_changes_and_answers_errors_as_json() {
         .lines()
         .any(|l| l.starts_with("leann_rss_bytes ") && !l.ends_with(" 0")));
 
+    // The recompute cache: the same question again takes its passages' vectors from RAM.
+    let q = "/v1/search?q=which+planet+has+the+most+moons&min_score=-1&mode=dense";
+    let first = s.get(q).json();
+    let again = s.get(q).json();
+    assert_eq!(again["stats"]["recomputed"], 0, "{again}");
+    assert!(again["stats"]["recompute_cache_hits"].as_u64().unwrap() >= 3);
+    let nodes = |v: &Value| -> Vec<Value> {
+        v["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["node"].clone())
+            .collect()
+    };
+    assert_eq!(
+        nodes(&first),
+        nodes(&again),
+        "same answer from cached vectors"
+    );
+    let m = s.get("/metrics").body;
+    let hits = m
+        .lines()
+        .find_map(|l| l.strip_prefix("leann_recompute_cache_hits "))
+        .and_then(|v| v.parse::<f64>().ok());
+    assert!(hits.is_some_and(|h| h >= 3.0), "{m}");
+    let info = s.get("/v1/info").json();
+    assert!(
+        info["service"]["recompute_cache"]["entries"]
+            .as_u64()
+            .unwrap()
+            >= 3
+    );
+
     // Add, find, remove, gone.
     let doc = json!({"documents": [{"id": "err-1", "title": "Errors", "metadata": {"lang": "en", "year": 2024},
         "text": "EADDRINUSE: the port is already taken by another process; stop it or choose another port."}]});

@@ -108,7 +108,12 @@ pub struct SearchOpts {
     /// Search beam (more = better recall, more PQ work).
     #[arg(long)]
     pub ef: Option<usize>,
-    /// Share of the beam recomputed exactly, in (0, 1].
+    /// Recall vs time: the share of the exact top k a search aims for, in (0, 1]; it recomputes
+    /// passages in rounds until the rest are unlikely to enter the top k (default: the board's).
+    #[arg(long)]
+    pub recall: Option<f32>,
+    /// Recompute a fixed share of the beam instead, in (0, 1] (turns the adaptive recompute off
+    /// unless --recall is given too).
     #[arg(long)]
     pub rerank_ratio: Option<f32>,
     /// Encoder batch for recompute.
@@ -157,6 +162,13 @@ impl SearchOpts {
         }
         if let Some(r) = self.rerank_ratio {
             p.rerank_ratio = r;
+            p.recall = 0.0;
+        }
+        if let Some(r) = self.recall {
+            if !(r > 0.0 && r <= 1.0) {
+                anyhow::bail!("--recall {r} is out of range: give a number in (0, 1], e.g. 0.9");
+            }
+            p.recall = r;
         }
         if let Some(bs) = self.batch {
             p.batch_size = bs;

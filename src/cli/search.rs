@@ -51,6 +51,8 @@ pub fn run(g: &Global, a: &SearchArgs) -> Result<()> {
         min_score: a.min_score,
         group_by_doc: a.group_by_doc,
         ranking: a.s.mode.into(),
+        // One query per process: nothing to remember.
+        recompute_cache: None,
     };
     opts.validate()?;
     let idx = open_index(&a.index)?;

@@ -31,6 +31,11 @@ pub struct ServiceArgs {
     /// gets none (a request's `min_score` overrides it; -1 keeps every hit).
     #[arg(long, default_value_t = DEFAULT_MIN_SCORE, allow_hyphen_values = true)]
     pub min_score: f32,
+    /// RAM for recently recomputed embeddings (f16, never written to disk), MB; a repeated or
+    /// related question skips the encoder for passages already embedded (default: the board's;
+    /// 0 = off).
+    #[arg(long)]
+    pub recompute_cache_mb: Option<u64>,
     #[command(flatten)]
     pub s: SearchOpts,
     #[command(flatten)]
@@ -90,8 +95,18 @@ impl ServiceArgs {
         open_index(&self.index)?;
         let b = g.board()?;
         let params = self.s.params(&b)?;
+        let cache_mb = self
+            .recompute_cache_mb
+            .unwrap_or(b.recompute_cache_bytes() >> 20);
+        if cache_mb > b.ram_budget_mb {
+            bail!(
+                "--recompute-cache-mb {cache_mb} is more than the board's RAM budget ({} MB)",
+                b.ram_budget_mb
+            );
+        }
         let enc = g.encoder(&b)?;
         let cfg = ServiceConfig {
+            recompute_cache_bytes: cache_mb << 20,
             index: self.index.clone(),
             read_only: self.read_only,
             sync_paths: self.sync_paths.clone(),

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::flash::FlashSource;
 use crate::passages::{record_id, Passage};
 use crate::search::{
-    rerank, rerank_count, SearchParams, SearchResult, SearchSpace, SearchStats, MAX_K,
+    pool_size, rerank_candidates, SearchParams, SearchResult, SearchSpace, SearchStats, MAX_K,
 };
 use std::collections::{HashMap, HashSet};
 
@@ -66,6 +66,9 @@ pub struct AnswerOptions {
     pub group_by_doc: bool,
     /// How hits are ranked.
     pub ranking: Ranking,
+    /// Recomputed vectors kept across queries (a long-running process's; ignored when it belongs
+    /// to another encoder).
+    pub recompute_cache: Option<std::sync::Arc<super::RecomputeCache>>,
 }
 
 impl AnswerOptions {
@@ -160,9 +163,10 @@ pub fn answer<S: FlashSource, E: Embedder + ?Sized>(
     let k = params.k;
     let mut p = params.clone();
     if opts.group_by_doc {
-        // More candidates, so that k documents remain after grouping (within the recompute
-        // count at the defaults: 4 × 3 = 12 < 20).
+        // More candidates, so that k documents remain after grouping; the adaptive recompute
+        // still aims at the k shown.
         p.k = (k * 4).min(MAX_K);
+        p.recall_at = k;
     }
     let t = std::time::Instant::now();
     let allow = if opts.filter.is_empty() {
@@ -170,7 +174,17 @@ pub fn answer<S: FlashSource, E: Embedder + ?Sized>(
     } else {
         Some(opts.filter.allowed(idx)?)
     };
-    let (ranked, mut stats, kw) = rank(idx, enc, query, &p, opts.ranking, allow.as_deref())?;
+    let memo = opts
+        .recompute_cache
+        .as_deref()
+        .filter(|c| c.serves(&enc.fingerprint(), idx.meta().dim as usize))
+        .map(|c| c as &dyn super::RecomputeMemo);
+    let how = How {
+        ranking: opts.ranking,
+        allow: allow.as_deref(),
+        memo,
+    };
+    let (ranked, mut stats, kw) = rank(idx, enc, query, &p, &how)?;
     stats.micros = t.elapsed().as_micros() as u64;
     let best_score = ranked.iter().map(|r| r.score).reduce(f32::max);
     let floor = opts.min_score.filter(|_| opts.ranking != Ranking::Keyword);
@@ -211,15 +225,22 @@ pub fn answer<S: FlashSource, E: Embedder + ?Sized>(
 
 type RankOut = (Vec<Ranked>, SearchStats, Option<KeywordStats>);
 
+/// How [`rank`] ranks: the ranking, the filter's allowed passages, the recompute cache.
+struct How<'a> {
+    ranking: Ranking,
+    allow: Option<&'a [bool]>,
+    memo: Option<&'a dyn super::RecomputeMemo>,
+}
+
 /// The best `p.k` candidates of `query` by `ranking`, best first.
 fn rank<S: FlashSource, E: Embedder + ?Sized>(
     idx: &Index<S>,
     enc: &E,
     query: &str,
     p: &SearchParams,
-    ranking: Ranking,
-    allow: Option<&[bool]>,
+    how: &How<'_>,
 ) -> Result<RankOut> {
+    let (ranking, allow) = (how.ranking, how.allow);
     let pass = |v: u32| allow.is_none_or(|a| a.get(v as usize).copied().unwrap_or(false));
     let kw_allow: Option<&dyn Fn(u32) -> bool> = if allow.is_some() { Some(&pass) } else { None };
     if ranking == Ranking::Keyword {
@@ -235,6 +256,9 @@ fn rank<S: FlashSource, E: Embedder + ?Sized>(
         return Ok((ranked, SearchStats::default(), Some(kw)));
     }
     let mut se = idx.searcher(enc, p.cache_capacity)?;
+    if let Some(m) = how.memo {
+        se = se.with_recompute_cache(m);
+    }
     let te = std::time::Instant::now();
     let q = enc.embed(&[query])?;
     let embed_query = te.elapsed().as_micros() as u64;
@@ -262,6 +286,7 @@ fn rank<S: FlashSource, E: Embedder + ?Sized>(
     let depth = p.k.max(FUSE_DEPTH);
     let dp = SearchParams {
         k: depth,
+        recall_at: if p.recall_at == 0 { p.k } else { p.recall_at },
         ..p.clone()
     };
     let dense = dense_search(&mut se, &dp)?;
@@ -325,8 +350,9 @@ fn rank<S: FlashSource, E: Embedder + ?Sized>(
 const SPARSE_FILTER: usize = 32;
 
 /// Dense search restricted to the passages `allow` keeps: each of them PQ-scored (the walk of a
-/// graph could not reach a selective set), the best [`rerank_count`] recomputed and ranked
-/// exactly. Recomputes as many as an unfiltered search, at most.
+/// graph could not reach a selective set), the best of them recomputed ([`rerank_candidates`]:
+/// a fixed count or adaptively) and ranked exactly. Recomputes as many as an unfiltered search,
+/// at most.
 fn filtered_dense<S: FlashSource, E: Embedder + ?Sized>(
     idx: &Index<S>,
     se: &mut super::Searcher<'_, S, E>,
@@ -339,7 +365,7 @@ fn filtered_dense<S: FlashSource, E: Embedder + ?Sized>(
     let mut st = SearchStats::default();
     let mut cands: Vec<(f32, u32)> = Vec::new();
     let passing = allow.iter().filter(|&&ok| ok).count();
-    let keep = rerank_count(p).min(passing);
+    let keep = pool_size(p, idx.calibration()).min(passing);
     if passing > idx.len() / SPARSE_FILTER {
         // Many pass: one streaming read of the code section beats a read per passage.
         st.pq_distances = idx.pq_scan_allowed(&table, keep, allow, &mut cands)?;
@@ -353,8 +379,8 @@ fn filtered_dense<S: FlashSource, E: Embedder + ?Sized>(
             cands.truncate(keep);
         }
     }
-    let ids: Vec<u32> = cands.iter().map(|c| c.1).collect();
-    let hits = rerank(se, q, &ids, p, &mut st)?;
+    cands.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let hits = rerank_candidates(se, q, &cands, p, &mut st)?;
     st.micros = t.elapsed().as_micros() as u64;
     Ok(SearchResult { hits, stats: st })
 }

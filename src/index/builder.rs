@@ -82,6 +82,7 @@ struct Built {
     prune: Option<PruneReport>,
     pq: Pq,
     codes: Vec<u8>,
+    calibration: Option<crate::search::Calibration>,
     hubs: Vec<u32>,
     seeds: Vec<u32>,
 }
@@ -264,6 +265,7 @@ impl IndexBuilder {
             },
         )?;
         let codes = encode_codes(&pq, vectors, dim);
+        let calibration = super::calibrate::measure(vectors, dim, &pq, &codes, None, p.graph.seed);
         progress(Phase::Pq, n as u64, n as u64);
         check_cancel(cancel)?;
         if scan && p.hub_cache_bytes > 0 {
@@ -282,6 +284,7 @@ impl IndexBuilder {
             prune,
             pq,
             codes,
+            calibration,
             hubs,
             seeds,
         })
@@ -328,6 +331,7 @@ impl IndexBuilder {
         sections.extend(parts::metadata::section(
             ordered.passages.iter().map(|r| &r.metadata),
         ));
+        sections.extend(parts::pq::calibration_section(built.calibration.as_ref()));
         Ok((sections, edges))
     }
 

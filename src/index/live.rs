@@ -295,5 +295,7 @@ fn write(idx: &Index<FileSource>, path: &Path, result: &[Entry]) -> Result<u64> 
     sections.extend(super::parts::metadata::section(
         recs.iter().map(|r| &r.metadata),
     ));
+    // Same PQ, same error distribution: the calibration carries over.
+    sections.extend(super::parts::pq::calibration_section(idx.calibration()));
     format::write_atomic(path, &sections)
 }

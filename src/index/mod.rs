@@ -17,12 +17,16 @@ use alloc::vec::Vec;
 
 pub mod parts;
 mod recompute;
+#[cfg(feature = "std")]
+mod recompute_cache;
 mod searcher;
 
 #[cfg(feature = "std")]
 mod answer;
 #[cfg(feature = "std")]
 mod builder;
+#[cfg(feature = "std")]
+pub mod calibrate;
 #[cfg(feature = "std")]
 mod embed_cache;
 #[cfg(feature = "std")]
@@ -56,6 +60,9 @@ pub use plan::{
     Navigation, OPQ_MIN_PASSAGES, ROTATE_MIN_PASSAGES, SCAN_MAX_CODE_BYTES, SCAN_PQ_BUDGET,
     SCAN_PQ_MIN_BYTES,
 };
+pub use recompute::RecomputeMemo;
+#[cfg(feature = "std")]
+pub use recompute_cache::{RecomputeCache, RecomputeCacheStats};
 pub use searcher::Searcher;
 
 /// Options for opening an index.
@@ -178,6 +185,10 @@ impl<S: FlashSource> Index<S> {
     /// The PQ codebook.
     pub fn pq(&self) -> &Pq {
         self.pq.pq()
+    }
+    /// The PQ error calibration adaptive recompute reads (format 6; `None` for older indexes).
+    pub fn calibration(&self) -> Option<&crate::search::Calibration> {
+        self.pq.calibration()
     }
     /// The flash source.
     pub fn source(&self) -> &S {
@@ -336,6 +347,7 @@ impl<S: FlashSource> Index<S> {
             index: self,
             embedder,
             cache: crate::cache::NeighborCache::new(cache_capacity),
+            memo: None,
         })
     }
 

@@ -1,5 +1,6 @@
 //! [`Searcher`]: one index, one embedder and a bounded neighbour cache kept across queries; the
 //! index side of the search seam ([`SearchSpace`]).
+use super::recompute::RecomputeMemo;
 use super::Index;
 use crate::cache::{CacheStats, NeighborCache};
 use crate::embed::Embedder;
@@ -13,6 +14,7 @@ pub struct Searcher<'a, S: FlashSource, E: Embedder + ?Sized> {
     pub(super) index: &'a Index<S>,
     pub(super) embedder: &'a E,
     pub(super) cache: NeighborCache,
+    pub(super) memo: Option<&'a dyn RecomputeMemo>,
 }
 
 #[cfg(feature = "std")]
@@ -52,6 +54,9 @@ impl<S: FlashSource, E: Embedder + ?Sized> SearchSpace for Searcher<'_, S, E> {
         self.cache.insert(v, out);
         Ok(())
     }
+    fn calibration(&self) -> Option<&crate::search::Calibration> {
+        self.index.calibration()
+    }
     fn pq_distance(&mut self, table: &[f32], v: u32) -> Result<f32> {
         self.index.pq_distance(table, v)
     }
@@ -62,11 +67,17 @@ impl<S: FlashSource, E: Embedder + ?Sized> SearchSpace for Searcher<'_, S, E> {
         self.index.pq_scan(table, keep, out)
     }
     fn exact(&mut self, ids: &[u32], out: &mut Vec<f32>, stats: &mut SearchStats) -> Result<()> {
-        super::recompute::exact_vectors(self.index, self.embedder, ids, out, stats)
+        super::recompute::exact_vectors(self.index, self.embedder, self.memo, ids, out, stats)
     }
 }
 
-impl<S: FlashSource, E: Embedder + ?Sized> Searcher<'_, S, E> {
+impl<'a, S: FlashSource, E: Embedder + ?Sized> Searcher<'a, S, E> {
+    /// Remember recomputed vectors across queries in `memo` (a [`super::RecomputeCache`] for the
+    /// same encoder) and serve them from it.
+    pub fn with_recompute_cache(mut self, memo: &'a dyn RecomputeMemo) -> Self {
+        self.memo = Some(memo);
+        self
+    }
     /// Neighbour-cache counters (cumulative).
     pub fn cache_stats(&self) -> CacheStats {
         self.cache.stats()

@@ -10,14 +10,16 @@
 use crate::error::{Error, Result};
 use alloc::vec::Vec;
 
+pub mod calibration;
 mod pq_first;
 pub mod queue;
 mod rerank;
 mod two_level;
 
+pub use calibration::Calibration;
 pub use pq_first::pq_first;
 pub use queue::TopK;
-pub use rerank::{rerank, rerank_count, scan};
+pub use rerank::{adaptive, pool_size, rerank, rerank_candidates, rerank_count, scan};
 pub use two_level::two_level;
 
 /// Most results a search returns.
@@ -28,6 +30,9 @@ pub const MAX_EF: usize = 10_000;
 pub const MAX_BATCH: usize = 256;
 /// Longest query, in bytes (the encoder reads at most a few hundred tokens of it anyway).
 pub const MAX_QUERY_BYTES: usize = 8 * 1024;
+
+/// Default recall target of the adaptive recompute ([`SearchParams::recall`]).
+pub const DEFAULT_RECALL: f32 = 0.9;
 
 /// Search parameters.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -42,6 +47,15 @@ pub struct SearchParams {
     pub batch_size: usize,
     /// Hard cap on passages recomputed per query (0 = none).
     pub max_recompute: usize,
+    /// Recall target of the adaptive recompute, in (0, 1]: the share of the exact top k a search
+    /// aims to return. Higher finds more and recomputes more. 0 = a fixed count instead
+    /// ([`rerank_count`]); indexes without a PQ calibration (format ≤ 5) always use the fixed count.
+    #[serde(default)]
+    pub recall: f32,
+    /// The top this many the recall target is about (0 = `k`): a search that returns more
+    /// candidates than it will show (hybrid fusion, grouping by document) aims at the shown ones.
+    #[serde(default)]
+    pub recall_at: usize,
     /// Neighbour-list cache capacity (lists).
     pub cache_capacity: usize,
     /// Best PQ-scored seeds recomputed at the start (with the entry point).
@@ -69,6 +83,8 @@ impl Default for SearchParams {
             rerank_ratio: 0.15625,
             batch_size: 16,
             max_recompute: 0,
+            recall: DEFAULT_RECALL,
+            recall_at: 0,
             cache_capacity: 1024,
             seed_recompute: 3,
             mode: Mode::PqFirst,
@@ -96,6 +112,9 @@ pub struct SearchStats {
     pub recomputed: u64,
     /// Exact vectors served by the hub-embedding cache instead.
     pub hub_hits: u64,
+    /// Exact vectors served by the process's recompute cache instead.
+    #[serde(default)]
+    pub recompute_cache_hits: u64,
     /// Encoder calls (batches) for recompute.
     pub embed_calls: u64,
     /// Neighbour-cache hits.
@@ -132,6 +151,10 @@ pub trait SearchSpace {
     /// Extra entry candidates spread over the data (PQ-scored at the start of every search).
     fn seeds(&self) -> &[u32] {
         &[]
+    }
+    /// The index's PQ error calibration, when it has one (adaptive recompute needs it).
+    fn calibration(&self) -> Option<&Calibration> {
+        None
     }
     /// Neighbours of `v` into `out`.
     fn neighbors(&mut self, v: u32, out: &mut Vec<u32>) -> Result<()>;
@@ -196,6 +219,13 @@ impl SearchParams {
                 "batch",
                 &self.batch_size,
                 &alloc::format!("1 to {MAX_BATCH}"),
+            );
+        }
+        if !(0.0..=1.0).contains(&self.recall) {
+            return bad(
+                "recall target",
+                &self.recall,
+                "a number in (0, 1], or 0 for a fixed recompute count",
             );
         }
         if self.cache_capacity > 1 << 24 {

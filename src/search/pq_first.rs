@@ -1,8 +1,8 @@
 //! PQ-first search ([`Mode::PqFirst`](super::Mode), the default on graph indexes): a beam search of
-//! width `ef` guided by PQ distances alone, then the best [`rerank_count`] candidates recomputed
-//! in batches and ranked exactly.
+//! width `ef` guided by PQ distances alone, then the best candidates recomputed (a fixed count or
+//! adaptively, [`rerank_candidates`]) and ranked exactly.
 use super::queue::{Scored, TopK, Visited};
-use super::rerank::{rerank, rerank_count};
+use super::rerank::{pool_size, rerank_candidates};
 use super::{Hit, SearchParams, SearchSpace, SearchStats};
 use crate::error::Result;
 use alloc::collections::BinaryHeap;
@@ -52,7 +52,7 @@ pub fn pq_first<S: SearchSpace>(
     }
     stats.hops += hops;
     let cands = best.into_sorted_vec();
-    let r = rerank_count(p).min(cands.len());
-    let ids: Vec<u32> = cands[..r].iter().map(|s| s.id).collect();
-    rerank(space, q, &ids, p, stats)
+    let r = pool_size(p, space.calibration()).min(cands.len());
+    let pool: Vec<(f32, u32)> = cands[..r].iter().map(|s| (s.dist, s.id)).collect();
+    rerank_candidates(space, q, &pool, p, stats)
 }

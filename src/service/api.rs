@@ -30,7 +30,9 @@ pub struct SearchRequest {
     pub k: Option<usize>,
     /// Search beam.
     pub ef: Option<usize>,
-    /// Share of the beam recomputed exactly, in (0, 1].
+    /// Recall target of the adaptive recompute, in (0, 1].
+    pub recall: Option<f32>,
+    /// Recompute a fixed share of the beam instead, in (0, 1].
     pub rerank_ratio: Option<f32>,
     /// Encoder batch for recompute.
     pub batch: Option<usize>,
@@ -98,6 +100,15 @@ impl SearchRequest {
         }
         if let Some(r) = self.rerank_ratio {
             p.rerank_ratio = r;
+            p.recall = 0.0;
+        }
+        if let Some(r) = self.recall {
+            if !(r > 0.0 && r <= 1.0) {
+                return Err(ApiError::bad_request(format!(
+                    "recall must be in (0, 1], got {r}"
+                )));
+            }
+            p.recall = r;
         }
         if let Some(b) = self.batch {
             p.batch_size = b;
@@ -127,6 +138,7 @@ impl SearchRequest {
             min_score: self.min_score.or(cfg.min_score),
             group_by_doc: self.group_by_doc.unwrap_or(false),
             ranking,
+            recompute_cache: None,
         };
         opts.validate()?;
         Ok((p, opts))

@@ -209,6 +209,28 @@ async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
             s.pool.rejected() as f64,
         ),
     ];
+    let cache = s.svc.recompute_cache_stats().unwrap_or_default();
+    let extra = [
+        extra.as_slice(),
+        &[
+            (
+                "leann_recompute_cache_hits",
+                "Passage embeddings served from the recompute cache since start.",
+                cache.hits as f64,
+            ),
+            (
+                "leann_recompute_cache_misses",
+                "Passage embeddings the recompute cache did not hold since start.",
+                cache.misses as f64,
+            ),
+            (
+                "leann_recompute_cache_entries",
+                "Passage embeddings the recompute cache holds.",
+                cache.entries as f64,
+            ),
+        ],
+    ]
+    .concat();
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         s.svc.metrics.render(&extra),

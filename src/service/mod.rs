@@ -14,7 +14,10 @@ use crate::embed::tract::TractEmbedder;
 use crate::error::Error;
 use crate::flash::FileSource;
 use crate::index::listing::{self, Sources};
-use crate::index::{answer, Answer, AnswerOptions, Change, ChangeReport, Index, OpenOptions};
+use crate::index::{
+    answer, Answer, AnswerOptions, Change, ChangeReport, Index, OpenOptions, RecomputeCache,
+    RecomputeCacheStats,
+};
 use crate::ingest::{collect, IngestOptions};
 use crate::search::{SearchParams, MAX_K};
 use std::path::PathBuf;
@@ -48,6 +51,8 @@ pub struct ServiceConfig {
     pub min_score: Option<f32>,
     /// Ranking when a request gives none.
     pub ranking: crate::index::Ranking,
+    /// RAM for the recompute cache (0 = none).
+    pub recompute_cache_bytes: u64,
 }
 
 /// One loaded index and encoder (see the module docs).
@@ -59,6 +64,8 @@ pub struct Service {
     write: Mutex<()>,
     /// Counters for `/metrics`.
     pub metrics: metrics::Metrics,
+    /// Recently recomputed embeddings, shared by every request.
+    recompute_cache: Option<Arc<RecomputeCache>>,
 }
 
 impl Service {
@@ -68,9 +75,16 @@ impl Service {
         cfg.params.validate()?;
         let idx = Index::open_file(&cfg.index, &OpenOptions::default())?;
         idx.check_embedder(&enc)?;
+        let recompute_cache = RecomputeCache::new(
+            usize::try_from(cfg.recompute_cache_bytes).unwrap_or(usize::MAX),
+            idx.meta().dim as usize,
+            &crate::embed::Embedder::fingerprint(&enc),
+        )
+        .map(Arc::new);
         let s = Service {
             cfg,
             enc,
+            recompute_cache,
             snapshot: RwLock::new(Arc::new(idx)),
             write: Mutex::new(()),
             metrics: metrics::Metrics::default(),
@@ -107,6 +121,11 @@ impl Service {
             .clone()
     }
 
+    /// The recompute cache's counters (`None`: no cache).
+    pub fn recompute_cache_stats(&self) -> Option<RecomputeCacheStats> {
+        self.recompute_cache.as_ref().map(|c| c.stats())
+    }
+
     /// The configuration.
     pub fn config(&self) -> &ServiceConfig {
         &self.cfg
@@ -114,7 +133,8 @@ impl Service {
 
     /// Answer a search request.
     pub fn search(&self, req: &SearchRequest) -> Result<Answer, ApiError> {
-        let (p, opts) = req.resolve(&self.cfg)?;
+        let (p, mut opts) = req.resolve(&self.cfg)?;
+        opts.recompute_cache = self.recompute_cache.clone();
         let idx = self.index();
         let a = answer(&idx, &self.enc, &req.query, &p, &opts)?;
         self.metrics.record_search(&a.stats);
@@ -132,6 +152,7 @@ impl Service {
             "search_defaults": self.cfg.params,
             "min_score": self.cfg.min_score,
             "mode": self.cfg.ranking,
+            "recompute_cache": self.recompute_cache_stats(),
             "max_k": MAX_SERVED_K.min(MAX_K),
         });
         v

@@ -27,9 +27,15 @@ pub struct BenchArgs {
     /// Sweep: comma-separated ef values (with --sweep-ratio).
     #[arg(long, value_delimiter = ',')]
     pub sweep_ef: Vec<usize>,
-    /// Sweep: comma-separated rerank ratios (with --sweep-ef).
+    /// Sweep: comma-separated fixed rerank ratios.
     #[arg(long, value_delimiter = ',')]
     pub sweep_ratio: Vec<f32>,
+    /// Sweep: comma-separated recall targets (adaptive recompute), after the fixed ratios.
+    #[arg(long, value_delimiter = ',')]
+    pub sweep_recall: Vec<f32>,
+    /// Keep a recompute cache of this many MB across the queries of each point (as `serve` does).
+    #[arg(long)]
+    pub recompute_cache_mb: Option<u64>,
     /// One JSON document.
     #[arg(long)]
     pub json: bool,
@@ -39,7 +45,7 @@ pub struct BenchArgs {
 pub fn run(g: &Global, a: &BenchArgs) -> Result<()> {
     let b = g.board()?;
     let base = a.s.params(&b)?;
-    let points = sweep(&base, &a.sweep_ef, &a.sweep_ratio)?;
+    let points = sweep(&base, &a.sweep_ef, &a.sweep_ratio, &a.sweep_recall)?;
     for f in std::iter::once(&a.queries).chain(&a.qrels) {
         if !f.is_file() {
             bail!("{} is not a file", f.display());
@@ -53,6 +59,7 @@ pub fn run(g: &Global, a: &BenchArgs) -> Result<()> {
         limit: a.limit,
         vectors: vectors_path(&a.index),
         ranking: a.s.mode.into(),
+        recompute_cache_bytes: a.recompute_cache_mb.map(|m| (m as usize) << 20),
     };
     let rep = eval::run(&idx, &enc, &cfg, &points, !a.json)?;
     if a.json {
@@ -63,25 +70,39 @@ pub fn run(g: &Global, a: &BenchArgs) -> Result<()> {
     Ok(())
 }
 
-/// The parameter points: `base` alone, or every (ef, ratio) of the sweep, each validated.
-fn sweep(base: &SearchParams, efs: &[usize], ratios: &[f32]) -> Result<Vec<SearchParams>> {
-    if efs.is_empty() {
-        if !ratios.is_empty() {
-            bail!("--sweep-ratio needs --sweep-ef");
-        }
+/// The parameter points: `base` alone, or for every ef (the base one when none is given) each
+/// fixed ratio, then each recall target; every point validated.
+fn sweep(
+    base: &SearchParams,
+    efs: &[usize],
+    ratios: &[f32],
+    recalls: &[f32],
+) -> Result<Vec<SearchParams>> {
+    if efs.is_empty() && ratios.is_empty() && recalls.is_empty() {
         return Ok(vec![base.clone()]);
     }
-    let ratios = if ratios.is_empty() {
-        vec![base.rerank_ratio]
+    let efs = if efs.is_empty() {
+        vec![base.ef]
     } else {
-        ratios.to_vec()
+        efs.to_vec()
     };
+    let mut kinds: Vec<(f32, f32)> = ratios.iter().map(|&r| (r, 0.0)).collect();
+    for &r in recalls {
+        if !(r > 0.0 && r <= 1.0) {
+            bail!("--sweep-recall {r} is out of range: give numbers in (0, 1]");
+        }
+        kinds.push((base.rerank_ratio, r));
+    }
+    if kinds.is_empty() {
+        kinds.push((base.rerank_ratio, base.recall));
+    }
     let mut points = Vec::new();
-    for &ef in efs {
-        for &rerank_ratio in &ratios {
+    for &ef in &efs {
+        for &(rerank_ratio, recall) in &kinds {
             let p = SearchParams {
                 ef,
                 rerank_ratio,
+                recall,
                 ..base.clone()
             };
             p.validate()?;

@@ -32,8 +32,10 @@ pub fn read_f32_table(path: &Path, dim: usize) -> Result<Vec<f32>> {
 pub struct SweepPoint {
     /// Beam.
     pub ef: usize,
-    /// Rerank share.
+    /// Rerank share (fixed recompute count; 0 when adaptive).
     pub rerank_ratio: f32,
+    /// Recall target (adaptive recompute; 0 when fixed).
+    pub recall: f32,
     /// Mean recall@1 vs exact.
     pub recall1: f64,
     /// Mean recall@3 vs exact.
@@ -88,8 +90,10 @@ pub fn run(
     params: &BuildParams,
     efs: &[usize],
     ratios: &[f32],
+    recalls: &[f32],
     base: &SearchParams,
     index_path: &Path,
+    check: Option<&super::calibration_check::Check>,
 ) -> Result<TableBenchReport> {
     let n = passages.len() / dim;
     let keys: Vec<String> = (0..n).map(|i| format!("p{i}")).collect();
@@ -132,13 +136,18 @@ pub fn run(
             })
             .collect()
     };
+    if let Some(c) = check {
+        super::calibration_check::run(&index, passages, queries, dim, params.graph.seed, c)?;
+    }
     let mut sweep = Vec::new();
     for &ef in efs {
-        for &ratio in ratios {
+        let fixed = ratios.iter().map(|&r| (r, 0.0));
+        let adaptive = recalls.iter().map(|&r| (base.rerank_ratio, r));
+        for (ratio, recall) in fixed.chain(adaptive) {
             let sp = SearchParams {
-                k: 10,
                 ef,
                 rerank_ratio: ratio,
+                recall,
                 ..base.clone()
             };
             sweep.push(sweep_point(&index, &emb, &qs, &truth, &sp)?);
@@ -195,7 +204,12 @@ fn sweep_point(
     us.sort_unstable();
     Ok(SweepPoint {
         ef: sp.ef,
-        rerank_ratio: sp.rerank_ratio,
+        rerank_ratio: if sp.recall > 0.0 {
+            0.0
+        } else {
+            sp.rerank_ratio
+        },
+        recall: sp.recall,
         recall1: r1 / nq,
         recall3: r3 / nq,
         recall10: r10 / nq,
@@ -225,14 +239,15 @@ pub fn print(r: &TableBenchReport) {
     }
     println!("\noverhead (all but passage text): {:.2} B/passage (table-bench passage text is a placeholder id, so passage_ids/offsets here are lower bounds)", r.overhead_per_passage);
     println!(
-        "{:>5} {:>6} {:>8} {:>8} {:>8} {:>10} {:>8} {:>8} {:>8} {:>8}",
-        "ef", "ratio", "R@1", "R@3", "R@10", "recomp", "p95", "calls", "pq", "p50_us"
+        "{:>5} {:>6} {:>6} {:>8} {:>8} {:>8} {:>10} {:>8} {:>8} {:>8} {:>8}",
+        "ef", "ratio", "recall", "R@1", "R@3", "R@10", "recomp", "p95", "calls", "pq", "p50_us"
     );
     for p in &r.sweep {
         println!(
-            "{:>5} {:>6.2} {:>8.3} {:>8.3} {:>8.3} {:>10.1} {:>8} {:>8.1} {:>8.0} {:>8}",
+            "{:>5} {:>6.3} {:>6.3} {:>8.3} {:>8.3} {:>8.3} {:>10.1} {:>8} {:>8.1} {:>8.0} {:>8}",
             p.ef,
             p.rerank_ratio,
+            p.recall,
             p.recall1,
             p.recall3,
             p.recall10,

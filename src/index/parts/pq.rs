@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::flash::FlashSource;
 use crate::format::{Kind, Layout, Meta, Section};
 use crate::pq::{Pq, Rotation};
-use crate::search::TopK;
+use crate::search::{Calibration, TopK};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -29,12 +29,18 @@ pub fn rotation_section(pq: &Pq) -> Option<(Kind, Vec<u8>)> {
         .map(|r| (Kind::PqRotation, r.to_bytes()))
 }
 
+/// The calibration section, when there is one (format 6: written after every older section).
+pub fn calibration_section(cal: Option<&Calibration>) -> Option<(Kind, Vec<u8>)> {
+    cal.map(|c| (Kind::PqCalibration, c.to_bytes()))
+}
+
 /// The PQ of an open index: codebook in RAM, codes on flash.
 #[derive(Debug)]
 pub struct PqPart {
     pq: Pq,
     codes: Section,
     n: u64,
+    calibration: Option<Calibration>,
     /// The codes' CRC matched on a full scan (checked once).
     codes_verified: AtomicBool,
 }
@@ -71,10 +77,19 @@ impl PqPart {
                 alloc::format!("{} bytes, expected {want:?}", codes.len),
             ));
         }
+        let calibration = match layout.get(Kind::PqCalibration) {
+            Some(c) => Some(Calibration::from_bytes(&read_checked(
+                src,
+                &c,
+                crate::search::calibration::BYTES as u64,
+            )?)?),
+            None => None,
+        };
         Ok(PqPart {
             pq,
             codes,
             n: meta.n,
+            calibration,
             codes_verified: AtomicBool::new(false),
         })
     }
@@ -82,6 +97,11 @@ impl PqPart {
     /// The quantiser.
     pub fn pq(&self) -> &Pq {
         &self.pq
+    }
+
+    /// The PQ error calibration (format 6 indexes).
+    pub fn calibration(&self) -> Option<&Calibration> {
+        self.calibration.as_ref()
     }
 
     /// PQ distance of node `v` under `table`.
