@@ -91,7 +91,9 @@ impl Board {
 
     /// Bytes of the recompute cache a long-running process keeps.
     pub fn recompute_cache_bytes(&self) -> u64 {
-        self.recompute_cache_mb.unwrap_or(self.ram_budget_mb / 64) << 20
+        self.recompute_cache_mb
+            .unwrap_or(self.ram_budget_mb / 64)
+            .saturating_mul(1 << 20)
     }
 
     /// Search parameters from this profile.

@@ -20,6 +20,9 @@ fn bin() -> Command {
 }
 
 /// A copy of the example corpus (text files only) in `dir/docs`, indexed into `dir/ex.leann`.
+/// Passages of `examples/corpus` at the default chunk size (raspberry-pi.md and pq.md hold two each).
+const EXAMPLE_PASSAGES: u64 = 8;
+
 fn corpus_index(dir: &Path) -> (PathBuf, PathBuf) {
     let docs = dir.join("docs");
     std::fs::create_dir_all(&docs).unwrap();
@@ -291,7 +294,7 @@ fn http_api_searches_changes_and_answers_errors_as_json() {
     let api = s.get("/v1/openapi.json").json();
     assert!(api["paths"]["/v1/search"]["get"].is_object());
     let info = s.get("/v1/info").json();
-    assert_eq!(info["passages"], 7);
+    assert_eq!(info["passages"], EXAMPLE_PASSAGES);
     assert_eq!(info["service"]["read_only"], false);
     let src = s.get("/v1/sources").json();
     assert!(
@@ -530,7 +533,10 @@ fn searches_during_writes_never_fail_and_sigterm_lets_the_write_finish() {
     for (status, hits) in searcher.join().unwrap() {
         assert_eq!((status, hits), (200, 3), "a search during writes failed");
     }
-    assert_eq!(s.get("/healthz").json()["passages"], 7 + 4 * 9);
+    assert_eq!(
+        s.get("/healthz").json()["passages"],
+        EXAMPLE_PASSAGES + 4 * 9
+    );
 
     // SIGTERM while a large write runs: the write is answered, then the process exits cleanly.
     let docs: Vec<Value> = (0..150)
@@ -577,7 +583,7 @@ fn searches_during_writes_never_fail_and_sigterm_lets_the_write_finish() {
         .output()
         .unwrap();
     let l: Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(l["passages"], 7 + 4 * 9 + 150);
+    assert_eq!(l["passages"], EXAMPLE_PASSAGES + 4 * 9 + 150);
 }
 
 /// Run a client script from tests/clients; its dependencies missing is a failure that says how to
@@ -621,7 +627,7 @@ fn mcp_tools_work_with_the_official_python_sdk_over_stdio_and_http() {
         v["missing_query_error"].as_str().unwrap().contains("query"),
         "{v}"
     );
-    assert_eq!(v["sources"]["passages"], 7);
+    assert_eq!(v["sources"]["passages"], EXAMPLE_PASSAGES);
 
     let s = Server::start(&idx, &["--read-only", "--token", "t0k"]);
     let url = format!("http://{}/mcp", s.addr);

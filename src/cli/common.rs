@@ -165,7 +165,7 @@ impl SearchOpts {
             p.recall = 0.0;
         }
         if let Some(r) = self.recall {
-            if !(r > 0.0 && r <= 1.0) {
+            if leann_edge::search::check_recall(r).is_err() {
                 anyhow::bail!("--recall {r} is out of range: give a number in (0, 1], e.g. 0.9");
             }
             p.recall = r;

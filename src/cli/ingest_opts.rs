@@ -10,7 +10,7 @@ pub const MAX_CHUNK_TOKENS: usize = 4096;
 #[derive(Args, Clone, Debug)]
 pub struct IngestArgs {
     /// Tokens per passage when chunking files.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = leann_edge::ingest::DEFAULT_CHUNK_TOKENS)]
     pub chunk_tokens: usize,
     /// Overlap tokens between chunks.
     #[arg(long, default_value_t = 32)]
@@ -44,8 +44,9 @@ impl IngestArgs {
         }
         if self.chunk_tokens < 8 {
             bail!(
-                "--chunk-tokens {} is too small: give 8 or more (default 256)",
-                self.chunk_tokens
+                "--chunk-tokens {} is too small: give 8 or more (default {})",
+                self.chunk_tokens,
+                leann_edge::ingest::DEFAULT_CHUNK_TOKENS
             );
         }
         if self.overlap_tokens >= self.chunk_tokens {

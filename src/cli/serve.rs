@@ -106,7 +106,7 @@ impl ServiceArgs {
         }
         let enc = g.encoder(&b)?;
         let cfg = ServiceConfig {
-            recompute_cache_bytes: cache_mb << 20,
+            recompute_cache_bytes: cache_mb.saturating_mul(1 << 20),
             index: self.index.clone(),
             read_only: self.read_only,
             sync_paths: self.sync_paths.clone(),

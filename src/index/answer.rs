@@ -166,7 +166,7 @@ pub fn answer<S: FlashSource, E: Embedder + ?Sized>(
         // More candidates, so that k documents remain after grouping; the adaptive recompute
         // still aims at the k shown.
         p.k = (k * 4).min(MAX_K);
-        p.recall_at = k;
+        p.recall_at = params.recall_k();
     }
     let t = std::time::Instant::now();
     let allow = if opts.filter.is_empty() {
@@ -286,7 +286,7 @@ fn rank<S: FlashSource, E: Embedder + ?Sized>(
     let depth = p.k.max(FUSE_DEPTH);
     let dp = SearchParams {
         k: depth,
-        recall_at: if p.recall_at == 0 { p.k } else { p.recall_at },
+        recall_at: p.recall_k(),
         ..p.clone()
     };
     let dense = dense_search(&mut se, &dp)?;

@@ -1,8 +1,8 @@
-//! Build-time PQ error calibration ([`Calibration`]): passages of the corpus stand in for queries,
-//! each PQ-scans the codes, and the `exact − PQ` distance of its best PQ candidates (the ones a
-//! search would consider recomputing) is recorded, less the mean error of the best 8, 16, 24 or
-//! 32 ranked above it (what a search knows after a round of recomputes). A few hundred pseudo-queries over at most 64k
-//! codes: well under a second, once per build.
+//! Build-time PQ error calibration ([`Calibration`]): passages of the corpus stand in for
+//! queries, each PQ-scans the codes, and the `exact − PQ` distance of its best PQ candidates (the
+//! ones a search would consider recomputing) is recorded, less the mean error of the best 8, 16,
+//! 24 or 32 ranked above it (what a search knows after a round of recomputes). A few hundred
+//! pseudo-queries over at most 64k codes: well under a second, once per build.
 use crate::pq::Pq;
 use crate::rng::Rng;
 use crate::search::{Calibration, TopK};

@@ -27,7 +27,6 @@ pub struct RecomputeCacheStats {
 }
 
 /// Exact embeddings of recently recomputed passages (see the module docs).
-#[derive(Debug)]
 pub struct RecomputeCache {
     dim: usize,
     capacity: usize,
@@ -35,7 +34,7 @@ pub struct RecomputeCache {
     inner: Mutex<Slots>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Slots {
     map: HashMap<u128, usize>,
     keys: Vec<u128>,
@@ -93,6 +92,10 @@ impl RecomputeCache {
         let slot = if s.keys.len() < self.capacity {
             s.keys.push(key);
             s.used.push(false);
+            if s.vecs.capacity() == 0 {
+                // Exactly the budget, once: growing by doubling could take twice as much.
+                s.vecs.reserve_exact(self.capacity * dim);
+            }
             let len = s.keys.len() * dim;
             s.vecs.resize(len, half::f16::ZERO);
             s.keys.len() - 1
@@ -126,6 +129,16 @@ impl RecomputeCache {
         // A panic while holding the lock leaves only counters or one vector half-copied: a
         // vector is written before its key is mapped, so carry on with the data.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl core::fmt::Debug for RecomputeCache {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // The counters, not the vectors.
+        f.debug_struct("RecomputeCache")
+            .field("dim", &self.dim)
+            .field("stats", &self.stats())
+            .finish()
     }
 }
 

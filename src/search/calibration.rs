@@ -19,8 +19,11 @@ pub const LEVELS: [f32; 25] = [
 ];
 
 /// Passages an adaptive recompute adds per round (the first round at least `k`): the calibration
-/// measures offsets from the best 8, 16, 24 and 32, as the rounds see them.
+/// measures offsets from the best 8, 16, 24 and 32, as the rounds see them when k ≤ 8.
 pub const ROUND: usize = 8;
+
+/// Largest stored quantile magnitude (distances are `1 − cosine`, in [0, 2]).
+const MAX_ABS: f32 = 2.0;
 
 /// Bytes of the stored form.
 pub const BYTES: usize = 4 * LEVELS.len();
@@ -44,14 +47,22 @@ impl Calibration {
         for (qi, &l) in q.iter_mut().zip(LEVELS.iter()) {
             *qi = errors[libm::roundf(l * last) as usize];
         }
-        Some(Calibration { q })
+        // What `from_bytes` accepts (unit vectors keep errors well inside): never write a
+        // calibration the reader would refuse.
+        q.iter()
+            .all(|v| v.abs() <= MAX_ABS)
+            .then_some(Calibration { q })
     }
 
     /// The share of candidates whose error is below `x` (linear between stored quantiles; 0 below
     /// the smallest error seen, 1 above the largest).
     pub fn cdf(&self, x: f32) -> f32 {
         let q = &self.q;
-        if x.is_nan() || x < q[0] {
+        if x.is_nan() {
+            // Nothing known: count the candidate as a likely miss (never stop on NaN).
+            return 1.0;
+        }
+        if x < q[0] {
             return 0.0;
         }
         if x >= q[q.len() - 1] {
@@ -91,8 +102,8 @@ impl Calibration {
         for (qi, c) in q.iter_mut().zip(b.chunks_exact(4)) {
             *qi = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
         }
-        let sane =
-            q.iter().all(|v| v.is_finite() && v.abs() <= 2.0) && q.windows(2).all(|w| w[0] <= w[1]);
+        let sane = q.iter().all(|v| v.is_finite() && v.abs() <= MAX_ABS)
+            && q.windows(2).all(|w| w[0] <= w[1]);
         if !sane {
             return Err(Error::corrupt(
                 "pq_calibration",
@@ -141,10 +152,13 @@ mod tests {
         let mut nan = b;
         nan[8..12].copy_from_slice(&f32::NAN.to_le_bytes());
         assert!(Calibration::from_bytes(&nan).is_err());
+        assert_eq!(c.cdf(f32::NAN), 1.0, "NaN never reads as safe");
     }
 
     #[test]
-    fn too_few_or_non_finite_errors_give_none() {
+    fn too_few_or_non_finite_or_out_of_range_errors_give_none() {
+        let mut wide: Vec<f32> = (0..100).map(|i| i as f32 / 10.0 - 5.0).collect();
+        assert!(Calibration::from_errors(&mut wide).is_none());
         assert!(Calibration::from_errors(&mut [0.1; 10]).is_none());
         let mut e = alloc::vec![0.0f32; 100];
         e[3] = f32::INFINITY;

@@ -34,6 +34,20 @@ pub const MAX_QUERY_BYTES: usize = 8 * 1024;
 /// Default recall target of the adaptive recompute ([`SearchParams::recall`]).
 pub const DEFAULT_RECALL: f32 = 0.9;
 
+fn default_recall() -> f32 {
+    DEFAULT_RECALL
+}
+
+/// Check a recall target given by a user: a number in (0, 1].
+pub fn check_recall(r: f32) -> Result<()> {
+    if r > 0.0 && r <= 1.0 {
+        return Ok(());
+    }
+    Err(Error::InvalidParam(alloc::format!(
+        "recall {r} is out of range: give a number in (0, 1], e.g. 0.9"
+    )))
+}
+
 /// Search parameters.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SearchParams {
@@ -49,8 +63,9 @@ pub struct SearchParams {
     pub max_recompute: usize,
     /// Recall target of the adaptive recompute, in (0, 1]: the share of the exact top k a search
     /// aims to return. Higher finds more and recomputes more. 0 = a fixed count instead
-    /// ([`rerank_count`]); indexes without a PQ calibration (format ≤ 5) always use the fixed count.
-    #[serde(default)]
+    /// ([`rerank_count`]); indexes without a PQ calibration (format ≤ 5) and the two-level walk
+    /// ([`Mode::TwoLevel`], which recomputes while navigating) always use the fixed count.
+    #[serde(default = "default_recall")]
     pub recall: f32,
     /// The top this many the recall target is about (0 = `k`): a search that returns more
     /// candidates than it will show (hybrid fusion, grouping by document) aims at the shown ones.
@@ -198,6 +213,15 @@ pub fn check_query(query: &str) -> Result<()> {
 }
 
 impl SearchParams {
+    /// The top this many the recall target is about: `recall_at` when set, else `k`.
+    pub fn recall_k(&self) -> usize {
+        if self.recall_at == 0 {
+            self.k
+        } else {
+            self.recall_at.min(self.k)
+        }
+    }
+
     /// Check every parameter against its range (before any work is done).
     pub fn validate(&self) -> Result<()> {
         let bad = |what: &str, v: &dyn core::fmt::Display, range: &str| {

@@ -58,11 +58,7 @@ pub fn rerank_candidates<S: SearchSpace>(
             return rerank(space, q, &ids, p, stats);
         }
     };
-    let k = if p.recall_at == 0 {
-        p.k
-    } else {
-        p.recall_at.min(p.k)
-    };
+    let k = p.recall_k();
     let allowed = (1.0 - p.recall) * k as f32;
     let mut exact: Vec<Scored> = Vec::with_capacity(cands.len());
     let mut vecs = Vec::new();
@@ -79,7 +75,10 @@ pub fn rerank_candidates<S: SearchSpace>(
             exact_scored(space, q, chunk, &mut vecs, stats, &mut exact)?;
         }
         for (e, c) in exact[before..].iter().zip(&cands[done..end]) {
-            error_sum += e.dist - c.0;
+            // A non-finite distance says nothing about the PQ's error; leave it out.
+            if (e.dist - c.0).is_finite() {
+                error_sum += e.dist - c.0;
+            }
         }
         done = end;
         let offset = error_sum / done as f32;

@@ -103,11 +103,7 @@ impl SearchRequest {
             p.recall = 0.0;
         }
         if let Some(r) = self.recall {
-            if !(r > 0.0 && r <= 1.0) {
-                return Err(ApiError::bad_request(format!(
-                    "recall must be in (0, 1], got {r}"
-                )));
-            }
+            crate::search::check_recall(r)?;
             p.recall = r;
         }
         if let Some(b) = self.batch {

@@ -59,7 +59,9 @@ pub fn run(g: &Global, a: &BenchArgs) -> Result<()> {
         limit: a.limit,
         vectors: vectors_path(&a.index),
         ranking: a.s.mode.into(),
-        recompute_cache_bytes: a.recompute_cache_mb.map(|m| (m as usize) << 20),
+        recompute_cache_bytes: a
+            .recompute_cache_mb
+            .map(|m| usize::try_from(m.saturating_mul(1 << 20)).unwrap_or(usize::MAX)),
     };
     let rep = eval::run(&idx, &enc, &cfg, &points, !a.json)?;
     if a.json {
@@ -88,7 +90,7 @@ fn sweep(
     };
     let mut kinds: Vec<(f32, f32)> = ratios.iter().map(|&r| (r, 0.0)).collect();
     for &r in recalls {
-        if !(r > 0.0 && r <= 1.0) {
+        if leann_edge::search::check_recall(r).is_err() {
             bail!("--sweep-recall {r} is out of range: give numbers in (0, 1]");
         }
         kinds.push((base.rerank_ratio, r));

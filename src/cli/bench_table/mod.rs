@@ -85,10 +85,10 @@ pub fn run(a: &BenchTableArgs) -> Result<()> {
             }
             .validate()?;
         }
-        for &recall in &a.recall {
-            if !(recall > 0.0 && recall <= 1.0) {
-                bail!("--recall {recall} is out of range: give numbers in (0, 1]");
-            }
+    }
+    for &recall in &a.recall {
+        if leann_edge::search::check_recall(recall).is_err() {
+            bail!("--recall {recall} is out of range: give numbers in (0, 1]");
         }
     }
     let p = table::read_f32_table(&a.passages, a.dim)?;

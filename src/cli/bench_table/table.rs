@@ -137,7 +137,9 @@ pub fn run(
             .collect()
     };
     if let Some(c) = check {
-        super::calibration_check::run(&index, passages, queries, dim, params.graph.seed, c)?;
+        // The index was built on the embedder's (normalised) rows; the queries are normalised too.
+        let flat: Vec<f32> = qs.concat();
+        super::calibration_check::run(&index, emb.rows(), &flat, dim, params.graph.seed, c)?;
     }
     let mut sweep = Vec::new();
     for &ef in efs {
