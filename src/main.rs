@@ -1,5 +1,5 @@
 //! The `leann-edge` command-line tool (the subcommands live in `src/cli/`).
-use clap::Parser;
+use clap::FromArgMatches;
 
 mod cli;
 
@@ -19,7 +19,12 @@ fn main() {
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 1);
     }
-    let parsed = cli::Cli::parse();
+    // Help shows the board's values for the options that default to them (cli/help.rs).
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let matches = cli::help::command(&args).get_matches();
+    let parsed = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let level = if parsed.global.verbose {
         "info"
     } else {

@@ -102,7 +102,7 @@ pub enum NavigationArg {
 /// Search parameters (defaults: the board profile's).
 #[derive(Args, Clone, Debug, Default)]
 pub struct SearchOpts {
-    /// Results to show (default: the board's, 3).
+    /// Results to show (default: the board's).
     #[arg(short, long, visible_alias = "top-k")]
     pub k: Option<usize>,
     /// Search beam (more = better recall, more PQ work).

@@ -11,6 +11,7 @@ pub mod build;
 pub mod common;
 pub mod compact;
 pub mod demo;
+pub mod help;
 pub mod info;
 pub mod ingest_opts;
 pub mod list;
