@@ -5,6 +5,31 @@ use leann_edge::index::{BuildParams, Index, IndexBuilder, Navigation};
 use leann_edge::passages::PassageRecord;
 use leann_edge::search::{Mode, SearchParams};
 
+/// Index the `n` rows of `emb` (passages named by `common::keys`) with default parameters and
+/// navigation `nav` at `path`.
+fn build(
+    emb: &leann_edge::embed::TableEmbedder,
+    n: usize,
+    dim: usize,
+    nav: Navigation,
+    path: &std::path::Path,
+) {
+    let mut b = IndexBuilder::new(BuildParams {
+        navigation: nav,
+        ..BuildParams::default()
+    });
+    for k in common::keys(n) {
+        b.add_passage(PassageRecord::plain(&k));
+    }
+    b.build_with_vectors(
+        emb.rows(),
+        dim,
+        &leann_edge::Embedder::fingerprint(emb),
+        path,
+    )
+    .unwrap();
+}
+
 #[test]
 fn recall_at_10_vs_brute_force_on_20k_384d() {
     let (n, dim) = (20_000, 384);
@@ -15,20 +40,7 @@ fn recall_at_10_vs_brute_force_on_20k_384d() {
     let path = dir.path().join("syn.leann");
     let spath = dir.path().join("scan.leann");
     for (nav, path) in [(Navigation::Graph, &path), (Navigation::Scan, &spath)] {
-        let mut b = IndexBuilder::new(BuildParams {
-            navigation: nav,
-            ..BuildParams::default()
-        });
-        for k in common::keys(n) {
-            b.add_passage(PassageRecord::plain(&k));
-        }
-        b.build_with_vectors(
-            emb.rows(),
-            dim,
-            &leann_edge::Embedder::fingerprint(&emb),
-            path,
-        )
-        .unwrap();
+        build(&emb, n, dim, nav, path);
     }
     let graph = Index::open(&path).unwrap();
     let scan = Index::open(&spath).unwrap();
@@ -88,20 +100,7 @@ fn adaptive_recompute_meets_its_target_with_fewer_recomputes() {
     let emb = common::table(&rows, dim);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("scan.leann");
-    let mut b = IndexBuilder::new(BuildParams {
-        navigation: Navigation::Scan,
-        ..BuildParams::default()
-    });
-    for k in common::keys(n) {
-        b.add_passage(PassageRecord::plain(&k));
-    }
-    b.build_with_vectors(
-        emb.rows(),
-        dim,
-        &leann_edge::Embedder::fingerprint(&emb),
-        &path,
-    )
-    .unwrap();
+    build(&emb, n, dim, Navigation::Scan, &path);
     let idx = Index::open(&path).unwrap();
     assert!(
         idx.calibration().is_some(),

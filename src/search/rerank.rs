@@ -9,11 +9,19 @@ use alloc::vec::Vec;
 /// Passages a query recomputes: `ceil(rerank_ratio × ef)`, at least `k`, capped by `max_recompute`.
 pub fn rerank_count(p: &SearchParams) -> usize {
     let ef = p.ef.max(p.k);
-    let mut r = (libm::ceilf(ef as f32 * p.rerank_ratio) as usize).max(p.k);
+    capped(
+        p,
+        (libm::ceilf(ef as f32 * p.rerank_ratio) as usize).max(p.k),
+    )
+}
+
+/// `n` capped by `max_recompute` (when set; never below `k`).
+fn capped(p: &SearchParams, n: usize) -> usize {
     if p.max_recompute > 0 {
-        r = r.min(p.max_recompute.max(p.k));
+        n.min(p.max_recompute.max(p.k))
+    } else {
+        n
     }
-    r
 }
 
 /// Whether a search recomputes adaptively: a recall target is set and the index is calibrated.
@@ -28,12 +36,7 @@ pub fn pool_size(p: &SearchParams, cal: Option<&Calibration>) -> usize {
     if !adaptive(p, cal) {
         return rerank_count(p);
     }
-    let pool = p.ef.max(p.k);
-    if p.max_recompute > 0 {
-        pool.min(p.max_recompute.max(p.k))
-    } else {
-        pool
-    }
+    capped(p, p.ef.max(p.k))
 }
 
 /// Recompute candidates (`(PQ distance, id)`, best first, at most [`pool_size`]) and rank them
@@ -52,7 +55,7 @@ pub fn rerank_candidates<S: SearchSpace>(
     stats: &mut SearchStats,
 ) -> Result<Vec<Hit>> {
     let cal = match space.calibration() {
-        Some(c) if p.recall > 0.0 => c.clone(),
+        Some(c) if adaptive(p, Some(c)) => c.clone(),
         _ => {
             let ids: Vec<u32> = cands.iter().map(|c| c.1).collect();
             return rerank(space, q, &ids, p, stats);
