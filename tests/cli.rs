@@ -911,7 +911,8 @@ fn metadata_is_stored_filtered_on_and_kept_through_changes() {
     assert!(ok, "{err}");
     assert!(err.contains("JSONL metadata fields dropped"), "{err}");
     let ids = |args: &[&str]| -> Vec<String> {
-        let mut a = vec!["printer", "-k", "50", "--mode", "dense"];
+        // Every passing passage (the long record's parts repeat one sentence).
+        let mut a = vec!["printer", "-k", "50", "--mode", "dense", "--keep-overlaps"];
         a.extend_from_slice(args);
         let v = search_json(&idx, &a);
         let mut ids: Vec<String> = v["hits"]
@@ -1101,4 +1102,99 @@ fn a_full_disk_during_a_change_is_one_clear_error_and_leaves_the_index_intact() 
     // With room again the same change goes through.
     change_json(&["add", idx_s, "examples/corpus", "--json"]);
     assert!(passages(idx_s).unwrap() > before.0);
+}
+
+/// Sentences (longer than a few words) two passages have in common.
+fn shared_sentences(a: &str, b: &str) -> usize {
+    let sentences = |t: &str| -> Vec<String> {
+        t.split(['.', '\n'])
+            .map(|s| s.trim().to_string())
+            .filter(|s| s.len() > 30)
+            .collect()
+    };
+    let sb = sentences(b);
+    sentences(a).iter().filter(|s| sb.contains(s)).count()
+}
+
+#[test]
+fn neighbouring_chunks_do_not_fill_the_hits_unless_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = dir.path().join("docs");
+    std::fs::create_dir(&docs).unwrap();
+    // One file: a region about watering tomatoes among unrelated paragraphs, chunked small with a
+    // one-sentence overlap, so the best chunks for a watering question are neighbours.
+    let mut text = String::from("# Garden notes\n\n");
+    for i in 0..6 {
+        text += &format!(
+            "Ferry timetable {i} lists departures from the north pier every forty minutes. \
+             Tickets for the ferry are sold at the kiosk beside the harbour office.\n\n"
+        );
+    }
+    for s in [
+        "Water tomato plants deeply twice a week rather than a little every day.",
+        "Tomatoes in pots dry out faster and may need watering every morning in summer.",
+        "Water the soil at the base of the tomato plant, not the leaves, to avoid blight.",
+        "Uneven watering of tomatoes causes split fruit and blossom end rot.",
+        "A layer of mulch keeps the tomato bed moist between waterings.",
+    ] {
+        text += s;
+        text += " ";
+    }
+    text += "\n\n";
+    for i in 0..6 {
+        text += &format!(
+            "Chapter {i} of the castle history describes the siege of the eastern tower. \
+             The garrison held the walls for three winters before the treaty was signed.\n\n"
+        );
+    }
+    std::fs::write(docs.join("garden.md"), text).unwrap();
+    let idx = dir.path().join("g.leann");
+    let idx_s = idx.to_str().unwrap();
+    let d = docs.to_str().unwrap();
+    let (ok, _, err) = run(&[
+        "build",
+        d,
+        "-o",
+        idx_s,
+        "--chunk-tokens",
+        "40",
+        "--overlap-tokens",
+        "20",
+    ]);
+    assert!(ok, "{err}");
+    let q = "how often should I water my tomato plants";
+    let search = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec!["search", idx_s, q, "--json", "-k", "3", "--mode", "dense"];
+        args.extend_from_slice(extra);
+        let (ok, out, err) = run(&args);
+        assert!(ok, "{err}");
+        serde_json::from_str(&out).unwrap()
+    };
+    let overlapping_pairs = |v: &serde_json::Value| -> usize {
+        let texts: Vec<&str> = v["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["text"].as_str().unwrap())
+            .collect();
+        let mut n = 0;
+        for i in 0..texts.len() {
+            for j in i + 1..texts.len() {
+                n += usize::from(shared_sentences(texts[i], texts[j]) > 0);
+            }
+        }
+        n
+    };
+    let kept = search(&["--keep-overlaps"]);
+    assert!(overlapping_pairs(&kept) >= 1, "{kept:#}");
+    assert_eq!(kept["overlaps_dropped"], 0);
+    let plain = search(&[]);
+    assert_eq!(overlapping_pairs(&plain), 0, "{plain:#}");
+    assert!(
+        plain["overlaps_dropped"].as_u64().unwrap() >= 1,
+        "{plain:#}"
+    );
+    // Still k hits, the best one first in both.
+    assert_eq!(plain["hits"].as_array().unwrap().len(), 3, "{plain:#}");
+    assert_eq!(plain["hits"][0]["node"], kept["hits"][0]["node"]);
 }

@@ -26,6 +26,11 @@ pub struct SearchArgs {
     /// of one file do not fill the results.
     #[arg(long)]
     pub group_by_doc: bool,
+    /// Keep hits that repeat a better hit's text. By default a hit is dropped when its passage is
+    /// identical to a better hit's, or — same document — shares its start or end with one
+    /// (neighbouring chunks overlap by `--overlap-tokens`).
+    #[arg(long)]
+    pub keep_overlaps: bool,
     /// Drop hits scoring below this cosine similarity (e.g. 0.4), so a question with no good
     /// answer gets none instead of the least bad passages.
     #[arg(long, allow_hyphen_values = true)]
@@ -50,6 +55,7 @@ pub fn run(g: &Global, a: &SearchArgs) -> Result<()> {
         filter: Filter::parse(&a.filters, a.grep.as_deref())?,
         min_score: a.min_score,
         group_by_doc: a.group_by_doc,
+        keep_overlaps: a.keep_overlaps,
         ranking: a.s.mode.into(),
         // One query per process: nothing to remember.
         recompute_cache: None,

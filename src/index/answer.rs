@@ -64,6 +64,10 @@ pub struct AnswerOptions {
     pub min_score: Option<f32>,
     /// One hit per document (source file, or JSONL record): its best passage.
     pub group_by_doc: bool,
+    /// Keep every hit, also one whose text overlaps a better hit of the same document (by default
+    /// such near-duplicates — neighbouring chunks sharing their overlap, or identical passages —
+    /// are dropped, see [`overlaps`]).
+    pub keep_overlaps: bool,
     /// How hits are ranked.
     pub ranking: Ranking,
     /// Recomputed vectors kept across queries (a long-running process's; ignored when it belongs
@@ -139,6 +143,9 @@ pub struct Answer {
     pub mode: Ranking,
     /// What the keyword side cost (keyword and hybrid rankings).
     pub keyword: Option<KeywordStats>,
+    /// Hits left out because they repeated a better hit's text (see
+    /// [`AnswerOptions::keep_overlaps`]).
+    pub overlaps_dropped: usize,
 }
 
 /// One ranked candidate.
@@ -162,10 +169,11 @@ pub fn answer<S: FlashSource, E: Embedder + ?Sized>(
     params.validate()?;
     let k = params.k;
     let mut p = params.clone();
-    if opts.group_by_doc {
-        // More candidates, so that k documents remain after grouping; the adaptive recompute
-        // still aims at the k shown.
-        p.k = (k * 4).min(MAX_K);
+    if opts.group_by_doc || !opts.keep_overlaps {
+        // More candidates, so that k hits remain after grouping or dropping overlaps; the
+        // adaptive recompute still aims at the k shown. (Dense k ≤ 4 and hybrid k ≤ 5 recompute
+        // no more for it: their first round or fused lists already hold 2k.)
+        p.k = (k * if opts.group_by_doc { 4 } else { 2 }).min(MAX_K);
         p.recall_at = params.recall_k();
     }
     let t = std::time::Instant::now();
@@ -189,14 +197,24 @@ pub fn answer<S: FlashSource, E: Embedder + ?Sized>(
     let best_score = ranked.iter().map(|r| r.score).reduce(f32::max);
     let floor = opts.min_score.filter(|_| opts.ranking != Ranking::Keyword);
     let mut seen = HashSet::new();
-    let mut hits = Vec::new();
+    let mut hits: Vec<AnswerHit> = Vec::new();
+    let mut shown: Vec<(String, Passage)> = Vec::new();
+    let mut overlaps_dropped = 0;
     for r in ranked {
         if floor.is_some_and(|m| r.score < m) {
             continue;
         }
         let ps = idx.passage(r.id)?;
-        if opts.group_by_doc && !seen.insert(doc_of(&ps)) {
+        let doc = doc_of(&ps);
+        if opts.group_by_doc && !seen.insert(doc.clone()) {
             continue;
+        }
+        if !opts.keep_overlaps {
+            if shown.iter().any(|(d, s)| overlaps(d, s, &doc, &ps)) {
+                overlaps_dropped += 1;
+                continue;
+            }
+            shown.push((doc, ps.clone()));
         }
         hits.push(AnswerHit {
             rank: hits.len() + 1,
@@ -220,7 +238,56 @@ pub fn answer<S: FlashSource, E: Embedder + ?Sized>(
         best_score,
         mode: opts.ranking,
         keyword: kw,
+        overlaps_dropped,
     })
+}
+
+/// Bytes of a passage's start (or end) looked for in another passage: more than a few words, so
+/// that a shared phrase is not taken for a shared chunk overlap.
+const OVERLAP_PROBE: usize = 48;
+
+/// Whether passage `b` of document `db` repeats passage `a` of document `da`: the same text
+/// (any documents), or — same document — one holds the other's start or end (neighbouring chunks
+/// share their overlap: the next chunk starts with the previous one's last sentences). Chunks
+/// too short for a probe count only when identical.
+pub fn overlaps(da: &str, a: &Passage, db: &str, b: &Passage) -> bool {
+    if a.text == b.text {
+        return true;
+    }
+    if da != db {
+        return false;
+    }
+    let holds = |hay: &str, needle: Option<&str>| needle.is_some_and(|n| hay.contains(n));
+    holds(&a.text, head(&b.text))
+        || holds(&b.text, head(&a.text))
+        || holds(&a.text, tail(&b.text))
+        || holds(&b.text, tail(&a.text))
+}
+
+/// The first [`OVERLAP_PROBE`] bytes of `t` (to a character boundary), if `t` is longer.
+fn head(t: &str) -> Option<&str> {
+    let t = t.trim();
+    if t.len() <= OVERLAP_PROBE {
+        return None;
+    }
+    let mut end = OVERLAP_PROBE;
+    while !t.is_char_boundary(end) {
+        end += 1;
+    }
+    Some(&t[..end])
+}
+
+/// The last [`OVERLAP_PROBE`] bytes of `t` (to a character boundary), if `t` is longer.
+fn tail(t: &str) -> Option<&str> {
+    let t = t.trim();
+    if t.len() <= OVERLAP_PROBE {
+        return None;
+    }
+    let mut start = t.len() - OVERLAP_PROBE;
+    while !t.is_char_boundary(start) {
+        start -= 1;
+    }
+    Some(&t[start..])
 }
 
 type RankOut = (Vec<Ranked>, SearchStats, Option<KeywordStats>);
@@ -396,4 +463,46 @@ fn doc_of(ps: &Passage) -> String {
 /// `path:line` of a file passage.
 pub fn source_of(ps: &Passage) -> Option<String> {
     ps.source.as_ref().map(|s| format!("{}:{}", s.path, s.line))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(text: &str) -> Passage {
+        Passage {
+            text: text.to_string(),
+            ..Passage::default()
+        }
+    }
+
+    #[test]
+    fn neighbouring_chunks_and_copies_overlap_other_passages_do_not() {
+        let s1 = "The starter doubles in four to six hours at room temperature.";
+        let s2 = "Feed it equal weights of flour and water every day.";
+        let s3 = "Hooch is the grey liquid that forms when it is hungry.";
+        let s4 = "Pour it off or stir it back in before feeding.";
+        let a = p(&format!("{s1} {s2} {s3}"));
+        let b = p(&format!("{s3} {s4}"));
+        let c = p(&format!("{s4} {s1}"));
+        // b starts with a's last sentence, in either order.
+        assert!(overlaps("f.md", &a, "f.md", &b));
+        assert!(overlaps("f.md", &b, "f.md", &a));
+        // c ends with a's first sentence (c came before a).
+        assert!(overlaps("f.md", &a, "f.md", &c));
+        // Another document sharing a sentence is not a chunk overlap; an identical passage is.
+        assert!(!overlaps("f.md", &a, "g.md", &b));
+        assert!(overlaps("f.md", &a, "g.md", &p(&a.text)));
+        // Same document, nothing shared; short passages only when identical.
+        assert!(!overlaps("f.md", &p(&format!("{s1} {s2}")), "f.md", &p(s4)));
+        assert!(!overlaps("f.md", &p("short"), "f.md", &p("short one")));
+        // Multi-byte text: probes end on character boundaries.
+        let u = "ü".repeat(40);
+        assert!(overlaps(
+            "f",
+            &p(&format!("{u} x")),
+            "f",
+            &p(&format!("y {u}"))
+        ));
+    }
 }

@@ -44,6 +44,8 @@ pub struct SearchRequest {
     pub min_score: Option<f32>,
     /// One hit per document.
     pub group_by_doc: Option<bool>,
+    /// Keep hits that repeat a better hit's text (default: dropped).
+    pub keep_overlaps: Option<bool>,
     /// Filter clauses, all must hold (`["source=docs/faq/**", "type=md"]`; in a query string one
     /// string, clauses separated by `;`).
     pub filter: Option<Clauses>,
@@ -133,6 +135,7 @@ impl SearchRequest {
             filter: Filter::parse(&clauses, self.grep.as_deref())?,
             min_score: self.min_score.or(cfg.min_score),
             group_by_doc: self.group_by_doc.unwrap_or(false),
+            keep_overlaps: self.keep_overlaps.unwrap_or(false),
             ranking,
             recompute_cache: None,
         };

@@ -388,8 +388,10 @@ fn run_point<S: FlashSource, E: Embedder>(
         recall_at: p.k,
         ..p.clone()
     };
+    // Every hit kept: recall is measured against the exact search's top k.
     let opts = AnswerOptions {
         ranking,
+        keep_overlaps: true,
         recompute_cache: cache_bytes.and_then(|b| {
             leann_edge::index::RecomputeCache::new(b, idx.meta().dim as usize, &enc.fingerprint())
                 .map(std::sync::Arc::new)
