@@ -1,6 +1,7 @@
-//! One file's text → passages, by type: JSONL records, HTML, man pages (roff), and text, Markdown,
-//! reST or anything else as text; every file passage carries the file's `mtime`.
+//! One file's text → passages, by type: JSONL records, HTML, man pages (roff), PDF and DOCX text
+//! ([`super::documents`]), and text, Markdown, reST or anything else as text; every file passage carries the file's `mtime`.
 use super::chunk::chunk_into;
+use super::documents::Extracted;
 use super::walk::Walker;
 use super::{html, jsonl, roff};
 use crate::metadata::MetaValue;
@@ -14,6 +15,7 @@ pub(super) fn passages_of(
     name: &str,
     text: &str,
     meta: &std::fs::Metadata,
+    doc: Option<&Extracted>,
 ) {
     let ext = Path::new(name)
         .extension()
@@ -29,6 +31,15 @@ pub(super) fn passages_of(
     let (opts, first) = (w.opts, w.out.len());
     let out = &mut w.out;
     match ext.as_str() {
+        _ if doc.is_some() => {
+            let doc = doc.expect("checked");
+            let title = doc.title.clone().unwrap_or_else(title_of_file);
+            chunk_into(text, &title, &path_s, opts, out, false);
+            // `path:N`: the page (PDF) or paragraph (DOCX) the passage starts in.
+            for s in out[first..].iter_mut().filter_map(|r| r.source.as_mut()) {
+                s.line = doc.unit_at(s.byte_start as usize);
+            }
+        }
         "jsonl" => return jsonl::read_jsonl(text, p, opts, out, &mut w.sum, &mut w.ids),
         "html" | "htm" | "xhtml" => {
             let t = html::html_text(text);

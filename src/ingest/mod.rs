@@ -1,4 +1,5 @@
-//! Ingest: files and folders of text, Markdown, reStructuredText and HTML, chunked into passages of
+//! Ingest: files and folders of text, Markdown, reStructuredText, HTML, man pages, PDF and DOCX,
+//! chunked into passages of
 //! about `max_tokens` tokens at paragraph and sentence boundaries, with overlap; or JSONL files of
 //! ready passages (`{"id","title","text","metadata"}`, kept as is). File passages carry the file's
 //! modification time as metadata field `mtime`. Bad input never aborts: binary files, empty
@@ -9,6 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 mod chunk;
+mod documents;
 mod file;
 mod html;
 mod jsonl;

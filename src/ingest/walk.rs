@@ -1,12 +1,16 @@
 //! The folder walk: symlink policy, loop detection, the include/exclude rules ([`super::rules`]),
 //! and reading one file as text (size cap, gzip, binary check, UTF-8) before [`super::file`]
 //! turns it into passages.
+use super::documents::{self, DocKind, Extracted};
 use super::rules::{Rules, Verdict};
 use super::{IngestOptions, IngestSummary};
 use crate::passages::PassageRecord;
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
+
+/// A file read as text: the text, the name its type is judged by, and a document's units.
+type FileText = (String, String, Option<Extracted>);
 
 /// Deepest folder nesting walked.
 const MAX_DEPTH: usize = 64;
@@ -79,12 +83,12 @@ impl<'a> Walker<'a> {
             .file_name()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let Some((text, name)) = self.read_text(p, &name, meta.len()) else {
+        let Some((text, name, doc)) = self.read_text(p, &name, meta.len()) else {
             return;
         };
         self.sum.files += 1;
         self.sum.bytes += text.len() as u64;
-        super::file::passages_of(self, p, &name, &text, &meta);
+        super::file::passages_of(self, p, &name, &text, &meta, doc.as_ref());
     }
 
     fn folder(&mut self, p: &Path, depth: usize, rules: &mut Rules) {
@@ -104,9 +108,9 @@ impl<'a> Walker<'a> {
         rules.leave(pushed);
     }
 
-    /// The file's text and the name its type is judged by (`ls.1.gz` → `ls.1`), or `None` after
-    /// counting why it is skipped.
-    fn read_text(&mut self, p: &Path, name: &str, len: u64) -> Option<(String, String)> {
+    /// The file's text, the name its type is judged by (`ls.1.gz` → `ls.1`) and, for a PDF or
+    /// DOCX, where its pages or paragraphs start; or `None` after counting why it is skipped.
+    fn read_text(&mut self, p: &Path, name: &str, len: u64) -> Option<FileText> {
         let cap = self.opts.max_file_bytes;
         if len > cap {
             self.sum
@@ -139,6 +143,15 @@ impl<'a> Walker<'a> {
             bytes = plain;
             name = inner.to_string();
         }
+        if let Some(kind) = DocKind::of(&name, &bytes) {
+            return match documents::extract(kind, &bytes, cap) {
+                Ok(mut doc) => Some((std::mem::take(&mut doc.text), name, Some(doc))),
+                Err(why) => {
+                    self.sum.skip(p, why);
+                    None
+                }
+            };
+        }
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             self.sum.skip(p, "empty");
             return None;
@@ -160,7 +173,7 @@ impl<'a> Walker<'a> {
             Some(rest) => rest.to_string(),
             None => text,
         };
-        Some((text, name))
+        Some((text, name, None))
     }
 }
 
