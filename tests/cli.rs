@@ -1198,3 +1198,64 @@ fn neighbouring_chunks_do_not_fill_the_hits_unless_asked() {
     assert_eq!(plain["hits"].as_array().unwrap().len(), 3, "{plain:#}");
     assert_eq!(plain["hits"][0]["node"], kept["hits"][0]["node"]);
 }
+
+/// The multilingual model of the manifest, where `models/fetch.sh --model
+/// multilingual-e5-small-int8` puts it (`.ci/run` fetches it).
+fn multilingual_model() -> Option<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("models")
+        .join(leann_edge::embed::tract::MULTILINGUAL);
+    dir.join("model.onnx").is_file().then_some(dir)
+}
+
+#[test]
+fn the_multilingual_model_answers_across_languages_and_its_index_refuses_another_model() {
+    let Some(_) = multilingual_model() else {
+        eprintln!("skipped: run models/fetch.sh --model multilingual-e5-small-int8 (.ci/run does)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("c.jsonl");
+    let recs = [
+        ("zug", "Der Zug nach Lyon fährt täglich um 7:42 Uhr von Gleis 3 ab. Fahrräder dürfen nur mit Reservierung mitgenommen werden."),
+        ("pan", "Para un pan sencillo mezcle 500 gramos de harina y 350 mililitros de agua y hornéelo a 230 grados."),
+        ("musee", "L'entrée du musée de la ville coûte 8 euros. Elle est gratuite le premier dimanche du mois."),
+        ("akku", "Der Akku des Staubsaugers hält etwa 40 Minuten; laden Sie ihn vor dem ersten Gebrauch vollständig auf."),
+    ];
+    let lines: String = recs
+        .iter()
+        .map(|(id, t)| serde_json::json!({"id": id, "text": t}).to_string() + "\n")
+        .collect();
+    std::fs::write(&corpus, lines).unwrap();
+    let idx = dir.path().join("ml.leann");
+    let (idx_s, corpus_s) = (idx.to_str().unwrap(), corpus.to_str().unwrap());
+    // `--model NAME` finds the manifest's model where the default one is looked for.
+    let ml = leann_edge::embed::tract::MULTILINGUAL;
+    let (ok, _, err) = run(&["--model", ml, "build", corpus_s, "-o", idx_s]);
+    assert!(ok, "{err}");
+    for (q, want) in [
+        ("Can I take my bicycle on the train?", "zug"),
+        ("¿Cuándo es gratis la entrada al museo?", "musee"),
+        ("Wie heiß wird das Brot gebacken?", "pan"),
+        ("How long does the vacuum cleaner battery last?", "akku"),
+    ] {
+        let (ok, out, err) = run(&[
+            "--model", ml, "search", idx_s, q, "--json", "-k", "1", "--mode", "dense",
+        ]);
+        assert!(ok, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["hits"][0]["id"], want, "{q}: {v:#}");
+    }
+    let (ok, out, _) = run(&["info", idx_s, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        ok && v["encoder_languages"].as_str().unwrap().contains("100"),
+        "{v}"
+    );
+    // The default (English) model cannot search it: one clear error.
+    let (ok, _, err) = run(&["search", idx_s, "train"]);
+    assert!(
+        !ok && err.contains(ml) && err.contains("same model"),
+        "{err}"
+    );
+}

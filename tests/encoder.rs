@@ -249,6 +249,22 @@ fn manifest_and_fetch_script_agree_with_the_code() {
     let fetch = include_str!("../models/fetch.sh");
     for k in leann_edge::embed::tract::KNOWN {
         assert!(
+            manifest.contains(&format!("name = \"{}\"", k.name))
+                && fetch.contains(&format!("  {})", k.name)),
+            "{} missing from the manifest or fetch.sh",
+            k.name
+        );
+        for p in [k.query_prefix, k.passage_prefix]
+            .iter()
+            .filter(|p| !p.is_empty())
+        {
+            assert!(
+                manifest.contains(&format!("\"{p}\"")),
+                "{} prefix {p:?}",
+                k.name
+            );
+        }
+        assert!(
             manifest.contains(k.sha256) && fetch.contains(k.sha256),
             "{} checksum out of step",
             k.name

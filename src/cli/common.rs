@@ -4,7 +4,9 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use leann_edge::boards::Board;
-use leann_edge::embed::tract::{default_model_dir, EncoderConfig, TractEmbedder};
+use leann_edge::embed::tract::{
+    default_model_dir, known_model_dir, EncoderConfig, TractEmbedder, KNOWN,
+};
 use leann_edge::flash::FileSource;
 use leann_edge::index::{BuildParams, Index, Navigation, OpenOptions, Ranking};
 use leann_edge::search::{Mode, SearchParams};
@@ -19,9 +21,10 @@ pub struct Global {
     /// Board profile (see `leann-edge boards`); default: detected.
     #[arg(long, global = true)]
     pub board: Option<String>,
-    /// Encoder model folder (default: $LEANN_EDGE_MODEL, else the first folder holding the default
-    /// model among ~/.local/share/leann-edge/models, /usr/local/share and /usr/share
-    /// leann-edge/models, models/ next to the binary, ./models; `leann-edge models` shows them).
+    /// Encoder model folder, or a model's name (`multilingual-e5-small-int8`: looked for in the
+    /// same places as the default; `leann-edge models` lists them) (default: $LEANN_EDGE_MODEL,
+    /// else the first folder holding the default model among ~/.local/share/leann-edge/models,
+    /// /usr/local/share and /usr/share leann-edge/models, models/ next to the binary, ./models).
     #[arg(long, global = true)]
     pub model: Option<PathBuf>,
     /// Say more: every skipped file, every lossily decoded one (default: counts and a few examples).
@@ -46,9 +49,14 @@ impl Global {
         self.threads.map_or(b.threads, |t| t as usize).max(1)
     }
 
-    /// The model folder: `--model`, else the first place holding the default model.
+    /// The model folder: `--model` (a folder, or the name of a model of the manifest, looked
+    /// for where the default one is), else the first place holding the default model.
     pub fn model_dir(&self) -> Result<std::path::PathBuf> {
         Ok(match &self.model {
+            Some(m) if !m.exists() => match KNOWN.iter().find(|k| m.as_os_str() == k.name) {
+                Some(k) => known_model_dir(k.name)?,
+                None => m.clone(),
+            },
             Some(m) => m.clone(),
             None => default_model_dir()?,
         })

@@ -3,7 +3,9 @@
 use super::common::Global;
 use anyhow::Result;
 use clap::Args;
-use leann_edge::embed::tract::{fix_hint, model_places, Checksum, TractEmbedder, KNOWN};
+use leann_edge::embed::tract::{
+    fix_hint, known_model_dir, model_places, Checksum, TractEmbedder, KNOWN,
+};
 use serde_json::json;
 
 /// Where the encoder model is looked for and whether it verifies.
@@ -26,8 +28,8 @@ pub fn run(g: &Global, a: &ModelsArgs) -> Result<()> {
         Checksum::Once
     };
     let mut places: Vec<(String, std::path::PathBuf)> = Vec::new();
-    if let Some(m) = &g.model {
-        places.push(("--model".into(), m.clone()));
+    if g.model.is_some() {
+        places.push(("--model".into(), g.model_dir()?));
     }
     places.extend(
         model_places()
@@ -59,9 +61,19 @@ pub fn run(g: &Global, a: &ModelsArgs) -> Result<()> {
         .iter()
         .any(|r| r["used"] == true && r["state"].as_str().is_some_and(|s| s.starts_with("ok")));
     let k = &KNOWN[0];
+    let others: Vec<_> = KNOWN[1..]
+        .iter()
+        .map(|o| {
+            let dir = known_model_dir(o.name).ok();
+            json!({"name": o.name, "dimension": o.dim, "languages": o.languages,
+                   "dir": dir.as_ref().map(|d| d.display().to_string()),
+                   "fetch": format!("models/fetch.sh --model {} --user", o.name)})
+        })
+        .collect();
     if a.json {
         let doc = json!({"default_model": k.name, "dimension": k.dim, "languages": k.languages,
-                         "places": rows, "found": found, "fix": (!found).then(fix_hint)});
+                         "places": rows, "found": found, "fix": (!found).then(fix_hint),
+                         "other_models": others});
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(());
     }
@@ -69,6 +81,17 @@ pub fn run(g: &Global, a: &ModelsArgs) -> Result<()> {
         "default model {} ({}-d; languages: {})",
         k.name, k.dim, k.languages
     );
+    for o in &others {
+        let at = o["dir"].as_str().map_or_else(
+            || format!("not fetched: {}", o["fetch"].as_str().unwrap_or("")),
+            |d| format!("in {d}"),
+        );
+        println!(
+            "also: --model {} ({}), {at}",
+            o["name"].as_str().unwrap_or(""),
+            o["languages"].as_str().unwrap_or("")
+        );
+    }
     println!("looked for in this order (the first one present is used):");
     for r in &rows {
         let mark = if r["used"] == true { "→" } else { " " };

@@ -52,8 +52,14 @@ pub enum EmbedError {
 pub trait Embedder {
     /// Output dimension.
     fn dim(&self) -> usize;
-    /// Embed a batch; returns `texts.len() × dim` floats, each row L2-normalised.
+    /// Embed a batch of passages; returns `texts.len() × dim` floats, each row L2-normalised.
     fn embed(&self, texts: &[&str]) -> Result<Vec<f32>, EmbedError>;
+    /// Embed a batch of questions. Models trained with a role prefix (e5: `query: ` /
+    /// `passage: `) mark questions and passages differently; others embed both alike (the
+    /// default).
+    fn embed_queries(&self, texts: &[&str]) -> Result<Vec<f32>, EmbedError> {
+        self.embed(texts)
+    }
     /// Identifies the model (name + checksum); an index remembers it and refuses another.
     fn fingerprint(&self) -> String;
     /// Preferred batch size for bulk embedding.

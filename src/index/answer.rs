@@ -327,7 +327,7 @@ fn rank<S: FlashSource, E: Embedder + ?Sized>(
         se = se.with_recompute_cache(m);
     }
     let te = std::time::Instant::now();
-    let q = enc.embed(&[query])?;
+    let q = enc.embed_queries(&[query])?;
     let embed_query = te.elapsed().as_micros() as u64;
     let dense_search = |se: &mut super::Searcher<'_, S, E>, dp: &SearchParams| match allow {
         None => se.search_vector(&q, dp),

@@ -91,7 +91,7 @@ impl<'a, S: FlashSource, E: Embedder + ?Sized> Searcher<'a, S, E> {
         search::check_query(query)?;
         p.validate()?;
         let t = now();
-        let q = self.embedder.embed(&[query])?;
+        let q = self.embedder.embed_queries(&[query])?;
         let mut r = self.search_vector(&q, p)?;
         r.stats.micros = micros_since(t);
         Ok(r)

@@ -335,7 +335,7 @@ pub fn run<S: FlashSource, E: Embedder>(
         .collect::<Vec<_>>()
         .chunks(32)
     {
-        qv.extend(enc.embed(c)?);
+        qv.extend(enc.embed_queries(c)?);
     }
     let exact = exact_top10(idx, enc, cfg, &qv, progress)?;
     let exact_ranked: Vec<Vec<String>> = exact.iter().map(|e| ranked_docs(e, &ids)).collect();

@@ -1,4 +1,5 @@
-//! The default encoder: all-MiniLM-L6-v2 (int8 weights, ONNX) run by tract.
+//! The encoder run by tract: the default all-MiniLM-L6-v2 (int8 weights, ONNX), the
+//! multilingual e5-small of the manifest, or any BERT-like ONNX model with a `tokenizer.json`.
 //!
 //! Opening ([`TractEmbedder::open`]) walks these steps, one file each:
 //! 1. [`model_files`]: the model file is checked (regular file, size, sha256 against the manifest
@@ -34,8 +35,10 @@ mod split;
 
 pub use config::EncoderConfig;
 use model_files::{model_err, ModelFiles};
-pub use model_files::{Checksum, KnownModel, KNOWN};
-pub use model_places::{default_model_dir, fix_hint, model_places, ModelPlace, SYSTEM_DIRS};
+pub use model_files::{Checksum, KnownModel, KNOWN, MULTILINGUAL};
+pub use model_places::{
+    default_model_dir, fix_hint, known_model_dir, model_places, ModelPlace, SYSTEM_DIRS,
+};
 pub use planner::plan_groups;
 
 /// What one rewrite pass changed when the encoder was opened.
@@ -57,6 +60,8 @@ pub struct TractEmbedder {
     dim: usize,
     max_tokens: usize,
     fingerprint: String,
+    /// What questions and passages are prefixed with (the known model's; none for others).
+    prefixes: (&'static str, &'static str),
     config: EncoderConfig,
     /// Helper threads for the column-split matmuls and side-by-side runs; `None` on 1 thread.
     crew: Option<Arc<crew::Crew>>,
@@ -110,6 +115,9 @@ impl TractEmbedder {
             dim,
             max_tokens,
             fingerprint: files.fingerprint,
+            prefixes: files
+                .known
+                .map_or(("", ""), |k| (k.query_prefix, k.passage_prefix)),
             config,
             crew,
             passes,
@@ -250,7 +258,10 @@ impl Embedder for TractEmbedder {
         self.dim
     }
     fn embed(&self, texts: &[&str]) -> Result<Vec<f32>, EmbedError> {
-        self.embed_texts(texts)
+        self.embed_texts(texts, self.prefixes.1)
+    }
+    fn embed_queries(&self, texts: &[&str]) -> Result<Vec<f32>, EmbedError> {
+        self.embed_texts(texts, self.prefixes.0)
     }
     fn fingerprint(&self) -> String {
         self.fingerprint.clone()

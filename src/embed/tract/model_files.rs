@@ -21,7 +21,8 @@ pub struct KnownModel {
     pub sha256: &'static str,
     /// sha256 of tokenizer.json (an edited tokenizer changes every vector).
     pub tokenizer_sha256: &'static str,
-    /// sha256 of config.json (the encoder does not read it; checked when present, as fetched).
+    /// sha256 of config.json (the encoder does not read it; checked when present, as fetched;
+    /// empty: the model comes without one).
     pub config_sha256: &'static str,
     /// Output dimension.
     pub dim: usize,
@@ -29,19 +30,43 @@ pub struct KnownModel {
     pub max_tokens: usize,
     /// Languages it was trained for (what `models`, `info` and the README say).
     pub languages: &'static str,
+    /// Put before each question (e5: `query: `).
+    pub query_prefix: &'static str,
+    /// Put before each passage (e5: `passage: `).
+    pub passage_prefix: &'static str,
 }
 
 /// Models from `models/manifest.toml` (kept in step by a test).
-pub const KNOWN: &[KnownModel] = &[KnownModel {
-    name: "all-minilm-l6-v2-int8",
-    size: 22_928_619,
-    sha256: "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6",
-    tokenizer_sha256: "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
-    config_sha256: "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
-    dim: 384,
-    max_tokens: 256,
-    languages: "English (other languages get poor results)",
-}];
+pub const KNOWN: &[KnownModel] = &[
+    KnownModel {
+        name: "all-minilm-l6-v2-int8",
+        size: 22_928_619,
+        sha256: "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6",
+        tokenizer_sha256: "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+        config_sha256: "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
+        dim: 384,
+        max_tokens: 256,
+        languages: "English (other languages get poor results)",
+        query_prefix: "",
+        passage_prefix: "",
+    },
+    KnownModel {
+        name: MULTILINGUAL,
+        size: 119_492_518,
+        sha256: "184f208db8e70aecef4cc3345ebb2be915c17a78a735e7a9afd8960aad7bc9e6",
+        tokenizer_sha256: "0b44a9d7b51c3c62626640cda0e2c2f70fdacdc25bbbd68038369d14ebdf4c39",
+        config_sha256: "",
+        dim: 384,
+        max_tokens: 512,
+        languages: "about 100 languages (multilingual e5: German, French, Spanish, Chinese, …); \
+                    questions in one language find passages in another",
+        query_prefix: "query: ",
+        passage_prefix: "passage: ",
+    },
+];
+
+/// The multilingual model of the manifest (`models/fetch.sh --model multilingual-e5-small-int8`).
+pub const MULTILINGUAL: &str = "multilingual-e5-small-int8";
 
 /// When the model file's sha256 is computed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -100,7 +125,7 @@ pub(super) fn check(dir: &Path, policy: Checksum) -> Result<ModelFiles, EmbedErr
                     (&onnx, &meta, k.sha256),
                     (&tokenizer, &tok_meta, k.tokenizer_sha256),
                 ];
-                if let Some(m) = &config_meta {
+                if let Some(m) = config_meta.as_ref().filter(|_| !k.config_sha256.is_empty()) {
                     files.push((&config, m, k.config_sha256));
                 }
                 for (path, meta, want) in files {

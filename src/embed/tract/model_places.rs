@@ -43,7 +43,6 @@ impl ModelPlace {
 
 /// Every place the default model is looked for, in order (`--model` aside).
 pub fn model_places() -> Vec<ModelPlace> {
-    let name = KNOWN[0].name;
     let mut out = Vec::new();
     if let Some(p) = &crate::env::knobs().model {
         out.push(ModelPlace {
@@ -51,6 +50,30 @@ pub fn model_places() -> Vec<ModelPlace> {
             dir: p.clone(),
         });
     }
+    out.extend(places_named(KNOWN[0].name));
+    out
+}
+
+/// The folder of the manifest's model `name` (`--model multilingual-e5-small-int8`): the first of
+/// the places above (`$LEANN_EDGE_MODEL` aside) holding it.
+pub fn known_model_dir(name: &str) -> Result<PathBuf, EmbedError> {
+    let places = places_named(name);
+    if let Some(p) = places.iter().find(|p| p.has_model()) {
+        return Ok(p.dir.clone());
+    }
+    let looked: Vec<String> = places.iter().map(|p| p.dir.display().to_string()).collect();
+    Err(EmbedError::ModelNotFound {
+        looked: looked.join(", "),
+        fix: format!(
+            "fetch it with `models/fetch.sh --model {name} --user` from the leann-edge source \
+             repository"
+        ),
+    })
+}
+
+/// The places a model folder called `name` is looked for, after `$LEANN_EDGE_MODEL`.
+fn places_named(name: &str) -> Vec<ModelPlace> {
+    let mut out = Vec::new();
     if let Some(d) = &crate::env::knobs().data_dir {
         out.push(ModelPlace {
             why: "user data folder",

@@ -26,16 +26,20 @@ fn rt(e: impl std::fmt::Display) -> EmbedError {
 
 impl TractEmbedder {
     /// [`crate::Embedder::embed`]: every text's vector, in order.
-    pub(super) fn embed_texts(&self, texts: &[&str]) -> Result<Vec<f32>, EmbedError> {
+    pub(super) fn embed_texts(
+        &self,
+        texts: &[&str],
+        role_prefix: &str,
+    ) -> Result<Vec<f32>, EmbedError> {
         let d = self.dim;
         let mut out = vec![0f32; texts.len() * d];
         if texts.is_empty() {
             return Ok(out);
         }
         let max = self.max_tokens.saturating_mul(TEXT_BYTES_PER_TOKEN);
-        let capped: Vec<&str> = texts
+        let capped: Vec<String> = texts
             .iter()
-            .map(|t| crate::passages::prefix(t, max))
+            .map(|t| format!("{role_prefix}{}", crate::passages::prefix(t, max)))
             .collect();
         let enc = self
             .tokenizer
