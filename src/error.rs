@@ -51,7 +51,7 @@ pub enum Error {
         detail: String,
     },
     /// The index was built with another encoder than the one given.
-    #[error("index was built with encoder `{index_model}` but the search uses `{given_model}`; search with the same model (or rebuild the index)")]
+    #[error("index was built with encoder `{index_model}` but the search uses `{given_model}`; search with the same model (`--model NAME`, NAME the part before the first `:`, for a model of the manifest) or rebuild the index")]
     ModelMismatch {
         /// Encoder fingerprint stored in the index.
         index_model: String,

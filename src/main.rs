@@ -1,6 +1,11 @@
 //! The `leann-edge` command-line tool (the subcommands live in `src/cli/`).
 use clap::FromArgMatches;
 
+/// The static (musl) build allocates through mimalloc: musl's allocator is ~3x slower here.
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod cli;
 
 fn main() {
@@ -23,12 +28,24 @@ fn main() {
     let args: Vec<String> = std::env::args_os()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
+    // PDFs are read by this binary run as a limited child process (ingest/documents/isolate.rs):
+    // a hostile PDF then kills the helper, not the build or the service.
+    #[cfg(feature = "documents")]
+    {
+        if args.get(1).map(String::as_str) == Some(leann_edge::ingest::PDF_HELPER_ARG) {
+            std::process::exit(leann_edge::ingest::pdf_helper_main());
+        }
+        if let Ok(exe) = std::env::current_exe() {
+            leann_edge::ingest::isolate_pdf_in(exe);
+        }
+    }
     let matches = cli::help::command(&args).get_matches();
     let parsed = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // The PDF reader warns per unmapped glyph (and dumps streams): errors only, even with -v.
     let level = if parsed.global.verbose {
-        "info"
+        "info,pdf_extract=error,lopdf=error"
     } else {
-        "warn"
+        "warn,pdf_extract=error,lopdf=error"
     };
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level)).init();
     if let Err(e) = cli::run(parsed) {

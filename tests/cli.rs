@@ -1259,3 +1259,43 @@ fn the_multilingual_model_answers_across_languages_and_its_index_refuses_another
         "{err}"
     );
 }
+
+#[test]
+fn a_hostile_pdf_kills_only_the_pdf_helper_not_the_build() {
+    use leann_edge::ingest::document_samples as samples;
+    let dir = tempfile::tempdir().unwrap();
+    let docs = dir.path().join("docs");
+    std::fs::create_dir(&docs).unwrap();
+    // A form that draws itself: pdf-extract recurses until the stack overflows, which would abort
+    // a process reading it in place.
+    std::fs::write(docs.join("bomb.pdf"), samples::pdf_recursive_form()).unwrap();
+    std::fs::write(docs.join("loop.pdf"), samples::pdf_parent_loop()).unwrap();
+    std::fs::write(
+        docs.join("manual.pdf"),
+        samples::pdf(&[&["Boiler Manual"], &["Bleed the radiators once a year."]]),
+    )
+    .unwrap();
+    std::fs::write(
+        docs.join("notes.md"),
+        "# Notes\n\nThe boiler is serviced in May.\n",
+    )
+    .unwrap();
+    let idx = dir.path().join("d.leann");
+    let idx_s = idx.to_str().unwrap();
+    let (ok, _, err) = run(&["build", docs.to_str().unwrap(), "-o", idx_s, "-v"]);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("bomb.pdf: unreadable PDF (the reader failed on it)"),
+        "{err}"
+    );
+    assert!(err.contains("loop.pdf: unreadable PDF"), "{err}");
+    // The good PDF and the Markdown file are indexed.
+    let v = search_json(idx_s, &["bleed the radiators", "--mode", "keyword"]);
+    let src = v["hits"][0]["source"].as_str().unwrap();
+    assert!(src.contains("manual.pdf:"), "{v}");
+    let (ok, out, _) = run(&["list", idx_s]);
+    assert!(
+        ok && out.contains("notes.md") && !out.contains("bomb.pdf"),
+        "{out}"
+    );
+}

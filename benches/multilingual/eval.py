@@ -22,7 +22,7 @@ def main():
     ap.add_argument("--threads", default="2")
     a = ap.parse_args()
     d = a.data
-    print("| model | success@1 | success@3 | same-language@1 | English question@1 | all 3 languages in top 3 | nDCG@10 | p50 ms |")
+    print("| model | success@1 | success@3 | same-language@1 | English question@1 | cross-language recall@3 | nDCG@10 | p50 ms |")
     print("|---|---|---|---|---|---|---|---|")
     for spec in a.models:
         name, model = spec.split("=", 1)

@@ -28,8 +28,12 @@ pub fn run(g: &Global, a: &ModelsArgs) -> Result<()> {
         Checksum::Once
     };
     let mut places: Vec<(String, std::path::PathBuf)> = Vec::new();
-    if g.model.is_some() {
-        places.push(("--model".into(), g.model_dir()?));
+    if let Some(m) = &g.model {
+        // A manifest model's name resolves to where it was fetched; not fetched: shown missing.
+        places.push((
+            "--model".into(),
+            g.model_dir().unwrap_or_else(|_| m.clone()),
+        ));
     }
     places.extend(
         model_places()

@@ -148,11 +148,12 @@ pub struct Answer {
     pub overlaps_dropped: usize,
 }
 
-/// One ranked candidate.
+/// One ranked candidate; `score` is its cosine, `None` until computed (a keyword-only hit of
+/// hybrid ranking: its vector is recomputed only if it is shown).
 #[derive(Clone, Debug)]
 struct Ranked {
     id: u32,
-    score: f32,
+    score: Option<f32>,
     signals: Vec<&'static str>,
 }
 
@@ -192,45 +193,18 @@ pub fn answer<S: FlashSource, E: Embedder + ?Sized>(
         allow: allow.as_deref(),
         memo,
     };
-    let (ranked, mut stats, kw) = rank(idx, enc, query, &p, &how)?;
+    let (ranked, mut stats, kw, q) = rank(idx, enc, query, &p, &how)?;
+    let mut pick = Pick {
+        idx,
+        enc,
+        opts,
+        memo,
+        q,
+        cache_capacity: p.cache_capacity,
+        stats: &mut stats,
+    };
+    let (hits, best_score, overlaps_dropped) = pick.hits(ranked, k)?;
     stats.micros = t.elapsed().as_micros() as u64;
-    let best_score = ranked.iter().map(|r| r.score).reduce(f32::max);
-    let floor = opts.min_score.filter(|_| opts.ranking != Ranking::Keyword);
-    let mut seen = HashSet::new();
-    let mut hits: Vec<AnswerHit> = Vec::new();
-    let mut shown: Vec<(String, Passage)> = Vec::new();
-    let mut overlaps_dropped = 0;
-    for r in ranked {
-        if floor.is_some_and(|m| r.score < m) {
-            continue;
-        }
-        let ps = idx.passage(r.id)?;
-        let doc = doc_of(&ps);
-        if opts.group_by_doc && !seen.insert(doc.clone()) {
-            continue;
-        }
-        if !opts.keep_overlaps {
-            if shown.iter().any(|(d, s)| overlaps(d, s, &doc, &ps)) {
-                overlaps_dropped += 1;
-                continue;
-            }
-            shown.push((doc, ps.clone()));
-        }
-        hits.push(AnswerHit {
-            rank: hits.len() + 1,
-            id: ps.id.clone(),
-            node: r.id,
-            score: r.score,
-            source: source_of(&ps),
-            title: ps.title,
-            text: ps.text,
-            signals: r.signals,
-            metadata: metadata_json(&idx.passage_metadata(r.id)),
-        });
-        if hits.len() == k {
-            break;
-        }
-    }
     Ok(Answer {
         query: query.to_string(),
         hits,
@@ -242,14 +216,14 @@ pub fn answer<S: FlashSource, E: Embedder + ?Sized>(
     })
 }
 
-/// Bytes of a passage's start (or end) looked for in another passage: more than a few words, so
-/// that a shared phrase is not taken for a shared chunk overlap.
+/// Bytes a split record's part must share with its neighbour to count as a repeat: more than a
+/// few words, so that a shared phrase is not taken for the chunks' overlap.
 const OVERLAP_PROBE: usize = 48;
 
-/// Whether passage `b` of document `db` repeats passage `a` of document `da`: the same text
-/// (any documents), or — same document — one holds the other's start or end (neighbouring chunks
-/// share their overlap: the next chunk starts with the previous one's last sentences). Chunks
-/// too short for a probe count only when identical.
+/// Whether passage `b` of document `db` repeats passage `a` of document `da`: the same text (any
+/// documents); two passages of one file whose byte ranges intersect (neighbouring chunks share
+/// `--overlap-tokens`); or two parts of one split JSONL record where one starts with the other's
+/// end (at least [`OVERLAP_PROBE`] bytes of it).
 pub fn overlaps(da: &str, a: &Passage, db: &str, b: &Passage) -> bool {
     if a.text == b.text {
         return true;
@@ -257,16 +231,25 @@ pub fn overlaps(da: &str, a: &Passage, db: &str, b: &Passage) -> bool {
     if da != db {
         return false;
     }
-    let holds = |hay: &str, needle: Option<&str>| needle.is_some_and(|n| hay.contains(n));
-    holds(&a.text, head(&b.text))
-        || holds(&b.text, head(&a.text))
-        || holds(&a.text, tail(&b.text))
-        || holds(&b.text, tail(&a.text))
+    match (&a.source, &b.source) {
+        (Some(x), Some(y)) => x.byte_start < y.byte_end && y.byte_start < x.byte_end,
+        (None, None) => continues(&a.text, &b.text) || continues(&b.text, &a.text),
+        _ => false,
+    }
+}
+
+/// Whether `next` starts with the end of `prev` (at least [`OVERLAP_PROBE`] bytes of it).
+fn continues(prev: &str, next: &str) -> bool {
+    let (prev, next) = (prev.trim(), next.trim());
+    let Some(probe) = head(next) else {
+        return false;
+    };
+    prev.rfind(probe)
+        .is_some_and(|i| next.starts_with(&prev[i..]))
 }
 
 /// The first [`OVERLAP_PROBE`] bytes of `t` (to a character boundary), if `t` is longer.
 fn head(t: &str) -> Option<&str> {
-    let t = t.trim();
     if t.len() <= OVERLAP_PROBE {
         return None;
     }
@@ -277,20 +260,89 @@ fn head(t: &str) -> Option<&str> {
     Some(&t[..end])
 }
 
-/// The last [`OVERLAP_PROBE`] bytes of `t` (to a character boundary), if `t` is longer.
-fn tail(t: &str) -> Option<&str> {
-    let t = t.trim();
-    if t.len() <= OVERLAP_PROBE {
-        return None;
-    }
-    let mut start = t.len() - OVERLAP_PROBE;
-    while !t.is_char_boundary(start) {
-        start -= 1;
-    }
-    Some(&t[start..])
+/// What [`answer`] needs to turn ranked candidates into hits.
+struct Pick<'a, S: FlashSource, E: Embedder + ?Sized> {
+    idx: &'a Index<S>,
+    enc: &'a E,
+    opts: &'a AnswerOptions,
+    memo: Option<&'a dyn super::RecomputeMemo>,
+    /// The query vector (dense and hybrid rankings).
+    q: Option<Vec<f32>>,
+    cache_capacity: usize,
+    stats: &'a mut SearchStats,
 }
 
-type RankOut = (Vec<Ranked>, SearchStats, Option<KeywordStats>);
+/// Hits, the best score seen, and how many repeats were dropped.
+type Picked = (Vec<AnswerHit>, Option<f32>, usize);
+
+impl<S: FlashSource, E: Embedder + ?Sized> Pick<'_, S, E> {
+    /// The first `k` candidates, in order, that do not repeat a shown hit ([`overlaps`], unless
+    /// kept), belong to a document already shown (`group_by_doc`) or score under the floor.
+    fn hits(&mut self, ranked: Vec<Ranked>, k: usize) -> Result<Picked> {
+        let opts = self.opts;
+        let floor = opts.min_score.filter(|_| opts.ranking != Ranking::Keyword);
+        let mut best = ranked.iter().filter_map(|r| r.score).reduce(f32::max);
+        let (mut seen, mut shown) = (HashSet::new(), Vec::<(String, Passage)>::new());
+        let (mut hits, mut dropped) = (Vec::new(), 0);
+        for r in ranked {
+            let ps = self.idx.passage(r.id)?;
+            let doc = doc_of(&ps, r.id);
+            if opts.group_by_doc && seen.contains(&doc) {
+                continue;
+            }
+            if !opts.keep_overlaps && shown.iter().any(|(d, s)| overlaps(d, s, &doc, &ps)) {
+                dropped += 1;
+                continue;
+            }
+            let score = match r.score {
+                Some(s) => s,
+                None => self.cosine(r.id)?,
+            };
+            best = Some(best.map_or(score, |b| b.max(score)));
+            if floor.is_some_and(|m| score < m) {
+                continue;
+            }
+            seen.insert(doc.clone());
+            if !opts.keep_overlaps {
+                shown.push((doc, ps.clone()));
+            }
+            hits.push(AnswerHit {
+                rank: hits.len() + 1,
+                id: ps.id.clone(),
+                node: r.id,
+                score,
+                source: source_of(&ps),
+                title: ps.title,
+                text: ps.text,
+                signals: r.signals,
+                metadata: metadata_json(&self.idx.passage_metadata(r.id)),
+            });
+            if hits.len() == k {
+                break;
+            }
+        }
+        Ok((hits, best, dropped))
+    }
+
+    /// The cosine of passage `id` to the query, its vector recomputed (no query vector: 0).
+    fn cosine(&mut self, id: u32) -> Result<f32> {
+        let Some(q) = &self.q else { return Ok(0.0) };
+        let mut se = self.idx.searcher(self.enc, self.cache_capacity)?;
+        if let Some(m) = self.memo {
+            se = se.with_recompute_cache(m);
+        }
+        let mut v = Vec::new();
+        se.exact(&[id], &mut v, self.stats)?;
+        Ok((crate::kernels::active().dot)(q, &v[..q.len()]))
+    }
+}
+
+type RankOut = (
+    Vec<Ranked>,
+    SearchStats,
+    Option<KeywordStats>,
+    Option<Vec<f32>>,
+);
 
 /// How [`rank`] ranks: the ranking, the filter's allowed passages, the recompute cache.
 struct How<'a> {
@@ -316,11 +368,11 @@ fn rank<S: FlashSource, E: Embedder + ?Sized>(
             .into_iter()
             .map(|h| Ranked {
                 id: h.id,
-                score: h.score,
+                score: Some(h.score),
                 signals: vec!["keyword"],
             })
             .collect();
-        return Ok((ranked, SearchStats::default(), Some(kw)));
+        return Ok((ranked, SearchStats::default(), Some(kw), None));
     }
     let mut se = idx.searcher(enc, p.cache_capacity)?;
     if let Some(m) = how.memo {
@@ -342,11 +394,11 @@ fn rank<S: FlashSource, E: Embedder + ?Sized>(
             .into_iter()
             .map(|h| Ranked {
                 id: h.id,
-                score: h.score,
+                score: Some(h.score),
                 signals: vec!["dense"],
             })
             .collect();
-        return Ok((ranked, st, None));
+        return Ok((ranked, st, None, Some(q)));
     }
     // Hybrid: both lists FUSE_DEPTH deep, fused by reciprocal rank; keyword-only hits that make
     // the cut are recomputed so every hit carries its cosine.
@@ -382,34 +434,19 @@ fn rank<S: FlashSource, E: Embedder + ?Sized>(
     let mut order: Vec<(u32, f32)> = fused.iter().map(|(&id, e)| (id, e.0)).collect();
     order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     order.truncate(p.k);
-    let missing: Vec<u32> = order
-        .iter()
-        .filter(|(id, _)| fused[id].1.is_none())
-        .map(|&(id, _)| id)
-        .collect();
-    let mut vecs = Vec::new();
-    let dot = crate::kernels::active().dot;
-    let dim = q.len();
-    for chunk in missing.chunks(p.batch_size.max(1)) {
-        se.exact(chunk, &mut vecs, &mut st)?;
-        for (i, id) in chunk.iter().enumerate() {
-            if let Some(e) = fused.get_mut(id) {
-                e.1 = Some(dot(&q, &vecs[i * dim..(i + 1) * dim]));
-            }
-        }
-    }
+    // Keyword-only hits get their cosine when shown ([`Pick::cosine`]), not every candidate.
     let ranked = order
         .into_iter()
         .map(|(id, _)| {
             let e = &fused[&id];
             Ranked {
                 id,
-                score: e.1.unwrap_or(0.0),
+                score: e.1,
                 signals: e.2.clone(),
             }
         })
         .collect();
-    Ok((ranked, st, Some(kw)))
+    Ok((ranked, st, Some(kw), Some(q)))
 }
 
 /// A filter passing at most one passage in this many is scored passage by passage; above that the
@@ -452,10 +489,12 @@ fn filtered_dense<S: FlashSource, E: Embedder + ?Sized>(
     Ok(SearchResult { hits, stats: st })
 }
 
-/// The document a passage belongs to: its source file, else its JSONL record id (`ID#k` → `ID`).
-fn doc_of(ps: &Passage) -> String {
+/// The document a passage belongs to: its source file, else its JSONL record id (`ID#k` → `ID`),
+/// else (no id: a record added through the library) the passage `node` itself.
+fn doc_of(ps: &Passage, node: u32) -> String {
     match &ps.source {
         Some(s) => s.path.clone(),
+        None if ps.id.is_empty() => format!("#{node}"),
         None => record_id(&ps.id).to_string(),
     }
 }
@@ -476,33 +515,61 @@ mod tests {
         }
     }
 
+    fn at(text: &str, path: &str, start: u64, end: u64) -> Passage {
+        Passage {
+            source: Some(crate::passages::Source {
+                path: path.into(),
+                byte_start: start,
+                byte_end: end,
+                line: 1,
+            }),
+            ..p(text)
+        }
+    }
+
     #[test]
     fn neighbouring_chunks_and_copies_overlap_other_passages_do_not() {
-        let s1 = "The starter doubles in four to six hours at room temperature.";
-        let s2 = "Feed it equal weights of flour and water every day.";
-        let s3 = "Hooch is the grey liquid that forms when it is hungry.";
-        let s4 = "Pour it off or stir it back in before feeding.";
-        let a = p(&format!("{s1} {s2} {s3}"));
-        let b = p(&format!("{s3} {s4}"));
-        let c = p(&format!("{s4} {s1}"));
-        // b starts with a's last sentence, in either order.
-        assert!(overlaps("f.md", &a, "f.md", &b));
-        assert!(overlaps("f.md", &b, "f.md", &a));
-        // c ends with a's first sentence (c came before a).
-        assert!(overlaps("f.md", &a, "f.md", &c));
-        // Another document sharing a sentence is not a chunk overlap; an identical passage is.
-        assert!(!overlaps("f.md", &a, "g.md", &b));
-        assert!(overlaps("f.md", &a, "g.md", &p(&a.text)));
-        // Same document, nothing shared; short passages only when identical.
-        assert!(!overlaps("f.md", &p(&format!("{s1} {s2}")), "f.md", &p(s4)));
-        assert!(!overlaps("f.md", &p("short"), "f.md", &p("short one")));
+        // File passages: by byte range.
+        let a = at("one two", "f.md", 0, 100);
+        let b = at("two three", "f.md", 80, 180);
+        let c = at("four", "f.md", 180, 250);
+        assert!(overlaps("f.md", &a, "f.md", &b) && overlaps("f.md", &b, "f.md", &a));
+        assert!(
+            !overlaps("f.md", &b, "f.md", &c),
+            "touching ranges do not overlap"
+        );
+        // The same closing sentence in two answers of one file is not a repeat.
+        let s = "Call support on 555-0100 if this did not help.";
+        let x = at(&format!("Reset the router. {s}"), "f.md", 0, 70);
+        let y = at(&format!("Update the firmware. {s}"), "f.md", 300, 370);
+        assert!(!overlaps("f.md", &x, "f.md", &y));
+        // Identical text: a repeat across documents; other documents' passages are not.
+        assert!(overlaps("f.md", &a, "g.md", &at("one two", "g.md", 0, 7)));
+        assert!(!overlaps(
+            "f.md",
+            &a,
+            "g.md",
+            &at("one two three", "g.md", 0, 100)
+        ));
+        // Parts of a split JSONL record: one must start with the other's end.
+        let s1 = "The boiler manual explains pressure and valves in the first part.";
+        let s2 = "Bleed the radiators once a year, starting with the one nearest the boiler.";
+        let s3 = "Check the pressure gauge afterwards and top up to 1.5 bar if it dropped.";
+        let r1 = p(&format!("{s1} {s2}"));
+        let r2 = p(&format!("{s2} {s3}"));
+        assert!(overlaps("r", &r1, "r", &r2) && overlaps("r", &r2, "r", &r1));
+        let inside = p(&format!("{s3} {s2} more words"));
+        assert!(
+            !overlaps("r", &r1, "r", &inside),
+            "contains but does not continue"
+        );
         // Multi-byte text: probes end on character boundaries.
         let u = "ü".repeat(40);
         assert!(overlaps(
-            "f",
-            &p(&format!("{u} x")),
-            "f",
-            &p(&format!("y {u}"))
+            "r",
+            &p(&format!("x {u}")),
+            "r",
+            &p(&format!("{u} y"))
         ));
     }
 }

@@ -21,26 +21,50 @@ pub(super) fn passages_of(
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
-    let title_of_file = || {
-        Path::new(name)
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    };
+    let first = w.out.len();
+    if let Some(doc) = doc {
+        let title = doc.title.clone().unwrap_or_else(|| title_of_file(name));
+        chunk_into(
+            text,
+            &title,
+            &p.display().to_string(),
+            w.opts,
+            &mut w.out,
+            false,
+        );
+        // `path:N`: the page (PDF) or paragraph (DOCX) the passage starts in.
+        for s in w.out[first..].iter_mut().filter_map(|r| r.source.as_mut()) {
+            s.line = doc.unit_at(s.byte_start as usize);
+        }
+    } else if ext == "jsonl" {
+        // Records carry their own metadata, not the file's mtime.
+        return jsonl::read_jsonl(text, p, w.opts, &mut w.out, &mut w.sum, &mut w.ids);
+    } else {
+        text_passages(w, p, name, text, &ext);
+    }
+    if let Some(secs) = mtime_secs(meta) {
+        let md = vec![(MTIME.to_string(), MetaValue::Number(secs.to_string()))];
+        for r in &mut w.out[first..] {
+            r.metadata = md.clone();
+        }
+    }
+}
+
+/// The file's name less its extension (the title of a file that states none).
+fn title_of_file(name: &str) -> String {
+    Path::new(name)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// The passages of a text file by its type (`ext`): HTML, a man page, or text.
+fn text_passages(w: &mut Walker, p: &Path, name: &str, text: &str, ext: &str) {
+    let title_of_file = || title_of_file(name);
     let path_s = p.display().to_string();
     let (opts, first) = (w.opts, w.out.len());
     let out = &mut w.out;
-    match ext.as_str() {
-        _ if doc.is_some() => {
-            let doc = doc.expect("checked");
-            let title = doc.title.clone().unwrap_or_else(title_of_file);
-            chunk_into(text, &title, &path_s, opts, out, false);
-            // `path:N`: the page (PDF) or paragraph (DOCX) the passage starts in.
-            for s in out[first..].iter_mut().filter_map(|r| r.source.as_mut()) {
-                s.line = doc.unit_at(s.byte_start as usize);
-            }
-        }
-        "jsonl" => return jsonl::read_jsonl(text, p, opts, out, &mut w.sum, &mut w.ids),
+    match ext {
         "html" | "htm" | "xhtml" => {
             let t = html::html_text(text);
             let title = t.title.clone().unwrap_or_else(title_of_file);
@@ -54,21 +78,12 @@ pub(super) fn passages_of(
         }
         _ => {
             // Headings only where the format has them: a `#` line of C or Python is code.
-            let prose = matches!(
-                ext.as_str(),
-                "md" | "markdown" | "mdx" | "rst" | "txt" | "text" | ""
-            );
+            let prose = matches!(ext, "md" | "markdown" | "mdx" | "rst" | "txt" | "text" | "");
             let title = prose
                 .then(|| first_heading(text))
                 .flatten()
                 .unwrap_or_else(title_of_file);
             chunk_into(text, &title, &path_s, opts, out, true);
-        }
-    }
-    if let Some(secs) = mtime_secs(meta) {
-        let md = vec![(MTIME.to_string(), MetaValue::Number(secs.to_string()))];
-        for r in &mut out[first..] {
-            r.metadata = md.clone();
         }
     }
 }

@@ -11,6 +11,11 @@ use std::path::{Path, PathBuf};
 
 mod chunk;
 mod documents;
+#[cfg(feature = "documents")]
+#[doc(hidden)]
+pub use documents::samples as document_samples;
+#[cfg(feature = "documents")]
+pub use documents::{isolate_pdf_in, pdf_helper_main, MAX_PDF_PAGES, PDF_HELPER_ARG};
 mod file;
 mod html;
 mod jsonl;

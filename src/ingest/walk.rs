@@ -145,7 +145,18 @@ impl<'a> Walker<'a> {
         }
         if let Some(kind) = DocKind::of(&name, &bytes) {
             return match documents::extract(kind, &bytes, cap) {
-                Ok(mut doc) => Some((std::mem::take(&mut doc.text), name, Some(doc))),
+                Ok(mut doc) => {
+                    if doc.failed_units > 0 {
+                        self.sum.skip(
+                            p,
+                            "some PDF pages unreadable (the rest of the file is indexed)",
+                        );
+                    }
+                    if doc.units_left_out {
+                        self.sum.skip(p, "PDF pages after the first 2,000 left out");
+                    }
+                    Some((std::mem::take(&mut doc.text), name, Some(doc)))
+                }
                 Err(why) => {
                     self.sum.skip(p, why);
                     None

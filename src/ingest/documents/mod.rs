@@ -1,9 +1,19 @@
-//! Text out of binary document formats: PDF (`pdf-extract`, page by page) and DOCX (the `zip`
-//! crate and `quick-xml` over `word/document.xml`). Each yields its text as units — pages of a
-//! PDF, paragraphs of a DOCX — so that a passage's `path:N` names the page or paragraph it starts
-//! in. A file that cannot be read is a counted skip with the reason, never a panic.
+//! Text out of binary document formats: PDF ([`pdf`]: `pdf-extract`, page by page, in a
+//! child process where one can run — [`isolate`]) and DOCX ([`docx`]: the `zip` crate and
+//! `quick-xml` over `word/document.xml`). Each yields its text as units — pages of a PDF,
+//! paragraphs of a DOCX — so that a passage's `path:N` names the page or paragraph it starts in.
+//! A file that cannot be read is a counted skip with the reason, never a crash.
 #[cfg(feature = "documents")]
-use std::io::Read;
+mod docx;
+#[cfg(feature = "documents")]
+mod isolate;
+#[cfg(feature = "documents")]
+mod pdf;
+
+#[cfg(feature = "documents")]
+pub use isolate::{helper_main as pdf_helper_main, isolate_pdf_in, PDF_HELPER_ARG};
+#[cfg(feature = "documents")]
+pub use pdf::MAX_PAGES as MAX_PDF_PAGES;
 
 /// A document format read by this module.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,14 +38,18 @@ impl DocKind {
     }
 }
 
-/// A document's text: its units joined by blank lines, where each unit starts, and a title when
-/// the document states one.
+/// A document's text: its units joined by blank lines, where each unit starts, a title when the
+/// document states one, and what could not be read.
 #[derive(Debug, Default)]
 pub(super) struct Extracted {
     pub text: String,
     /// Byte offset in `text` where unit `i` (page or paragraph `i + 1`) starts.
     pub starts: Vec<usize>,
     pub title: Option<String>,
+    /// Pages that could not be read (left empty, so later page numbers stay right).
+    pub failed_units: usize,
+    /// Pages beyond the most read from one PDF, left out.
+    pub units_left_out: bool,
 }
 
 impl Extracted {
@@ -65,14 +79,15 @@ pub(super) fn extract(_: DocKind, _: &[u8], _: u64) -> Result<Extracted, &'stati
 #[cfg(feature = "documents")]
 pub(super) fn extract(kind: DocKind, bytes: &[u8], cap: u64) -> Result<Extracted, &'static str> {
     let out = match kind {
-        DocKind::Pdf => pdf(bytes)?,
-        DocKind::Docx => docx(bytes, cap)?,
+        DocKind::Pdf => from_pages(isolate::pages(bytes, cap)?),
+        DocKind::Docx => docx::docx(bytes, cap)?,
     };
     if out.text.len() as u64 > cap {
         return Err("text larger than --max-file-mib (raise it to index the file)");
     }
     if out.text.trim().is_empty() {
         return Err(match kind {
+            DocKind::Pdf if out.failed_units > 0 => pdf::UNREADABLE,
             DocKind::Pdf => "PDF without text (scanned pages need OCR first)",
             DocKind::Docx => "empty",
         });
@@ -80,31 +95,18 @@ pub(super) fn extract(kind: DocKind, bytes: &[u8], cap: u64) -> Result<Extracted
     Ok(out)
 }
 
+/// A PDF's pages as units (an unreadable page stays an empty unit), titled by the first line when
+/// that reads like a title.
 #[cfg(feature = "documents")]
-/// Serialises PDF extraction: the panic hook is swapped while it runs (see [`pdf`]).
-static PDF_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-#[cfg(feature = "documents")]
-/// Pages of a PDF. `pdf-extract` panics on some malformed files: the panic is caught (and its
-/// message kept off the terminal) and the file skipped.
-fn pdf(bytes: &[u8]) -> Result<Extracted, &'static str> {
-    let _one = PDF_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let pages = std::panic::catch_unwind(|| pdf_extract::extract_text_from_mem_by_pages(bytes));
-    std::panic::set_hook(hook);
-    let pages = match pages {
-        Ok(Ok(p)) => p,
-        Ok(Err(pdf_extract::OutputError::PdfError(lopdf::Error::Decryption(_)))) => {
-            return Err("encrypted PDF")
-        }
-        Ok(Err(_)) | Err(_) => return Err("unreadable PDF"),
+fn from_pages(p: pdf::Pages) -> Extracted {
+    let mut out = Extracted {
+        units_left_out: p.more,
+        ..Extracted::default()
     };
-    let mut out = Extracted::default();
-    for p in &pages {
-        out.push_unit(p);
+    for page in &p.pages {
+        out.failed_units += usize::from(page.is_none());
+        out.push_unit(page.as_deref().unwrap_or(""));
     }
-    // A PDF's visible title is its first line, when that reads like one.
     out.title = out
         .text
         .lines()
@@ -112,168 +114,19 @@ fn pdf(bytes: &[u8]) -> Result<Extracted, &'static str> {
         .find(|l| !l.is_empty())
         .filter(|l| (3..=100).contains(&l.chars().count()) && l.chars().any(char::is_alphabetic))
         .map(str::to_string);
-    Ok(out)
+    out
 }
 
+/// Small real documents for tests (here and in `tests/`): PDFs written object by object with a
+/// correct cross-reference table — plain ones and hostile ones — and DOCX files zipped from their
+/// XML parts.
 #[cfg(feature = "documents")]
-/// Paragraphs of a DOCX (`word/document.xml`), titled by the core properties' `dc:title`, else its
-/// first Title or Heading paragraph.
-fn docx(bytes: &[u8], cap: u64) -> Result<Extracted, &'static str> {
-    let mut zip =
-        zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|_| "unreadable DOCX (zip)")?;
-    let body = member(&mut zip, "word/document.xml", cap)?.ok_or("DOCX without a document")?;
-    let mut out = paragraphs(&body)?;
-    if let Ok(Some(core)) = member(&mut zip, "docProps/core.xml", 1 << 20) {
-        if let Some(t) = core_title(&core) {
-            out.title = Some(t);
-        }
-    }
-    Ok(out)
-}
-
-#[cfg(feature = "documents")]
-/// One zip member as text, decompressing at most `cap` bytes (a zip bomb stops there).
-fn member(
-    zip: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>,
-    name: &str,
-    cap: u64,
-) -> Result<Option<String>, &'static str> {
-    let f = match zip.by_name(name) {
-        Ok(f) => f,
-        Err(zip::result::ZipError::FileNotFound) => return Ok(None),
-        Err(_) => return Err("unreadable DOCX (zip)"),
-    };
-    let mut s = String::new();
-    let mut r = f.take(cap + 1);
-    r.read_to_string(&mut s)
-        .map_err(|_| "unreadable DOCX (corrupt or not UTF-8)")?;
-    if s.len() as u64 > cap {
-        return Err("decompressed larger than --max-file-mib (raise it to index the file)");
-    }
-    Ok(Some(s))
-}
-
-#[cfg(feature = "documents")]
-const BAD_XML: &str = "unreadable DOCX (XML)";
-
-#[cfg(feature = "documents")]
-/// The text of each `w:p` (runs `w:t`, tabs, breaks) and the first Title/Heading paragraph.
-fn paragraphs(xml: &str) -> Result<Extracted, &'static str> {
-    use quick_xml::events::Event;
-    let mut r = quick_xml::Reader::from_str(xml);
-    let (mut out, mut para, mut in_text, mut heading) =
-        (Extracted::default(), String::new(), false, false);
-    loop {
-        match r.read_event().map_err(|_| BAD_XML)? {
-            Event::Start(e) if e.local_name().as_ref() == b"t" => in_text = true,
-            Event::End(e) if e.local_name().as_ref() == b"t" => in_text = false,
-            ev @ (Event::Text(_) | Event::GeneralRef(_)) if in_text => push_text(&ev, &mut para),
-            Event::Empty(e) => match e.local_name().as_ref() {
-                b"tab" => para.push('\t'),
-                b"br" | b"cr" => para.push('\n'),
-                b"pStyle" => {
-                    heading |= e.attributes().flatten().any(|a| {
-                        a.key.local_name().as_ref() == b"val" && {
-                            let v = a.value.to_ascii_lowercase();
-                            v.starts_with(b"heading") || v.starts_with(b"title")
-                        }
-                    })
-                }
-                _ => {}
-            },
-            Event::End(e) if e.local_name().as_ref() == b"p" => {
-                if !para.trim().is_empty() {
-                    if heading && out.title.is_none() {
-                        out.title = Some(para.trim().to_string());
-                    }
-                    out.push_unit(&para);
-                }
-                para.clear();
-                heading = false;
-            }
-            Event::Eof => break,
-            _ => {}
-        }
-    }
-    Ok(out)
-}
-
-#[cfg(feature = "documents")]
-/// `dc:title` of `docProps/core.xml`, when set.
-fn core_title(xml: &str) -> Option<String> {
-    use quick_xml::events::Event;
-    let mut r = quick_xml::Reader::from_str(xml);
-    let (mut inside, mut title) = (false, String::new());
-    loop {
-        match r.read_event().ok()? {
-            Event::Start(e) if e.local_name().as_ref() == b"title" => inside = true,
-            ev @ (Event::Text(_) | Event::GeneralRef(_)) if inside => push_text(&ev, &mut title),
-            Event::End(_) if inside => {
-                let t = title.trim();
-                return (!t.is_empty()).then(|| t.to_string());
-            }
-            Event::Eof => return None,
-            _ => {}
-        }
-    }
-}
-
-/// Append a text event's text to `out`; entities come apart from the text (`&amp;`,
-/// `&#8212;`): predefined and character references are resolved, others dropped.
-#[cfg(feature = "documents")]
-fn push_text(ev: &quick_xml::events::Event<'_>, out: &mut String) {
-    use quick_xml::events::Event;
-    match ev {
-        Event::Text(t) => out.push_str(&t.decode().unwrap_or_default()),
-        Event::GeneralRef(e) => {
-            if let Ok(Some(c)) = e.resolve_char_ref() {
-                out.push(c);
-            } else if let Ok(name) = e.decode() {
-                out.push_str(quick_xml::escape::resolve_predefined_entity(&name).unwrap_or(""));
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Small real documents for tests: a PDF written object by object (with a correct cross-reference
-/// table) and a DOCX zipped from its XML parts.
-#[cfg(all(test, feature = "documents"))]
-pub(crate) mod samples {
+#[doc(hidden)]
+pub mod samples {
     use std::io::Write;
 
-    /// A PDF with one page per entry of `pages`, each line a text line (Helvetica).
-    pub fn pdf(pages: &[&[&str]]) -> Vec<u8> {
-        let n = pages.len();
-        // Objects: 1 catalog, 2 page tree, 3 font, then page and content per page.
-        let mut objs: Vec<String> = vec![
-            "<< /Type /Catalog /Pages 2 0 R >>".into(),
-            format!(
-                "<< /Type /Pages /Kids [{}] /Count {n} >>",
-                (0..n)
-                    .map(|i| format!("{} 0 R", 4 + 2 * i))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            ),
-            "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
-                .into(),
-        ];
-        for (i, lines) in pages.iter().enumerate() {
-            objs.push(format!(
-                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {} 0 R \
-                 /Resources << /Font << /F1 3 0 R >> >> >>",
-                5 + 2 * i
-            ));
-            let mut content = String::from("BT /F1 12 Tf 14 TL 72 720 Td\n");
-            for l in lines.iter() {
-                content += &format!("({}) Tj T*\n", l.replace('(', "\\(").replace(')', "\\)"));
-            }
-            content += "ET";
-            objs.push(format!(
-                "<< /Length {} >>\nstream\n{content}\nendstream",
-                content.len()
-            ));
-        }
+    /// A PDF of these objects (numbered from 1; object 1 must be the catalog).
+    pub fn pdf_of(objs: &[String]) -> Vec<u8> {
         let mut out = b"%PDF-1.4\n".to_vec();
         let mut offsets = Vec::new();
         for (i, o) in objs.iter().enumerate() {
@@ -292,6 +145,77 @@ pub(crate) mod samples {
         )
         .unwrap();
         out
+    }
+
+    fn stream(content: &str) -> String {
+        format!(
+            "<< /Length {} >>\nstream\n{content}\nendstream",
+            content.len()
+        )
+    }
+
+    /// A PDF with one page per entry of `pages`, each line a text line (Helvetica).
+    pub fn pdf(pages: &[&[&str]]) -> Vec<u8> {
+        let n = pages.len();
+        // Objects: 1 catalog, 2 page tree, 3 font, then page and content per page.
+        let mut objs: Vec<String> = vec![
+            "<< /Type /Catalog /Pages 2 0 R >>".into(),
+            format!(
+                "<< /Type /Pages /Kids [{}] /Count {n} >>",
+                (0..n)
+                    .map(|i| format!("{} 0 R", 4 + 2 * i))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+            FONT.into(),
+        ];
+        for (i, lines) in pages.iter().enumerate() {
+            objs.push(format!(
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {} 0 R \
+                 /Resources << /Font << /F1 3 0 R >> >> >>",
+                5 + 2 * i
+            ));
+            let mut content = String::from("BT /F1 12 Tf 14 TL 72 720 Td\n");
+            for l in lines.iter() {
+                content += &format!("({}) Tj T*\n", l.replace('(', "\\(").replace(')', "\\)"));
+            }
+            content += "ET";
+            objs.push(stream(&content));
+        }
+        pdf_of(&objs)
+    }
+
+    const FONT: &str =
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>";
+
+    /// A page whose `/Parent` is itself (and no `/Resources` to stop the inherited lookup).
+    pub fn pdf_parent_loop() -> Vec<u8> {
+        pdf_of(&[
+            "<< /Type /Catalog /Pages 2 0 R >>".into(),
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".into(),
+            "<< /Type /Page /Parent 3 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>".into(),
+            stream("BT /F1 12 Tf 72 720 Td (loop) Tj ET"),
+        ])
+    }
+
+    /// A page drawing a form XObject that draws itself: endless recursion in the reader (a stack
+    /// overflow, which no `catch_unwind` stops).
+    pub fn pdf_recursive_form() -> Vec<u8> {
+        let form = "/X1 Do";
+        pdf_of(&[
+            "<< /Type /Catalog /Pages 2 0 R >>".into(),
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".into(),
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R \
+             /Resources << /Font << /F1 6 0 R >> /XObject << /X1 5 0 R >> >> >>"
+                .into(),
+            stream("BT /F1 12 Tf 72 720 Td (before) Tj ET /X1 Do"),
+            format!(
+                "<< /Type /XObject /Subtype /Form /BBox [0 0 612 792] \
+                 /Resources << /XObject << /X1 5 0 R >> >> /Length {} >>\nstream\n{form}\nendstream",
+                form.len()
+            ),
+            FONT.into(),
+        ])
     }
 
     /// A DOCX: `title` in the core properties (if any), then paragraphs `(style, text)`; text is
@@ -393,6 +317,13 @@ mod tests {
         assert!(err.contains("--max-file-mib"), "{err}");
         // Not the magic bytes: not a document of that kind.
         assert_eq!(DocKind::of("x.pdf", b"hello"), None);
+        // A page tree whose /Parent loops: refused in process (pdf-extract would recurse until
+        // the stack overflows); the file is unreadable, not a crash.
+        let looped = samples::pdf_parent_loop();
+        assert_eq!(
+            extract(DocKind::Pdf, &looped, 1 << 20).unwrap_err(),
+            pdf::UNREADABLE
+        );
         // A page with no text (a scan).
         let empty = samples::pdf(&[&[]]);
         assert!(extract(DocKind::Pdf, &empty, 1 << 20)
