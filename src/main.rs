@@ -33,7 +33,7 @@ fn main() {
     #[cfg(feature = "documents")]
     {
         if args.get(1).map(String::as_str) == Some(leann_edge::ingest::PDF_HELPER_ARG) {
-            std::process::exit(leann_edge::ingest::pdf_helper_main());
+            std::process::exit(leann_edge::ingest::pdf_helper_main(&args[2..]));
         }
         if let Ok(exe) = std::env::current_exe() {
             leann_edge::ingest::isolate_pdf_in(exe);

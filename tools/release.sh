@@ -8,8 +8,9 @@
 # aarch64-unknown-linux-gnu (Pi 3/4/5, Zero 2 W, Jetson; arm64) and armv7-unknown-linux-gnueabihf
 # (32-bit Raspberry Pi OS; armhf).
 # Each .deb is tested by tools/test-deb.sh: unpacked into an empty root, its binary run from another
-# folder with an empty home (ARM under qemu-user) must find its model and answer `demo`; as root,
-# the static x86_64 binary also answers chrooted into that root (nothing but the package's files).
+# folder with an empty home (ARM under qemu-user) must find its model, index and find a PDF and
+# answer `demo`; as root, the static x86_64 binary also answers chrooted into that root (nothing
+# but the package's files).
 #
 #   tools/release.sh
 #   TARGETS="aarch64-unknown-linux-gnu" tools/release.sh
@@ -19,7 +20,7 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 TARGETS="${TARGETS:-x86_64-unknown-linux-musl aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf}"
 out="$CARGO_TARGET_DIR/release-artifacts"
-version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+version=$(sed -n 's/^version = "\(.*\)"/\1/p;T;q' Cargo.toml)
 step() { echo "== $(date -u +%H:%M:%S) $*"; }
 
 tools/cross-setup.sh
@@ -44,12 +45,13 @@ for t in $TARGETS; do
     armv7-*) arch=armhf ;;
     *) echo "release: no Debian architecture for $t" >&2; exit 2 ;;
   esac
-  if [[ "$t" == *musl ]] && readelf -l "$bin" | grep -q INTERP; then
+  if [[ "$t" == *musl ]] && grep -q INTERP < <(readelf -l "$bin"); then
     echo "release: $bin is dynamically linked; expected a static binary" >&2; exit 1
   fi
 
   step "$t: tarball and .deb"
   stage=$(mktemp -d)
+  trap 'rm -rf "$stage"' EXIT
   name="leann-edge-$version-$t"
   install -D -m 0755 "$bin" "$stage/$name/leann-edge"
   install -m 0644 README.md "$stage/$name/"

@@ -160,8 +160,29 @@ impl Job<'_> {
             &progress,
             &cancel,
         )?;
+        if !self.keep_vectors {
+            self.drop_stale_vectors();
+        }
         bars.finish();
         Ok(report)
+    }
+}
+
+impl Job<'_> {
+    /// Vectors kept by an earlier build of this output belong to that index (perhaps another
+    /// model): `bench` would take them as this one's exact baseline. Removed after a successful
+    /// build, unless the path is an input, lies in one, or is the embedding cache.
+    fn drop_stale_vectors(&self) {
+        let vp = vectors_path(self.output);
+        let Ok(canon) = vp.canonicalize() else {
+            return;
+        };
+        let is = |p: &PathBuf| p.canonicalize().is_ok_and(|c| canon.starts_with(c));
+        let input = self.paths.iter().any(is);
+        let cache = self.params.embed_cache.as_ref().is_some_and(is);
+        if canon.is_file() && !input && !cache && std::fs::remove_file(&vp).is_ok() {
+            log::info!("removed {} (vectors of an earlier build)", vp.display());
+        }
     }
 }
 

@@ -10,9 +10,7 @@ use crate::embed::Embedder;
 use crate::error::{Error, Result};
 use crate::flash::FlashSource;
 use crate::passages::{record_id, Passage};
-use crate::search::{
-    pool_size, rerank_candidates, SearchParams, SearchResult, SearchSpace, SearchStats, MAX_K,
-};
+use crate::search::{pool_size, rerank_candidates, SearchParams, SearchResult, SearchStats, MAX_K};
 use std::collections::{HashMap, HashSet};
 
 /// How hits are ranked.
@@ -137,7 +135,8 @@ pub struct Answer {
     pub hits: Vec<AnswerHit>,
     /// Search costs.
     pub stats: SearchStats,
-    /// Score of the best passage found, also when `min_score` dropped it.
+    /// Score of the best passage found, also when `min_score` dropped it (hybrid: of those with a
+    /// cosine — keyword-only candidates get one only when reached; with no hits, all were).
     pub best_score: Option<f32>,
     /// The ranking used.
     pub mode: Ranking,
@@ -200,7 +199,6 @@ pub fn answer<S: FlashSource, E: Embedder + ?Sized>(
         opts,
         memo,
         q,
-        cache_capacity: p.cache_capacity,
         stats: &mut stats,
     };
     let (hits, best_score, overlaps_dropped) = pick.hits(ranked, k)?;
@@ -244,8 +242,8 @@ fn continues(prev: &str, next: &str) -> bool {
     let Some(probe) = head(next) else {
         return false;
     };
-    prev.rfind(probe)
-        .is_some_and(|i| next.starts_with(&prev[i..]))
+    prev.match_indices(probe)
+        .any(|(i, _)| next.starts_with(&prev[i..]))
 }
 
 /// The first [`OVERLAP_PROBE`] bytes of `t` (to a character boundary), if `t` is longer.
@@ -268,7 +266,6 @@ struct Pick<'a, S: FlashSource, E: Embedder + ?Sized> {
     memo: Option<&'a dyn super::RecomputeMemo>,
     /// The query vector (dense and hybrid rankings).
     q: Option<Vec<f32>>,
-    cache_capacity: usize,
     stats: &'a mut SearchStats,
 }
 
@@ -285,6 +282,10 @@ impl<S: FlashSource, E: Embedder + ?Sized> Pick<'_, S, E> {
         let (mut seen, mut shown) = (HashSet::new(), Vec::<(String, Passage)>::new());
         let (mut hits, mut dropped) = (Vec::new(), 0);
         for r in ranked {
+            // A known score under the floor: out before it can count as a repeat.
+            if r.score.zip(floor).is_some_and(|(s, m)| s < m) {
+                continue;
+            }
             let ps = self.idx.passage(r.id)?;
             let doc = doc_of(&ps, r.id);
             if opts.group_by_doc && seen.contains(&doc) {
@@ -327,12 +328,8 @@ impl<S: FlashSource, E: Embedder + ?Sized> Pick<'_, S, E> {
     /// The cosine of passage `id` to the query, its vector recomputed (no query vector: 0).
     fn cosine(&mut self, id: u32) -> Result<f32> {
         let Some(q) = &self.q else { return Ok(0.0) };
-        let mut se = self.idx.searcher(self.enc, self.cache_capacity)?;
-        if let Some(m) = self.memo {
-            se = se.with_recompute_cache(m);
-        }
         let mut v = Vec::new();
-        se.exact(&[id], &mut v, self.stats)?;
+        super::recompute::exact_vectors(self.idx, self.enc, self.memo, &[id], &mut v, self.stats)?;
         Ok((crate::kernels::active().dot)(q, &v[..q.len()]))
     }
 }
@@ -494,7 +491,8 @@ fn filtered_dense<S: FlashSource, E: Embedder + ?Sized>(
 fn doc_of(ps: &Passage, node: u32) -> String {
     match &ps.source {
         Some(s) => s.path.clone(),
-        None if ps.id.is_empty() => format!("#{node}"),
+        // NUL: no file path or record id holds one.
+        None if ps.id.is_empty() => format!("\0{node}"),
         None => record_id(&ps.id).to_string(),
     }
 }

@@ -1,8 +1,11 @@
-//! Reading a PDF in a child process: the binary named by [`isolate_pdf_in`] is run as
-//! `EXE __pdf-text` ([`PDF_HELPER_ARG`]); it limits itself (address space, CPU time, no core
-//! dump), reads the PDF from stdin and writes its pages to stdout ([`helper_main`]). The parent
-//! bounds what it reads back and kills the child after [`WALL`]. Frame format: `LEPDF1`, then
-//! `E` + reason, or `P` + one byte "more pages" + per page `+` + u32 LE length + text or `-`.
+//! Reading a PDF in a child process: this binary (`/proc/self/exe` on Linux, else the path given
+//! to [`isolate_pdf_in`]) is run as `EXE __pdf-text LEN` ([`PDF_HELPER_ARG`]); it limits itself
+//! (data memory scaled to the input, CPU time, no core dump), reads the PDF from stdin and writes
+//! its pages to stdout ([`helper_main`]). The parent bounds what it reads back and kills the child
+//! after [`WALL`]. The first use probes the helper with an empty input; a helper that does not
+//! answer as expected (another build, emulation) is not used again and PDFs are read in process.
+//! Frame format: `LEPDF1`, then `E` + reason, or `P` + one byte "more pages" + per page `+` +
+//! u32 LE length + text, or `-`.
 use super::pdf::{read_pages, Pages, ENCRYPTED, MAX_PAGES, UNREADABLE};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -13,7 +16,8 @@ use std::time::{Duration, Instant};
 /// The argument that makes the binary a PDF helper.
 pub const PDF_HELPER_ARG: &str = "__pdf-text";
 
-/// Address space a helper may map (the PDF, its decompressed streams, the text).
+/// Data memory a helper may allocate at least (the PDF, its decompressed streams, the text); more
+/// for a large input: [`memory_for`].
 const MEMORY: u64 = 1 << 30;
 /// CPU seconds a helper may use.
 const CPU_SECS: u64 = 60;
@@ -22,6 +26,13 @@ const WALL: Duration = Duration::from_secs(90);
 const MAGIC: &[u8] = b"LEPDF1";
 
 static HELPER: OnceLock<PathBuf> = OnceLock::new();
+/// Whether the helper answered the probe (decided on first use).
+static WORKS: OnceLock<bool> = OnceLock::new();
+
+/// The data-memory limit of a helper reading `len` bytes.
+fn memory_for(len: u64) -> u64 {
+    MEMORY.max(len.saturating_mul(4).saturating_add(MEMORY / 2))
+}
 
 /// Read every PDF in a child process running `exe` (a binary whose `main` hands
 /// [`PDF_HELPER_ARG`] to [`helper_main`], as `leann-edge` does). Without this, PDFs are read in
@@ -30,15 +41,30 @@ pub fn isolate_pdf_in(exe: PathBuf) {
     let _ = HELPER.set(exe);
 }
 
-/// The pages of a PDF: through the helper when one is set and starts, else in this process.
+/// The pages of a PDF: through the helper when one is set and works, else in this process.
 pub(super) fn pages(bytes: &[u8], cap: u64) -> Result<Pages, &'static str> {
-    match HELPER.get() {
-        Some(exe) => match run(exe, bytes, cap) {
-            Err(Spawn) => read_pages(bytes),
-            Ok(r) => r,
-        },
-        None => read_pages(bytes),
+    let Some(exe) = usable_helper() else {
+        return read_pages(bytes);
+    };
+    match run(&exe, bytes, cap) {
+        Ok(r) => r,
+        Err(Spawn) => read_pages(bytes),
     }
+}
+
+/// The helper to run, if one is set and answered the probe.
+fn usable_helper() -> Option<PathBuf> {
+    let given = HELPER.get()?;
+    let own = Path::new("/proc/self/exe");
+    let exe = if own.exists() { own } else { given.as_path() };
+    let works = *WORKS.get_or_init(|| {
+        let ok = matches!(run(exe, b"", 0), Ok(Err(UNREADABLE)));
+        if !ok {
+            log::warn!("the PDF helper ({} {PDF_HELPER_ARG}) does not work here; reading PDFs in this process", exe.display());
+        }
+        ok
+    });
+    works.then(|| exe.to_path_buf())
 }
 
 /// The helper could not be started (e.g. a foreign binary under qemu-user).
@@ -47,6 +73,7 @@ struct Spawn;
 fn run(exe: &Path, bytes: &[u8], cap: u64) -> Result<Result<Pages, &'static str>, Spawn> {
     let mut child = Command::new(exe)
         .arg(PDF_HELPER_ARG)
+        .arg(bytes.len().to_string())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -84,21 +111,38 @@ fn run(exe: &Path, bytes: &[u8], cap: u64) -> Result<Result<Pages, &'static str>
     };
     let out = reader.join().unwrap_or_default();
     let _ = writer.join();
+    // Too much output first: the reader's closed pipe is what killed such a helper.
     Ok(match status {
-        None => Err("unreadable PDF (reading it took too long)"),
-        Some(s) if !s.success() => Err("unreadable PDF (the reader failed on it)"),
-        Some(_) if out.len() as u64 > limit => {
+        _ if out.len() as u64 > limit => {
             Err("text larger than --max-file-mib (raise it to index the file)")
         }
+        None => Err(TOO_LONG),
+        Some(s) if timed_out(&s) => Err(TOO_LONG),
+        Some(s) if !s.success() => Err("unreadable PDF (the reader failed on it)"),
         Some(_) => decode(&out).ok_or(UNREADABLE).and_then(|r| r),
     })
 }
 
-/// Run as the helper: limit this process, read a PDF from stdin, write its pages to stdout.
-/// Returns the exit code.
-pub fn helper_main() -> i32 {
-    limit_self();
-    let mut bytes = Vec::new();
+const TOO_LONG: &str = "unreadable PDF (reading it took too long)";
+
+/// Whether a helper was stopped for its CPU time (SIGXCPU) or killed.
+#[cfg(unix)]
+fn timed_out(s: &std::process::ExitStatus) -> bool {
+    use std::os::unix::process::ExitStatusExt;
+    matches!(s.signal(), Some(libc::SIGXCPU) | Some(libc::SIGKILL))
+}
+
+#[cfg(not(unix))]
+fn timed_out(_: &std::process::ExitStatus) -> bool {
+    false
+}
+
+/// Run as the helper (`args`: what follows [`PDF_HELPER_ARG`], the input's length): limit this
+/// process, read a PDF from stdin, write its pages to stdout. Returns the exit code.
+pub fn helper_main(args: &[String]) -> i32 {
+    let len: u64 = args.first().and_then(|a| a.parse().ok()).unwrap_or(0);
+    limit_self(memory_for(len));
+    let mut bytes = Vec::with_capacity(len.min(1 << 32) as usize);
     if std::io::stdin().read_to_end(&mut bytes).is_err() {
         return 1;
     }
@@ -110,7 +154,7 @@ pub fn helper_main() -> i32 {
 }
 
 #[cfg(unix)]
-fn limit_self() {
+fn limit_self(memory: u64) {
     let set = |what, n: u64| {
         let l = libc::rlimit {
             rlim_cur: n as libc::rlim_t,
@@ -119,13 +163,14 @@ fn limit_self() {
         // SAFETY: setrlimit reads the struct we pass by pointer and changes only this process.
         unsafe { libc::setrlimit(what, &l) };
     };
-    set(libc::RLIMIT_AS, MEMORY);
+    // Data, not address space: an allocator may reserve large address ranges up front.
+    set(libc::RLIMIT_DATA, memory);
     set(libc::RLIMIT_CPU, CPU_SECS);
     set(libc::RLIMIT_CORE, 0);
 }
 
 #[cfg(not(unix))]
-fn limit_self() {}
+fn limit_self(_: u64) {}
 
 /// Block SIGPIPE for the calling thread (a write to a closed pipe then returns `EPIPE`; the
 /// signal, directed at this thread, is dropped when it exits).
@@ -199,9 +244,9 @@ fn decode(b: &[u8]) -> Option<Result<Pages, &'static str>> {
             return None;
         }
         let n = u32::from_le_bytes(rest[..4].try_into().ok()?) as usize;
-        let text = rest.get(4..4 + n)?;
+        let text = rest.get(4..)?.get(..n)?;
         pages.push(Some(String::from_utf8(text.to_vec()).ok()?));
-        rest = &rest[4 + n..];
+        rest = &rest[4..][n..];
     }
     Some(Ok(Pages {
         pages,
