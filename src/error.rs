@@ -58,6 +58,14 @@ pub enum Error {
         /// Encoder fingerprint of the embedder given.
         given_model: String,
     },
+    /// The index was built by the same model computing in other arithmetic (f32 vs int8).
+    #[error("index was built with {index} encoder compute but the encoder given computes in {given}; open the encoder with the index's compute (CLI: leave out --compute, the index's is used)")]
+    ComputeMismatch {
+        /// `int8` or `f32`: what built the index.
+        index: &'static str,
+        /// `int8` or `f32`: what the encoder given does.
+        given: &'static str,
+    },
     /// Dimensions disagree.
     #[error("dimension mismatch: index has {index}, vector has {given}")]
     Dimension {

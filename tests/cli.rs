@@ -1299,3 +1299,102 @@ fn a_hostile_pdf_kills_only_the_pdf_helper_not_the_build() {
         "{out}"
     );
 }
+
+/// `--compute int8` (the default for a new index) at build: the index records it, every later
+/// command computes the same way without being told, and asking for the other arithmetic is one
+/// clear error (both ways).
+#[test]
+fn an_int8_compute_index_is_searched_and_changed_with_int8_compute() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("c.jsonl");
+    let recs = [
+        (
+            "kettle",
+            "Descale the kettle every month with a cup of white vinegar and a litre of water.",
+        ),
+        (
+            "bike",
+            "Pump the bicycle tyres to four bar before a long ride and check the brake pads.",
+        ),
+        (
+            "fern",
+            "Ferns like shade and damp soil; water them twice a week in summer.",
+        ),
+        (
+            "tax",
+            "The tax return is due by the end of July; late filing costs a fee.",
+        ),
+    ];
+    let lines: String = recs
+        .iter()
+        .map(|(id, t)| serde_json::json!({"id": id, "text": t}).to_string() + "\n")
+        .collect();
+    std::fs::write(&corpus, lines).unwrap();
+    let idx = dir.path().join("i8.leann");
+    let (idx_s, corpus_s) = (idx.to_str().unwrap(), corpus.to_str().unwrap());
+    let (ok, _, err) = run(&["--compute", "int8", "build", corpus_s, "-o", idx_s]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = run(&["info", idx_s, "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["encoder_compute"], "int8", "{v}");
+    for (q, want) in [
+        ("how do I remove limescale from a kettle", "kettle"),
+        ("what tyre pressure for cycling", "bike"),
+        ("when must I file my taxes", "tax"),
+    ] {
+        let (ok, out, err) = run(&["search", idx_s, q, "--json", "-k", "1", "--mode", "dense"]);
+        assert!(ok, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["hits"][0]["id"], want, "{q}: {v:#}");
+    }
+    let (ok, _, err) = run(&["--compute", "f32", "search", idx_s, "kettle"]);
+    assert!(
+        !ok && err.contains("int8") && err.contains("--compute"),
+        "{err}"
+    );
+    // A change embeds with the index's arithmetic: the new passage is found, verify passes.
+    let more = dir.path().join("more.jsonl");
+    let rec =
+        serde_json::json!({"id": "owl", "text": "Owls hunt at night and swallow mice whole."});
+    std::fs::write(&more, rec.to_string() + "\n").unwrap();
+    let (ok, _, err) = run(&["add", idx_s, more.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = run(&[
+        "search",
+        idx_s,
+        "which birds hunt mice at night",
+        "--json",
+        "-k",
+        "1",
+        "--mode",
+        "dense",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["hits"][0]["id"], "owl", "{v:#}");
+    let (ok, _, err) = run(&["verify", idx_s]);
+    assert!(ok, "{err}");
+    // And the other way round: an f32 index refuses int8 compute.
+    let f32_idx = dir.path().join("f32.leann");
+    let (ok, _, err) = run(&[
+        "--compute",
+        "f32",
+        "build",
+        corpus_s,
+        "-o",
+        f32_idx.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(&[
+        "--compute",
+        "int8",
+        "search",
+        f32_idx.to_str().unwrap(),
+        "kettle",
+    ]);
+    assert!(
+        !ok && err.contains("f32") && err.contains("--compute"),
+        "{err}"
+    );
+}

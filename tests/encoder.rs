@@ -1,7 +1,7 @@
 //! The tract encoder against onnxruntime's golden vectors (tests/fixtures/golden.json, made by
 //! models/golden.py). Needs the model: `models/fetch.sh`.
 #![cfg(feature = "tract")]
-use leann_edge::embed::tract::{default_model_dir, EncoderConfig, TractEmbedder};
+use leann_edge::embed::tract::{default_model_dir, Compute, EncoderConfig, TractEmbedder};
 use leann_edge::embed::{EmbedError, Embedder};
 
 fn golden() -> Vec<(String, Vec<f32>)> {
@@ -31,11 +31,16 @@ fn emulated() -> bool {
 }
 
 fn embedder(threads: usize) -> TractEmbedder {
+    embedder_computing(threads, Compute::F32)
+}
+
+fn embedder_computing(threads: usize, compute: Compute) -> TractEmbedder {
     let dir = default_model_dir().expect("the model: run models/fetch.sh");
     TractEmbedder::open(
         &dir,
         EncoderConfig {
             threads,
+            compute,
             ..Default::default()
         },
     )
@@ -129,6 +134,52 @@ const NATURAL_STRIDES_1: usize = 63;
 const NATURAL_STRIDES_2: usize = 51;
 /// Broadcast adds: the attention mask in each layer and the position embeddings.
 const BROADCAST_ADD: usize = 7;
+
+/// int8 compute: every weight matmul rewritten (36), the integer kernels chosen, vectors close to
+/// onnxruntime's f32 ones (retrieval quality is judged in docs/benchmarks.md, not here), and a
+/// text's vector the same alone, in a batch with longer texts (padding) and on two threads: the
+/// activations are quantised per token, so nothing else in the run changes it.
+#[test]
+fn int8_compute_rewrites_every_weight_matmul_and_is_independent_of_the_batch() {
+    let mut g = golden();
+    if emulated() {
+        g.retain(|(t, _)| t.len() <= 40);
+        g.truncate(4);
+    }
+    let e = embedder_computing(1, Compute::Int8);
+    let passes: Vec<(&str, usize)> = e.passes().iter().map(|p| (p.name, p.changed)).collect();
+    assert_eq!(passes[0], ("int8_matmul", 36), "{passes:?}");
+    // Left to fold: the two embedding tables.
+    assert_eq!(passes[1], ("fold_dequant", 2), "{passes:?}");
+    let kernels = e.matmul_kernels();
+    eprintln!("int8 kernels: {kernels:?}");
+    assert!(kernels.iter().any(|k| k.contains("i32")), "{kernels:?}");
+    assert!(e.fingerprint().ends_with("+int8-compute"));
+    assert_ne!(e.fingerprint(), embedder(1).fingerprint());
+    let texts: Vec<&str> = g.iter().map(|(t, _)| t.as_str()).collect();
+    let all = e.embed(&texts).unwrap();
+    let two = embedder_computing(2, Compute::Int8);
+    let (mut worst, mut worst_alone) = (1f32, 1f32);
+    for (i, (t, want)) in g.iter().enumerate() {
+        let batched = &all[i * 384..(i + 1) * 384];
+        let c = cos(batched, want);
+        worst = worst.min(c);
+        assert!(c >= 0.98, "int8 cosine {c} to f32 for {t:?}");
+        // Not bit for bit: f32 sums in other tile orders can flip a rounding step of a token's
+        // quantised activations (measured here: cosine ≥ 0.99995). A per-batch scale (ONNX's
+        // DynamicQuantizeLinear) would tie every vector to the other texts of its batch.
+        for alone in [e.embed(&[t]).unwrap(), two.embed(&[t]).unwrap()] {
+            let c = cos(batched, &alone);
+            worst_alone = worst_alone.min(c);
+            assert!(c >= 0.9999, "alone vs batched cosine {c} for {t:?}");
+        }
+    }
+    eprintln!("worst int8 cosine to onnxruntime f32: {worst}, alone vs batched: {worst_alone}");
+    assert!(
+        worst < 0.99999,
+        "int8 compute gave the f32 vectors: not computing in int8?"
+    );
+}
 
 #[test]
 fn a_huge_text_is_embedded_like_its_first_tokens() {

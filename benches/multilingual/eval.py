@@ -1,7 +1,8 @@
 """Score `leann-edge bench --json` runs on the multilingual set (topics.py) per model.
 
-usage: python3 benches/multilingual/eval.py BIN DATA NAME=MODEL_DIR... [--threads 2]
-Builds DATA/NAME.leann with each model (dense, default settings) and prints, over the 64
+usage: python3 benches/multilingual/eval.py BIN DATA NAME=MODEL_DIR[@COMPUTE]... [--threads 2]
+Builds DATA/NAME.leann with each model (dense, default settings; `@f32` / `@int8` picks the
+encoder arithmetic, `--compute`) and prints, over the 64
 questions: success@1 and @3 (a passage of the question's topic, any language), same-language@1
 (German/French/Spanish questions: the top hit is the passage in the question's own language),
 English question@1 (English questions: the top hit is of the topic), cross-language recall@3 (share of
@@ -18,7 +19,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("bin")
     ap.add_argument("data")
-    ap.add_argument("models", nargs="+", help="NAME=MODEL_DIR")
+    ap.add_argument("models", nargs="+", help="NAME=MODEL_DIR[@COMPUTE]")
     ap.add_argument("--threads", default="2")
     a = ap.parse_args()
     d = a.data
@@ -26,9 +27,11 @@ def main():
     print("|---|---|---|---|---|---|---|---|")
     for spec in a.models:
         name, model = spec.split("=", 1)
+        model, _, compute = model.partition("@")
         idx = os.path.join(d, f"{name}.leann")
         env = dict(os.environ, LEANN_EDGE_MODEL=model)
-        subprocess.run([a.bin, "--model", model, "build", os.path.join(d, "corpus.jsonl"), "-o", idx],
+        how = ["--compute", compute] if compute else []
+        subprocess.run([a.bin, "--model", model, *how, "build", os.path.join(d, "corpus.jsonl"), "-o", idx],
                        check=True, env=env, capture_output=True)
         out = subprocess.run([a.bin, "--model", model, "--threads", a.threads, "bench", idx,
                               "--queries", os.path.join(d, "queries.jsonl"),

@@ -27,9 +27,10 @@ pub struct AddArgs {
 /// Run `add`.
 pub fn run(g: &Global, a: &AddArgs) -> Result<()> {
     let opts = a.ingest.options()?;
-    open_index(&a.index)?;
+    let idx = open_index(&a.index)?;
     let b = g.board()?;
-    let enc = g.encoder(&b)?;
+    let enc = g.encoder_for(&b, &idx)?;
+    drop(idx);
     let (recs, sum) = collect(&a.paths, &opts);
     super::build::print_summary(&sum, recs.len());
     if recs.is_empty() {

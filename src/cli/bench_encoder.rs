@@ -30,10 +30,12 @@ pub fn run(g: &Global, a: &BenchEncoderArgs) -> Result<()> {
     let t = std::time::Instant::now();
     let enc = g.encoder(&b)?;
     println!(
-        "model load {:.0} ms, threads {}",
+        "model load {:.0} ms, threads {}, compute {}",
         t.elapsed().as_secs_f64() * 1000.0,
-        g.threads(&b)
+        g.threads(&b),
+        enc.config().compute.name()
     );
+    println!("matmul kernels: {}", enc.matmul_kernels().join(", "));
     println!(
         "{:>6} {:>7} {:>12} {:>12} {:>10}",
         "batch", "tokens", "ms/call", "ms/passage", "passages/s"

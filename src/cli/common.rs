@@ -5,7 +5,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use leann_edge::boards::Board;
 use leann_edge::embed::tract::{
-    default_model_dir, known_model_dir, EncoderConfig, TractEmbedder, KNOWN,
+    default_model_dir, known_model_dir, Compute, EncoderConfig, TractEmbedder, KNOWN,
 };
 use leann_edge::flash::FileSource;
 use leann_edge::index::{BuildParams, Index, Navigation, OpenOptions, Ranking};
@@ -14,6 +14,11 @@ use std::path::{Path, PathBuf};
 
 /// Most encoder threads `--threads` accepts (more only adds start-up time and memory).
 pub const MAX_THREADS: u64 = 64;
+
+/// Encoder arithmetic of a new index when `--compute` is not given. int8: on docs-faq its nDCG@10
+/// stayed within 0.6% of f32 while queries took a third less time and builds less than half
+/// (docs/benchmarks.md, "int8 compute"). Indexes record theirs; older ones are f32.
+pub const NEW_INDEX_COMPUTE: Compute = Compute::Int8;
 
 /// Options every subcommand takes.
 #[derive(Args, Clone, Debug)]
@@ -33,6 +38,29 @@ pub struct Global {
     /// Encoder threads (default: the board's).
     #[arg(long, global = true, value_parser = clap::value_parser!(u64).range(1..=MAX_THREADS))]
     pub threads: Option<u64>,
+    /// Encoder arithmetic: int8 (activations quantised per token, integer matmul kernels) or
+    /// f32. An index records the one it was built with and is searched and changed with the same
+    /// (default: the index's; for a new index int8).
+    #[arg(long, global = true, value_enum)]
+    pub compute: Option<ComputeArg>,
+}
+
+/// Encoder arithmetic (see [`Compute`]).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ComputeArg {
+    /// f32 arithmetic on the int8-stored weights.
+    F32,
+    /// int8 × int8 matmuls, activations quantised per token.
+    Int8,
+}
+
+impl From<ComputeArg> for Compute {
+    fn from(c: ComputeArg) -> Compute {
+        match c {
+            ComputeArg::F32 => Compute::F32,
+            ComputeArg::Int8 => Compute::Int8,
+        }
+    }
 }
 
 impl Global {
@@ -62,9 +90,48 @@ impl Global {
         })
     }
 
-    /// Open the encoder.
+    /// Open the encoder for a new index (`build`, `demo`, `bench-encoder`): `--compute`, else
+    /// [`NEW_INDEX_COMPUTE`].
     pub fn encoder(&self, b: &Board) -> Result<TractEmbedder> {
-        self.encoder_with(b, EncoderConfig::with_threads(self.threads(b)))
+        let config = EncoderConfig {
+            compute: NEW_INDEX_COMPUTE,
+            ..EncoderConfig::with_threads(self.threads(b))
+        };
+        self.encoder_with(b, config)
+    }
+
+    /// Open the encoder an existing index is searched and changed with: the compute it records
+    /// (`--compute`, when given, must be that one).
+    pub fn encoder_for(&self, b: &Board, idx: &IndexFile) -> Result<TractEmbedder> {
+        self.encoder_for_with(b, idx, EncoderConfig::with_threads(self.threads(b)))
+    }
+
+    /// [`Global::encoder_for`] with `config` (its compute replaced by the index's).
+    pub fn encoder_for_with(
+        &self,
+        b: &Board,
+        idx: &IndexFile,
+        config: EncoderConfig,
+    ) -> Result<TractEmbedder> {
+        let built = Compute::of_fingerprint(&idx.meta().encoder);
+        if let Some(asked) = self.compute.map(Compute::from) {
+            if asked != built {
+                bail!(
+                    "the index was built with {} encoder compute and is searched with the same: \
+                     leave out --compute {}, or rebuild it with --compute {}",
+                    built.name(),
+                    asked.name(),
+                    asked.name()
+                );
+            }
+        }
+        self.encoder_with(
+            b,
+            EncoderConfig {
+                compute: built,
+                ..config
+            },
+        )
     }
 
     /// Open the encoder with `config` (its thread count is replaced by `--threads` / the board's).
@@ -72,6 +139,7 @@ impl Global {
         let dir = self.model_dir()?;
         let config = EncoderConfig {
             threads: self.threads(b),
+            compute: self.compute.map_or(config.compute, Compute::from),
             ..config
         };
         Ok(TractEmbedder::open(&dir, config)?)

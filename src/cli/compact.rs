@@ -24,9 +24,9 @@ pub fn run(g: &Global, a: &CompactArgs) -> Result<()> {
     let (n, dim) = (idx.len(), idx.meta().dim as usize);
     let (m, bits) = (idx.meta().pq_m as usize, idx.meta().pq_bits);
     let rotate = idx.pq().rotation.as_ref().map_or(0, |r| r.out_dim);
-    drop(idx);
     let b = g.board()?;
-    let enc = g.encoder(&b)?;
+    let enc = g.encoder_for(&b, &idx)?;
+    drop(idx);
     let r = change(&a.index, &enc, Change::Rewrite)?;
     print_report("compact", &r, a.json)?;
     if let Ok(fresh) = BuildPlan::new(&BuildParams::default(), n.max(1), dim) {

@@ -56,7 +56,7 @@ fn answer(g: &Global, b: &leann_edge::boards::Board, out: &Path) -> Result<()> {
         text_bytes(&br),
         br.overhead as f64 / br.passages.max(1) as f64
     );
-    let enc = g.encoder(b)?;
+    let enc = g.encoder_for(b, &idx)?;
     let p = b.search_params();
     let mut se = idx.searcher(&enc, p.cache_capacity)?;
     for q in QUESTIONS {

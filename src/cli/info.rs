@@ -2,6 +2,7 @@
 use super::common::{open_index, IndexFile};
 use anyhow::Result;
 use clap::Args;
+use leann_edge::embed::tract::Compute;
 use leann_edge::index::listing::text_bytes;
 use leann_edge::index::Breakdown;
 use std::path::PathBuf;
@@ -41,9 +42,15 @@ fn encoder_languages(idx: &IndexFile) -> Option<&'static str> {
         .map(|k| k.languages)
 }
 
+/// The arithmetic the index's encoder computed in (and searches compute in).
+fn compute(idx: &IndexFile) -> Compute {
+    Compute::of_fingerprint(&idx.meta().encoder)
+}
+
 fn print_json(idx: &IndexFile) -> Result<()> {
     let mut doc = leann_edge::index::listing::info_json(idx);
     doc["encoder_languages"] = encoder_languages(idx).into();
+    doc["encoder_compute"] = compute(idx).name().into();
     println!("{}", serde_json::to_string_pretty(&doc)?);
     Ok(())
 }
@@ -62,6 +69,7 @@ fn print_text(path: &std::path::Path, idx: &IndexFile, br: &Breakdown) {
     if let Some(l) = encoder_languages(idx) {
         println!("encoder languages: {l}");
     }
+    println!("encoder compute: {}", compute(idx).name());
     println!(
         "{:<18} {:>12} {:>10} {:>9}",
         "component", "bytes", "B/passage", "% text"

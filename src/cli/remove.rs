@@ -29,9 +29,10 @@ pub fn run(g: &Global, a: &RemoveArgs) -> Result<()> {
         (true, false) => Change::RemoveSources(a.sources.clone()),
         _ => bail!("give --id ID... or --source PATH... (one of them)"),
     };
-    open_index(&a.index)?;
+    let idx = open_index(&a.index)?;
     let b = g.board()?;
-    let enc = g.encoder(&b)?;
+    let enc = g.encoder_for(&b, &idx)?;
+    drop(idx);
     let r = change(&a.index, &enc, what)?;
     print_report("remove", &r, a.json)
 }

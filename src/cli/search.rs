@@ -62,7 +62,7 @@ pub fn run(g: &Global, a: &SearchArgs) -> Result<()> {
     };
     opts.validate()?;
     let idx = open_index(&a.index)?;
-    let enc = g.encoder(&b)?;
+    let enc = g.encoder_for(&b, &idx)?;
     let ans = answer(&idx, &enc, &a.query, &p, &opts)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&ans)?);

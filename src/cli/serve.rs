@@ -92,7 +92,7 @@ impl ServiceArgs {
         for p in &self.sync_paths {
             std::fs::metadata(p).with_context(|| format!("--sync {}", p.display()))?;
         }
-        open_index(&self.index)?;
+        let idx = open_index(&self.index)?;
         let b = g.board()?;
         let params = self.s.params(&b)?;
         let cache_mb = self
@@ -104,7 +104,8 @@ impl ServiceArgs {
                 b.ram_budget_mb
             );
         }
-        let enc = g.encoder(&b)?;
+        let enc = g.encoder_for(&b, &idx)?;
+        drop(idx);
         let cfg = ServiceConfig {
             recompute_cache_bytes: cache_mb.saturating_mul(1 << 20),
             index: self.index.clone(),

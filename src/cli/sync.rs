@@ -36,9 +36,10 @@ pub fn run(g: &Global, a: &SyncArgs) -> Result<()> {
             bail!("{}: {e}; sync makes the index exactly these paths, so it refuses a path it cannot read", p.display());
         }
     }
-    open_index(&a.index)?;
+    let idx = open_index(&a.index)?;
     let b = g.board()?;
-    let enc = g.encoder(&b)?;
+    let enc = g.encoder_for(&b, &idx)?;
+    drop(idx);
     let (recs, sum) = collect(&a.paths, &opts);
     super::build::print_summary(&sum, recs.len());
     if recs.is_empty() && !a.allow_empty {

@@ -21,7 +21,7 @@ pub fn run(g: &Global, a: &VerifyArgs) -> Result<()> {
         checksum: Checksum::Always,
         ..EncoderConfig::default()
     };
-    let enc = g.encoder_with(&b, config)?;
+    let enc = g.encoder_for_with(&b, &idx, config)?;
     idx.check_embedder(&enc)?;
     println!(
         "{}: OK ({} sections, checksums match, encoder {} present and verified)",

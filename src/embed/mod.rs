@@ -12,6 +12,10 @@ pub mod tensorrt;
 #[cfg(feature = "tract")]
 pub mod tract;
 
+/// What an encoder fingerprint ends with when the encoder computes its matmuls in int8 (tract's
+/// `Compute::Int8`): such an index is searched with the same arithmetic.
+pub const INT8_COMPUTE_SUFFIX: &str = "+int8-compute";
+
 /// Errors from an embedder.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

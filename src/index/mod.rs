@@ -220,6 +220,16 @@ impl<S: FlashSource> Index<S> {
                 .strip_prefix(self.meta.encoder.as_str())
                 .is_some_and(|rest| rest.starts_with(":tok:"));
         if fp != self.meta.encoder && !legacy {
+            use crate::embed::INT8_COMPUTE_SUFFIX as INT8;
+            let base = |f: &str| f.len() - if f.ends_with(INT8) { INT8.len() } else { 0 };
+            let name = |f: &str| if f.ends_with(INT8) { "int8" } else { "f32" };
+            let enc = self.meta.encoder.as_str();
+            if fp[..base(&fp)] == enc[..base(enc)] {
+                return Err(Error::ComputeMismatch {
+                    index: name(enc),
+                    given: name(&fp),
+                });
+            }
             return Err(Error::ModelMismatch {
                 index_model: self.meta.encoder.clone(),
                 given_model: fp,

@@ -52,7 +52,7 @@ pub fn run(g: &Global, a: &BenchArgs) -> Result<()> {
         }
     }
     let idx = open_index(&a.index)?;
-    let enc = g.encoder(&b)?;
+    let enc = g.encoder_for(&b, &idx)?;
     let cfg = eval::BenchConfig {
         queries: a.queries.clone(),
         qrels: a.qrels.clone(),

@@ -20,6 +20,48 @@ pub struct EncoderConfig {
     pub profile: bool,
     /// Print the optimised plan when it is built (`LEANN_EDGE_TRACT_DUMP`).
     pub dump_plan: bool,
+    /// How the weight matmuls compute (the index records it: see [`Compute`]).
+    pub compute: Compute,
+}
+
+/// How the encoder's weight matmuls compute. Embeddings differ slightly between the two, so an
+/// index records which one built it (in the encoder fingerprint) and is searched with the same.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Compute {
+    /// f32 arithmetic on the int8-stored weights (dequantised once at load).
+    #[default]
+    F32,
+    /// int8 × int8 → i32 arithmetic: activations quantised per token at run time (the
+    /// `int8_matmul` pass), tract's integer kernels (VNNI on x86, SDOT on aarch64).
+    Int8,
+}
+
+impl Compute {
+    /// What the encoder fingerprint carries after the model's for this compute (`""` for f32,
+    /// so indexes built before int8 compute existed keep matching).
+    pub fn fingerprint_suffix(self) -> &'static str {
+        match self {
+            Compute::F32 => "",
+            Compute::Int8 => crate::embed::INT8_COMPUTE_SUFFIX,
+        }
+    }
+
+    /// The compute an encoder fingerprint records.
+    pub fn of_fingerprint(fingerprint: &str) -> Compute {
+        if fingerprint.ends_with(Compute::Int8.fingerprint_suffix()) {
+            Compute::Int8
+        } else {
+            Compute::F32
+        }
+    }
+
+    /// Its name on the command line and in `info`: `f32` or `int8`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compute::F32 => "f32",
+            Compute::Int8 => "int8",
+        }
+    }
 }
 
 impl Default for EncoderConfig {
@@ -33,6 +75,7 @@ impl Default for EncoderConfig {
             run_tokens: k.tract_run_tokens.unwrap_or(MAX_BATCH_TOKENS),
             profile: k.tract_profile,
             dump_plan: k.tract_dump,
+            compute: Compute::default(),
         }
     }
 }

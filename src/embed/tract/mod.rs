@@ -33,7 +33,7 @@ mod rewrites;
 mod runner;
 mod split;
 
-pub use config::EncoderConfig;
+pub use config::{Compute, EncoderConfig};
 use model_files::{model_err, ModelFiles};
 pub use model_files::{Checksum, KnownModel, KNOWN, MULTILINGUAL};
 pub use model_places::{
@@ -84,7 +84,7 @@ impl TractEmbedder {
             .unwrap_or(256);
         let tokenizer = load_tokenizer(&files.tokenizer, max_tokens)?;
         let mut passes = Vec::new();
-        let (model, has_token_types) = load_typed(&files, &mut passes)?;
+        let (model, has_token_types) = load_typed(&files, config.compute, &mut passes)?;
         let dim = hidden_size(&model, &files)?;
         let threads = config.threads.max(1);
         let crew = if threads > 1 {
@@ -114,7 +114,7 @@ impl TractEmbedder {
             has_token_types,
             dim,
             max_tokens,
-            fingerprint: files.fingerprint,
+            fingerprint: files.fingerprint + config.compute.fingerprint_suffix(),
             prefixes: files
                 .known
                 .map_or(("", ""), |k| (k.query_prefix, k.passage_prefix)),
@@ -132,6 +132,12 @@ impl TractEmbedder {
     /// The rewrite passes run at open, in order, with what each changed.
     pub fn passes(&self) -> &[PassCount] {
         &self.passes
+    }
+
+    /// The matmul kernels tract chose (e.g. `avx512vnni_mmm_i32_16x16` for int8 compute with
+    /// AVX-512 VNNI, `arm64simd_mmm_i32_8x8_dot` with SDOT), sorted.
+    pub fn matmul_kernels(&self) -> Vec<String> {
+        profile::kernels_of(self.plan.model()).into_iter().collect()
     }
 
     /// The settings it was opened with.
@@ -159,10 +165,14 @@ const INPUTS: [&str; 3] = ["input_ids", "attention_mask", "token_type_ids"];
 /// sequence) inputs. Returns the model and whether it takes `token_type_ids`.
 fn load_typed(
     files: &ModelFiles,
+    compute: Compute,
     passes: &mut Vec<PassCount>,
 ) -> Result<(TypedModel, bool), EmbedError> {
     let path = &files.onnx;
-    let onnx = tract_onnx::onnx();
+    let mut onnx = tract_onnx::onnx();
+    if compute == Compute::Int8 {
+        ops::int8::register(&mut onnx);
+    }
     let mut proto = onnx
         .proto_model_for_path(path)
         .map_err(|e| model_err(path, format!("not a valid ONNX model ({e})")))?;
@@ -170,6 +180,18 @@ fn load_typed(
         .graph
         .as_mut()
         .ok_or_else(|| model_err(path, "has no graph"))?;
+    if compute == Compute::Int8 {
+        let changed = rewrites::int8_matmul::run(g)
+            .map_err(|e| model_err(path, format!("int8_matmul: {e}")))?;
+        if changed == 0 {
+            let why = "has no int8 weight matmul to compute in int8 (use the f32 encoder)";
+            return Err(model_err(path, why));
+        }
+        passes.push(PassCount {
+            name: "int8_matmul",
+            changed,
+        });
+    }
     for (name, pass) in rewrites::PASSES {
         let changed = pass(g).map_err(|e| model_err(path, format!("{name}: {e}")))?;
         log::debug!("{name}: {changed} changed");

@@ -1,5 +1,6 @@
-//! Per-node profiling of an encoder run (debug aid, `LEANN_EDGE_TRACT_PROFILE=1`).
-use std::collections::HashMap;
+//! Per-node profiling of an encoder run (debug aid, `LEANN_EDGE_TRACT_PROFILE=1`), and the names
+//! of the matmul kernels a plan uses.
+use std::collections::{BTreeSet, HashMap};
 use tract_onnx::prelude::*;
 
 /// Debug aid (`LEANN_EDGE_TRACT_PROFILE`): run the plan timing each node; prints the time per op kind
@@ -33,4 +34,24 @@ pub(super) fn profile_run(
         eprintln!("  node {us:>8.0} µs {n}");
     }
     Ok(out)
+}
+
+/// The matmul kernels tract chose for `m` (e.g. `avx512vnni_mmm_i32_16x16`), read from its nodes'
+/// descriptions (`… with [kernel, kernel]`), split bands' included.
+pub(super) fn kernels_of(m: &TypedModel) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for n in m.nodes() {
+        for line in n.op.info().unwrap_or_default() {
+            let Some((_, rest)) = line.split_once(" with [") else {
+                continue;
+            };
+            let list = rest.split(']').next().unwrap_or_default();
+            out.extend(
+                list.split(", ")
+                    .filter(|k| !k.is_empty())
+                    .map(str::to_string),
+            );
+        }
+    }
+    out
 }

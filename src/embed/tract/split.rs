@@ -59,14 +59,21 @@ impl Op for SplitOp {
         "SplitMatMul".into()
     }
     fn info(&self) -> TractResult<Vec<String>> {
+        let kernels: std::collections::BTreeSet<String> = self
+            .parts
+            .iter()
+            .flat_map(|p| super::profile::kernels_of(p.model()))
+            .collect();
+        let kernels: Vec<String> = kernels.into_iter().collect();
         Ok(vec![format!(
-            "column bands {:?}{}",
+            "column bands {:?}{} with [{}]",
             self.widths,
             if self.sum_width.is_some() {
                 ", summed"
             } else {
                 ""
-            }
+            },
+            kernels.join(", ")
         )])
     }
     op_as_typed_op!();

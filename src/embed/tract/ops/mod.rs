@@ -6,9 +6,13 @@
 //!   strides; at batch 1 tract otherwise took a per-element slow path.
 //! - [`broadcast_add::BroadcastAdd`] (pass `broadcast_add`): broadcasting f32 adds (the attention
 //!   mask) run as contiguous row adds.
+//!
+//! [`int8`] holds the two ops of int8 compute, which the ONNX pass `int8_matmul` puts in the
+//! graph before tract loads it (not an optimised-plan pass).
 use tract_onnx::tract_core::internal::*;
 
 pub(crate) mod broadcast_add;
+pub(crate) mod int8;
 pub(crate) mod natural;
 
 /// A pass over an optimised model: returns the number of nodes it changed.

@@ -8,9 +8,14 @@
 //!    4 MiB), except the 30522×384 word-embedding table, which stays int8 behind
 //!    `Gather → Cast → Mul(Gather(scale))` (saves ~35 MB of RSS).
 //! 2. [`nan_guards`]: the softmax `Where(IsNaN(x), 0, x)` guards are dropped (they never fire).
+//!
+//! With int8 compute ([`super::Compute::Int8`]), [`int8_matmul`] runs first: the weight matmuls
+//! quantise their input per token and multiply in int8, so `fold_dequant` is left only the
+//! word-embedding table.
 use tract_onnx::pb;
 
 pub(super) mod fold_dequant;
+pub(super) mod int8_matmul;
 pub(super) mod nan_guards;
 
 /// A rewrite of the ONNX graph: returns how many places it changed, or why the model is unusable.
