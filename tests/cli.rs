@@ -1398,3 +1398,74 @@ fn an_int8_compute_index_is_searched_and_changed_with_int8_compute() {
         "{err}"
     );
 }
+
+/// An index built small and grown past the size where a fresh build projects before PQ: `compact`
+/// retrains it (re-embedding every passage from the stored text), `--retrain never` only
+/// rewrites, and a retrained index is left alone by the next `compact`.
+#[test]
+fn compact_retrains_the_pq_when_a_fresh_build_would_choose_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let (colours, animals) = (
+        [
+            "red", "green", "blue", "amber", "violet", "grey", "white", "black",
+        ],
+        [
+            "otter", "heron", "lynx", "badger", "falcon", "newt", "moose", "gecko",
+        ],
+    );
+    let (places, foods) = (
+        [
+            "Oslo", "Lima", "Perth", "Quito", "Accra", "Hanoi", "Riga", "Tunis",
+        ],
+        [
+            "berries", "fish", "seeds", "insects", "roots", "honey", "grass", "eggs",
+        ],
+    );
+    let line = |i: usize| {
+        let text = format!(
+            "Record {i}: the {} {} of {} eats {} and sleeps {} hours.",
+            colours[i % 8],
+            animals[(i / 8) % 8],
+            places[(i / 64) % 8],
+            foods[(i * 7) % 8],
+            i % 11 + 1
+        );
+        serde_json::json!({"id": format!("r{i}"), "text": text}).to_string() + "\n"
+    };
+    let (first, rest) = (dir.path().join("a.jsonl"), dir.path().join("b.jsonl"));
+    std::fs::write(&first, (0..300).map(line).collect::<String>()).unwrap();
+    std::fs::write(&rest, (300..1100).map(line).collect::<String>()).unwrap();
+    let idx = dir.path().join("grow.leann");
+    let idx_s = idx.to_str().unwrap();
+    let (ok, _, err) = run(&["build", first.to_str().unwrap(), "-o", idx_s]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(&["add", idx_s, rest.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = run(&["compact", idx_s, "--retrain", "never"]);
+    assert!(ok && err.contains("would use PQ"), "{out}{err}");
+    let compact = |extra: &[&str]| {
+        let mut args = vec!["compact", idx_s, "--json"];
+        args.extend_from_slice(extra);
+        let (ok, out, err) = run(&args);
+        assert!(ok, "{err}");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()
+    };
+    let v = compact(&[]);
+    assert_eq!(v["retrained"], true, "{v}");
+    assert_eq!(v["embedded_passages"], 1100, "{v}");
+    assert_eq!(v["passages_after"], 1100, "{v}");
+    let (ok, _, err) = run(&["verify", idx_s]);
+    assert!(ok, "{err}");
+    // Every passage is still there and found by its text (ids kept).
+    for i in [5usize, 299, 300, 1099] {
+        let q = serde_json::from_str::<serde_json::Value>(&line(i)).unwrap()["text"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let v = search_json(idx_s, &[&q, "-k", "1", "--mode", "dense"]);
+        assert_eq!(v["hits"][0]["id"], format!("r{i}"), "{q}: {v:#}");
+    }
+    let v = compact(&[]);
+    assert_eq!(v["retrained"], false, "{v}");
+    assert_eq!(v["embedded_passages"], 0, "{v}");
+}

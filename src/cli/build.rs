@@ -8,9 +8,10 @@ use leann_edge::boards::Board;
 use leann_edge::embed::tract::TractEmbedder;
 use leann_edge::embed::Embedder;
 use leann_edge::index::{
-    BuildParams, BuildPlan, BuildReport, IndexBuilder, Navigation, Phase, WriteLock,
+    BuildParams, BuildPlan, BuildReport, EmbedReport, IndexBuilder, Navigation, Phase, WriteLock,
 };
 use leann_edge::ingest::{collect, IngestOptions, IngestSummary};
+use leann_edge::passages::PassageRecord;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
@@ -78,7 +79,7 @@ pub struct Job<'a> {
 
 impl Job<'_> {
     /// Check everything that can be checked before reading and embedding the documents.
-    fn validate(&self, dim: usize) -> Result<()> {
+    pub fn validate(&self, dim: usize) -> Result<()> {
         check_output(self.output, self.paths)?;
         check_not_a_document(self.output)?;
         if self.keep_vectors {
@@ -106,6 +107,17 @@ impl Job<'_> {
         if recs.is_empty() {
             bail!("no passages found in {:?}: give folders or files of text, Markdown, reST, HTML or JSONL", self.paths);
         }
+        Ok(self.build_from(b, recs, &enc)?.0)
+    }
+
+    /// Embed `recs` with `enc` and write the index (the caller validated and holds the write
+    /// lock); returns what was built and how many passages the encoder embedded.
+    pub fn build_from(
+        &self,
+        b: &Board,
+        recs: Vec<PassageRecord>,
+        enc: &TractEmbedder,
+    ) -> Result<(BuildReport, EmbedReport)> {
         // Sizing errors (a budget too small for this corpus, PQ that cannot fit) before embedding.
         BuildPlan::new(&self.params, recs.len(), enc.dim())?;
         let text: usize = recs.iter().map(|r| r.title.len() + r.text.len()).sum();
@@ -118,14 +130,18 @@ impl Job<'_> {
         for r in recs {
             builder.add_passage(r);
         }
-        let report = self.embed_and_write(&builder, &enc)?;
+        let (report, embedded) = self.embed_and_write(&builder, enc)?;
         if !self.quiet {
             print_report(self.output, &report);
         }
-        Ok(report)
+        Ok((report, embedded))
     }
 
-    fn embed_and_write(&self, builder: &IndexBuilder, enc: &TractEmbedder) -> Result<BuildReport> {
+    fn embed_and_write(
+        &self,
+        builder: &IndexBuilder,
+        enc: &TractEmbedder,
+    ) -> Result<(BuildReport, EmbedReport)> {
         let bars = Bars::new(self.quiet);
         let progress = |ph: Phase, done: u64, total: u64| bars.update(ph, done, total);
         let cancel = AtomicBool::new(false);
@@ -164,7 +180,7 @@ impl Job<'_> {
             self.drop_stale_vectors();
         }
         bars.finish();
-        Ok(report)
+        Ok((report, embedded))
     }
 }
 

@@ -1,14 +1,24 @@
-//! `leann-edge compact`: rewrite an index and say whether a fresh build would shape it differently.
+//! `leann-edge compact`: rewrite an index, retraining its PQ when a fresh build would shape it
+//! differently.
 use super::add::print_report;
+use super::build::Job;
 use super::common::{open_index, Global};
 use anyhow::Result;
-use clap::Args;
-use leann_edge::index::{change, BuildParams, BuildPlan, Change};
+use clap::{Args, ValueEnum};
+use leann_edge::boards::Board;
+use leann_edge::embed::tract::TractEmbedder;
+use leann_edge::index::{
+    change, records, BuildParams, BuildPlan, Change, ChangeReport, Index, OpenOptions, WriteLock,
+};
+use leann_edge::ingest::IngestOptions;
 use std::path::PathBuf;
 
 /// Rewrite an index (checking every record and code). Changes already drop removed passages
-/// physically, so this reclaims nothing; it reports when the PQ chosen for the original corpus
-/// differs from what a fresh build of the current passages would choose (then `build` again).
+/// physically, so a plain rewrite reclaims nothing; what drifts is the PQ, chosen and trained for
+/// the passages of the first build. When a fresh build of today's passages would choose another
+/// PQ (`--retrain auto`), or always (`--retrain always`), compact re-embeds every passage from the
+/// text the index stores and trains a new PQ: the cost of a build (`--embed-cache` makes it cheap
+/// for passages embedded before).
 #[derive(Args, Clone, Debug)]
 pub struct CompactArgs {
     /// Index file.
@@ -16,6 +26,23 @@ pub struct CompactArgs {
     /// One JSON document.
     #[arg(long)]
     pub json: bool,
+    /// Retrain the PQ: when a fresh build would choose another one (auto), always, or never.
+    #[arg(long, value_enum, default_value_t = Retrain::Auto)]
+    pub retrain: Retrain,
+    /// Embedding cache for a retrain (as `build --embed-cache`).
+    #[arg(long)]
+    pub embed_cache: Option<PathBuf>,
+}
+
+/// When `compact` retrains the PQ.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retrain {
+    /// When a fresh build of the current passages would choose other PQ parameters.
+    Auto,
+    /// Every time (re-embeds every passage).
+    Always,
+    /// Never: rewrite with the index's PQ.
+    Never,
 }
 
 /// Run `compact`.
@@ -27,17 +54,88 @@ pub fn run(g: &Global, a: &CompactArgs) -> Result<()> {
     let b = g.board()?;
     let enc = g.encoder_for(&b, &idx)?;
     drop(idx);
+    let fresh = BuildPlan::new(&params(&b, a), n.max(1), dim).ok();
+    let other = fresh.filter(|f| (f.pq_m, f.pq_bits, f.rotate_dim) != (m, bits, rotate));
+    let retrain = match a.retrain {
+        Retrain::Always => true,
+        Retrain::Never => false,
+        Retrain::Auto => other.is_some(),
+    };
+    if retrain {
+        return rebuild(&b, a, &enc);
+    }
     let r = change(&a.index, &enc, Change::Rewrite)?;
-    print_report("compact", &r, a.json)?;
-    if let Ok(fresh) = BuildPlan::new(&BuildParams::default(), n.max(1), dim) {
-        if (fresh.pq_m, fresh.pq_bits, fresh.rotate_dim) != (m, bits, rotate) && !a.json {
-            eprintln!(
-                "note: a fresh build of {n} passages would use PQ {} x {} bits (projection {}) \
-                 instead of this index's {m} x {bits} (projection {rotate}); `leann-edge build` \
-                 again to get it (it re-embeds every passage; --embed-cache makes the next one cheap)",
-                fresh.pq_m, fresh.pq_bits, fresh.rotate_dim
-            );
-        }
+    print(&r, false, a.json)?;
+    if let (Some(f), false) = (other, a.json) {
+        eprintln!(
+            "note: a fresh build of {n} passages would use PQ {} x {} bits (projection {}) instead \
+             of this index's {m} x {bits} (projection {rotate}); `--retrain auto` retrains it",
+            f.pq_m, f.pq_bits, f.rotate_dim
+        );
     }
     Ok(())
+}
+
+/// What a fresh `build` would use on this board (with `--embed-cache`).
+fn params(b: &Board, a: &CompactArgs) -> BuildParams {
+    BuildParams {
+        embed_cache: a.embed_cache.clone(),
+        hub_cache_bytes: b.hub_cache_bytes,
+        embed_batch: b.encoder_batch,
+        ..BuildParams::default()
+    }
+}
+
+/// Rebuild the index from its own passages under the write lock: every passage re-embedded (or
+/// taken from the cache), a new PQ trained, written atomically in place.
+fn rebuild(b: &Board, a: &CompactArgs, enc: &TractEmbedder) -> Result<()> {
+    let start = std::time::Instant::now();
+    let job = Job {
+        paths: &[],
+        output: &a.index,
+        params: params(b, a),
+        ingest: IngestOptions::default(),
+        keep_vectors: false,
+        quiet: a.json,
+    };
+    job.validate(leann_edge::embed::Embedder::dim(enc))?;
+    let _lock = WriteLock::acquire(&a.index)?;
+    // Read after taking the lock: the state rebuilt is the one no writer can change meanwhile.
+    let idx = Index::open_file(&a.index, &OpenOptions::verified())?;
+    idx.check_embedder(enc)?;
+    let recs = records(&idx)?;
+    drop(idx);
+    let before = recs.len() as u64;
+    let files: std::collections::HashSet<&str> = recs
+        .iter()
+        .filter_map(|r| r.source.as_ref().map(|s| s.path.as_str()))
+        .collect();
+    let unchanged = files.len() as u64;
+    let (built, embedded) = job.build_from(b, recs, enc)?;
+    let r = ChangeReport {
+        passages_before: before,
+        passages_after: built.passages,
+        embedded_passages: embedded.embedded,
+        file_bytes: built.file_bytes,
+        seconds: start.elapsed().as_secs_f64(),
+        unchanged,
+        ..ChangeReport::default()
+    };
+    print(&r, true, a.json)
+}
+
+/// The change report (`--json`: with `"retrained"`).
+fn print(r: &ChangeReport, retrained: bool, json: bool) -> Result<()> {
+    if json {
+        let mut v = serde_json::to_value(r)?;
+        v["retrained"] = retrained.into();
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    let what = if retrained {
+        "compact (PQ retrained)"
+    } else {
+        "compact"
+    };
+    print_report(what, r, false)
 }

@@ -109,6 +109,12 @@ pub fn apply<E: Embedder + ?Sized>(path: &Path, enc: &E, change: Change) -> Resu
     Ok(report)
 }
 
+/// Every passage record of the index, in index order (what a rebuild from the index starts from:
+/// `compact --retrain`).
+pub fn records(idx: &Index<FileSource>) -> Result<Vec<PassageRecord>> {
+    Ok(read_all(idx)?.into_iter().map(|e| e.rec).collect())
+}
+
 /// Every passage of the index with its PQ code.
 fn read_all(idx: &Index<FileSource>) -> Result<Vec<Entry>> {
     let cb = idx.pq().code_bytes();
