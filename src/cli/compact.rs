@@ -8,7 +8,8 @@ use clap::{Args, ValueEnum};
 use leann_edge::boards::Board;
 use leann_edge::embed::tract::TractEmbedder;
 use leann_edge::index::{
-    change, records, BuildParams, BuildPlan, Change, ChangeReport, Index, OpenOptions, WriteLock,
+    change, records, sort_for_compact, BuildParams, BuildPlan, Change, ChangeReport, Index,
+    OpenOptions, WriteLock,
 };
 use leann_edge::ingest::IngestOptions;
 use std::path::PathBuf;
@@ -103,7 +104,8 @@ fn rebuild(b: &Board, a: &CompactArgs, enc: &TractEmbedder) -> Result<()> {
     // Read after taking the lock: the state rebuilt is the one no writer can change meanwhile.
     let idx = Index::open_file(&a.index, &OpenOptions::verified())?;
     idx.check_embedder(enc)?;
-    let recs = records(&idx)?;
+    let mut recs = records(&idx)?;
+    sort_for_compact(&mut recs);
     drop(idx);
     let before = recs.len() as u64;
     let files: std::collections::HashSet<&str> = recs

@@ -33,7 +33,7 @@ pub enum Change {
     RemoveSources(Vec<String>),
     /// The index becomes exactly these passages (what `collect` made of the synced paths).
     Sync(Vec<PassageRecord>),
-    /// Rewrite as is (checks every record and code on the way).
+    /// Rewrite in [`sort_for_compact`] order (checks every record and code on the way).
     #[default]
     Rewrite,
 }
@@ -115,6 +115,33 @@ pub fn records(idx: &Index<FileSource>) -> Result<Vec<PassageRecord>> {
     Ok(read_all(idx)?.into_iter().map(|e| e.rec).collect())
 }
 
+/// The order `compact` writes passages in: records with an id by id (a trailing number compared
+/// as a number, so `faq:9` before `faq:10`), then file passages by path and position. Ids and
+/// sources are front-coded against the previous record, so an index grown by changes (ids in
+/// the order they arrived) gets back the size of a fresh build of sorted input.
+pub fn sort_for_compact(recs: &mut [PassageRecord]) {
+    recs.sort_by_cached_key(compact_key);
+}
+
+/// Sort key of [`sort_for_compact`]: (no id, id without its trailing number, that number, the
+/// whole id, source path, first byte).
+fn compact_key(r: &PassageRecord) -> (bool, String, u128, String, String, u64) {
+    let id = r.id.as_deref().unwrap_or("");
+    let digits = id.len() - id.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    let (prefix, number) = id.split_at(id.len() - digits);
+    // Past u128 (40 digits): after every shorter number, then by the whole id.
+    let number = number.parse::<u128>().unwrap_or(u128::MAX);
+    let src = r.source.as_ref();
+    (
+        r.id.is_none(),
+        prefix.to_string(),
+        number,
+        id.to_string(),
+        src.map_or(String::new(), |s| s.path.clone()),
+        src.map_or(0, |s| s.byte_start),
+    )
+}
+
 /// Every passage of the index with its PQ code.
 fn read_all(idx: &Index<FileSource>) -> Result<Vec<Entry>> {
     let cb = idx.pq().code_bytes();
@@ -162,7 +189,11 @@ fn keep_or_refuse(old: &[Entry], gone: impl Fn(&Entry) -> bool, none: &str) -> R
 /// The passages of the result, in order: kept old ones first, then new ones.
 fn merge(old: &[Entry], change: Change) -> Result<Vec<Entry>> {
     Ok(match change {
-        Change::Rewrite => old.to_vec(),
+        Change::Rewrite => {
+            let mut v = old.to_vec();
+            v.sort_by_cached_key(|e| compact_key(&e.rec));
+            v
+        }
         Change::Sync(new) => new.into_iter().map(fresh).collect(),
         Change::RemoveIds(ids) => {
             let ids: HashSet<String> = ids.into_iter().collect();
@@ -304,4 +335,53 @@ fn write(idx: &Index<FileSource>, path: &Path, result: &[Entry]) -> Result<u64> 
     // Same PQ, same error distribution: the calibration carries over.
     sections.extend(super::parts::pq::calibration_section(idx.calibration()));
     format::write_atomic(path, &sections)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sort_for_compact;
+    use crate::passages::{PassageRecord, Source};
+
+    fn rec(id: Option<&str>, path: &str, byte_start: u64) -> PassageRecord {
+        PassageRecord {
+            id: id.map(str::to_string),
+            text: "t".into(),
+            source: Some(Source {
+                path: path.into(),
+                byte_start,
+                byte_end: byte_start + 1,
+                line: 1,
+            }),
+            ..PassageRecord::default()
+        }
+    }
+
+    #[test]
+    fn compact_order_is_ids_by_number_then_files_by_position() {
+        let mut v = vec![
+            rec(None, "b.md", 0),
+            rec(Some("faq:10"), "x.jsonl", 0),
+            rec(None, "a.md", 50),
+            rec(Some("faq:9"), "y.jsonl", 0),
+            rec(Some("doc#2"), "x.jsonl", 9),
+            rec(None, "a.md", 3),
+            rec(Some("doc#1"), "x.jsonl", 5),
+            rec(Some("faq:9x"), "x.jsonl", 7),
+        ];
+        sort_for_compact(&mut v);
+        let got: Vec<String> = v
+            .iter()
+            .map(|r| match &r.id {
+                Some(id) => id.clone(),
+                None => {
+                    let s = r.source.as_ref().unwrap();
+                    format!("{}@{}", s.path, s.byte_start)
+                }
+            })
+            .collect();
+        assert_eq!(
+            got,
+            ["doc#1", "doc#2", "faq:9", "faq:10", "faq:9x", "a.md@3", "a.md@50", "b.md@0"]
+        );
+    }
 }

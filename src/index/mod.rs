@@ -51,7 +51,7 @@ pub use builder::{
 #[cfg(feature = "std")]
 pub use embed_cache::EmbedReport;
 #[cfg(feature = "std")]
-pub use live::{apply as change, records, Change, ChangeReport};
+pub use live::{apply as change, records, sort_for_compact, Change, ChangeReport};
 #[cfg(feature = "std")]
 pub use lock::WriteLock;
 #[cfg(feature = "std")]

@@ -153,7 +153,11 @@ impl<'a> Walker<'a> {
                         );
                     }
                     if doc.units_left_out {
-                        self.sum.skip(p, "PDF pages after the first 2,000 left out");
+                        let why = format!(
+                            "PDF pages after the first {} left out",
+                            documents::MAX_PDF_PAGES
+                        );
+                        self.sum.skip(p, &why);
                     }
                     Some((std::mem::take(&mut doc.text), name, Some(doc)))
                 }

@@ -57,17 +57,25 @@ pub fn model_places() -> Vec<ModelPlace> {
 /// The folder of the manifest's model `name` (`--model multilingual-e5-small-int8`): the first of
 /// the places above (`$LEANN_EDGE_MODEL` aside) holding it.
 pub fn known_model_dir(name: &str) -> Result<PathBuf, EmbedError> {
-    let places = places_named(name);
+    first_holding(
+        &places_named(name),
+        format!(
+            "fetch it with `models/fetch.sh --model {name} --user` from the leann-edge source \
+             repository"
+        ),
+    )
+}
+
+/// The first of `places` holding a model, else [`EmbedError::ModelNotFound`] listing them all
+/// with `fix`.
+fn first_holding(places: &[ModelPlace], fix: String) -> Result<PathBuf, EmbedError> {
     if let Some(p) = places.iter().find(|p| p.has_model()) {
         return Ok(p.dir.clone());
     }
     let looked: Vec<String> = places.iter().map(|p| p.dir.display().to_string()).collect();
     Err(EmbedError::ModelNotFound {
         looked: looked.join(", "),
-        fix: format!(
-            "fetch it with `models/fetch.sh --model {name} --user` from the leann-edge source \
-             repository"
-        ),
+        fix,
     })
 }
 
@@ -118,15 +126,7 @@ pub fn default_model_dir() -> Result<PathBuf, EmbedError> {
     if let Some(p) = &crate::env::knobs().model {
         return Ok(p.clone());
     }
-    let places = model_places();
-    if let Some(p) = places.iter().find(|p| p.has_model()) {
-        return Ok(p.dir.clone());
-    }
-    let looked: Vec<String> = places.iter().map(|p| p.dir.display().to_string()).collect();
-    Err(EmbedError::ModelNotFound {
-        looked: looked.join(", "),
-        fix: fix_hint(),
-    })
+    first_holding(&model_places(), fix_hint())
 }
 
 /// The command that puts the model where this binary finds it.
