@@ -158,7 +158,7 @@ impl Job<'_> {
         if self.keep_vectors {
             // Before the index: an index is never left without the vectors it was built from, and
             // a failure here costs a warning, not the build. Storage order is insertion order
-            // (the CLI never reorders).
+            // (the order the records were given: a retraining `compact` gives them sorted).
             let bytes: Vec<u8> = vecs.iter().flat_map(|x| x.to_le_bytes()).collect();
             let vp = vectors_path(self.output);
             if let Err(e) = leann_edge::format::write_file_atomic(&vp, &bytes) {

@@ -16,8 +16,9 @@ use std::path::{Path, PathBuf};
 pub const MAX_THREADS: u64 = 64;
 
 /// Encoder arithmetic of a new index when `--compute` is not given. int8: on docs-faq its nDCG@10
-/// stayed within 0.6% of f32 while queries took a third less time and builds less than half
-/// (docs/benchmarks.md, "int8 compute"). Indexes record theirs; older ones are f32.
+/// stayed within 0.6% of f32 while queries took a third less time and builds ran 1.5× faster
+/// (docs/benchmarks.md, "int8 compute"). Indexes record theirs; older ones are f32. A model
+/// without int8 weights falls back to f32.
 pub const NEW_INDEX_COMPUTE: Compute = Compute::Int8;
 
 /// Options every subcommand takes.
@@ -92,12 +93,25 @@ impl Global {
 
     /// Open the encoder for a new index (`build`, `demo`, `bench-encoder`): `--compute`, else
     /// [`NEW_INDEX_COMPUTE`].
+    /// A model without int8 weights (an f32 one) computes in f32 unless `--compute int8` was given.
     pub fn encoder(&self, b: &Board) -> Result<TractEmbedder> {
         let config = EncoderConfig {
             compute: NEW_INDEX_COMPUTE,
             ..EncoderConfig::with_threads(self.threads(b))
         };
-        self.encoder_with(b, config)
+        match self.encoder_with(b, config.clone()) {
+            Err(e) if self.compute.is_none() && no_int8_weights(&e) => {
+                log::info!("{e}: computing in f32");
+                self.encoder_with(
+                    b,
+                    EncoderConfig {
+                        compute: Compute::F32,
+                        ..config
+                    },
+                )
+            }
+            r => r,
+        }
     }
 
     /// Open the encoder an existing index is searched and changed with: the compute it records
@@ -117,8 +131,9 @@ impl Global {
         if let Some(asked) = self.compute.map(Compute::from) {
             if asked != built {
                 bail!(
-                    "the index was built with {} encoder compute and is searched with the same: \
-                     leave out --compute {}, or rebuild it with --compute {}",
+                    "the index was built with {} encoder compute and is searched and changed with \
+                     the same: leave out --compute {} (to change it, build the index again from \
+                     its documents with --compute {})",
                     built.name(),
                     asked.name(),
                     asked.name()
@@ -144,6 +159,14 @@ impl Global {
         };
         Ok(TractEmbedder::open(&dir, config)?)
     }
+}
+
+/// Whether opening the encoder failed because the model has nothing to compute in int8.
+fn no_int8_weights(e: &anyhow::Error) -> bool {
+    matches!(
+        e.downcast_ref::<leann_edge::embed::EmbedError>(),
+        Some(leann_edge::embed::EmbedError::NoInt8Weights { .. })
+    )
 }
 
 /// Search strategy on graph indexes.

@@ -2,14 +2,14 @@
 //! differently.
 use super::add::print_report;
 use super::build::Job;
-use super::common::{open_index, Global};
+use super::common::{build_ram_mb, open_index, vectors_path, Global};
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use leann_edge::boards::Board;
 use leann_edge::embed::tract::TractEmbedder;
 use leann_edge::index::{
     change, records, sort_for_compact, BuildParams, BuildPlan, Change, ChangeReport, Index,
-    OpenOptions, WriteLock,
+    Navigation, OpenOptions, WriteLock,
 };
 use leann_edge::ingest::IngestOptions;
 use std::path::PathBuf;
@@ -17,9 +17,10 @@ use std::path::PathBuf;
 /// Rewrite an index (checking every record and code). Changes already drop removed passages
 /// physically, so a plain rewrite reclaims nothing; what drifts is the PQ, chosen and trained for
 /// the passages of the first build. When a fresh build of today's passages would choose another
-/// PQ (`--retrain auto`), or always (`--retrain always`), compact re-embeds every passage from the
-/// text the index stores and trains a new PQ: the cost of a build (`--embed-cache` makes it cheap
-/// for passages embedded before).
+/// PQ (`--retrain auto`: only for a PQ the build chose itself, and within the board's RAM), or
+/// always (`--retrain always`), compact re-embeds every passage from the text the index stores,
+/// trains a new PQ and writes the passages sorted by id: the cost of a build (`--embed-cache` makes
+/// it cheap for passages embedded before). The index stays a scan index.
 #[derive(Args, Clone, Debug)]
 pub struct CompactArgs {
     /// Index file.
@@ -52,15 +53,27 @@ pub fn run(g: &Global, a: &CompactArgs) -> Result<()> {
     let (n, dim) = (idx.len(), idx.meta().dim as usize);
     let (m, bits) = (idx.meta().pq_m as usize, idx.meta().pq_bits);
     let rotate = idx.pq().rotation.as_ref().map_or(0, |r| r.out_dim);
+    let auto_pq = idx
+        .meta()
+        .build
+        .iter()
+        .any(|(k, v)| k == "pq_chosen" && v == "auto");
+    let text = idx
+        .breakdown()
+        .parts
+        .iter()
+        .find(|(k, _)| k == "passage_text")
+        .map_or(0, |p| p.1);
     let b = g.board()?;
     let enc = g.encoder_for(&b, &idx)?;
     drop(idx);
     let fresh = BuildPlan::new(&params(&b, a), n.max(1), dim).ok();
     let other = fresh.filter(|f| (f.pq_m, f.pq_bits, f.rotate_dim) != (m, bits, rotate));
+    let ram = build_ram_mb(n, dim, text);
     let retrain = match a.retrain {
         Retrain::Always => true,
         Retrain::Never => false,
-        Retrain::Auto => other.is_some(),
+        Retrain::Auto => other.is_some() && auto_pq && ram <= b.ram_budget_mb,
     };
     if retrain {
         return rebuild(&b, a, &enc);
@@ -68,21 +81,31 @@ pub fn run(g: &Global, a: &CompactArgs) -> Result<()> {
     let r = change(&a.index, &enc, Change::Rewrite)?;
     print(&r, false, a.json)?;
     if let (Some(f), false) = (other, a.json) {
+        let why = if !auto_pq {
+            "its PQ was chosen by hand (or by --budget)"
+        } else if ram > b.ram_budget_mb {
+            "a rebuild would need more RAM than the board's budget"
+        } else {
+            "--retrain never"
+        };
         eprintln!(
             "note: a fresh build of {n} passages would use PQ {} x {} bits (projection {}) instead \
-             of this index's {m} x {bits} (projection {rotate}); `--retrain auto` retrains it",
+             of this index's {m} x {bits} (projection {rotate}); not retrained ({why}): \
+             `--retrain always` re-embeds every passage and trains it",
             f.pq_m, f.pq_bits, f.rotate_dim
         );
     }
     Ok(())
 }
 
-/// What a fresh `build` would use on this board (with `--embed-cache`).
+/// What a fresh `build` would use on this board (with `--embed-cache`), kept a scan index so it
+/// stays changeable in place.
 fn params(b: &Board, a: &CompactArgs) -> BuildParams {
     BuildParams {
         embed_cache: a.embed_cache.clone(),
         hub_cache_bytes: b.hub_cache_bytes,
         embed_batch: b.encoder_batch,
+        navigation: Navigation::Scan,
         ..BuildParams::default()
     }
 }
@@ -96,7 +119,8 @@ fn rebuild(b: &Board, a: &CompactArgs, enc: &TractEmbedder) -> Result<()> {
         output: &a.index,
         params: params(b, a),
         ingest: IngestOptions::default(),
-        keep_vectors: false,
+        // Vectors kept for `bench` are rewritten in the new order (they are all in memory).
+        keep_vectors: vectors_path(&a.index).is_file(),
         quiet: a.json,
     };
     job.validate(leann_edge::embed::Embedder::dim(enc))?;

@@ -44,6 +44,13 @@ pub enum EmbedError {
         /// Why, and what to do.
         why: String,
     },
+    /// int8 compute was asked for a model without int8 weight matmuls (an f32 model, or one
+    /// quantised another way).
+    #[error("model file {path} has no int8 weight matmuls to compute in int8; use f32 compute (--compute f32)")]
+    NoInt8Weights {
+        /// The model file.
+        path: String,
+    },
     /// The runtime failed on an input.
     #[error("encoder failed: {0}")]
     Runtime(String),

@@ -374,6 +374,9 @@ impl IndexBuilder {
             let v = format!("{} (estimated {:.1})", b.budget, b.estimate);
             build.push(kv("budget_bytes_per_passage", v));
         }
+        // `compact --retrain auto` retrains only a PQ nobody chose by hand.
+        let auto = self.params.pq_auto && plan.budget.is_none();
+        build.push(kv("pq_chosen", if auto { "auto" } else { "given" }.into()));
         build
     }
 }

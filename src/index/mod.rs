@@ -213,26 +213,32 @@ impl<S: FlashSource> Index<S> {
 
     /// Refuse an embedder whose model differs from the one the index was built with.
     pub fn check_embedder<E: Embedder + ?Sized>(&self, e: &E) -> Result<()> {
+        use crate::embed::INT8_COMPUTE_SUFFIX as INT8;
         let fp = e.fingerprint();
+        let enc = self.meta.encoder.as_str();
+        // The model part and whether it computes in int8.
+        let split = |f: &str| match f.strip_suffix(INT8) {
+            Some(model) => (model.len(), true),
+            None => (f.len(), false),
+        };
+        let ((fl, f8), (el, e8)) = (split(&fp), split(enc));
+        let (fm, em) = (&fp[..fl], &enc[..el]);
         // Indexes built before custom models' tokenizers were fingerprinted name the model alone.
-        let legacy = !self.meta.encoder.contains(":tok:")
-            && fp
-                .strip_prefix(self.meta.encoder.as_str())
+        let legacy = !em.contains(":tok:")
+            && fm
+                .strip_prefix(em)
                 .is_some_and(|rest| rest.starts_with(":tok:"));
-        if fp != self.meta.encoder && !legacy {
-            use crate::embed::INT8_COMPUTE_SUFFIX as INT8;
-            let base = |f: &str| f.len() - if f.ends_with(INT8) { INT8.len() } else { 0 };
-            let name = |f: &str| if f.ends_with(INT8) { "int8" } else { "f32" };
-            let enc = self.meta.encoder.as_str();
-            if fp[..base(&fp)] == enc[..base(enc)] {
-                return Err(Error::ComputeMismatch {
-                    index: name(enc),
-                    given: name(&fp),
-                });
-            }
+        if fm != em && !legacy {
             return Err(Error::ModelMismatch {
                 index_model: self.meta.encoder.clone(),
                 given_model: fp,
+            });
+        }
+        if f8 != e8 {
+            let name = |int8: bool| if int8 { "int8" } else { "f32" };
+            return Err(Error::ComputeMismatch {
+                index: name(e8),
+                given: name(f8),
             });
         }
         if e.dim() != self.meta.dim as usize {

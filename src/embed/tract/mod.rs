@@ -184,8 +184,9 @@ fn load_typed(
         let changed = rewrites::int8_matmul::run(g)
             .map_err(|e| model_err(path, format!("int8_matmul: {e}")))?;
         if changed == 0 {
-            let why = "has no int8 weight matmul to compute in int8 (use the f32 encoder)";
-            return Err(model_err(path, why));
+            return Err(EmbedError::NoInt8Weights {
+                path: path.display().to_string(),
+            });
         }
         passes.push(PassCount {
             name: "int8_matmul",

@@ -54,28 +54,41 @@ fn round_to_i8(v: f32) -> i8 {
     ((v + MAGIC).to_bits() as i32 - MAGIC.to_bits() as i32) as i8
 }
 
-/// Largest |x| of a row, in 8 lanes so it vectorises.
+/// Largest |x| of a row (NaN when the row holds a NaN or an infinity), in 8 lanes so it
+/// vectorises: `v × 0` is 0 for a finite `v` and NaN otherwise.
 fn abs_max(x: &[f32]) -> f32 {
-    let mut lanes = [0f32; 8];
+    let (mut lanes, mut poison) = ([0f32; 8], [0f32; 8]);
     let mut chunks = x.chunks_exact(8);
     for c in &mut chunks {
-        for (l, v) in lanes.iter_mut().zip(c) {
+        for ((l, p), v) in lanes.iter_mut().zip(&mut poison).zip(c) {
             let a = v.abs();
             *l = if a > *l { a } else { *l };
+            *p += v * 0.0;
         }
     }
-    let tail = chunks.remainder().iter().map(|v| v.abs());
-    lanes.into_iter().chain(tail).fold(0f32, f32::max)
+    let tail = chunks.remainder();
+    let bad = poison.iter().chain(tail).any(|p| p * 0.0 != 0.0);
+    if bad {
+        return f32::NAN;
+    }
+    lanes
+        .into_iter()
+        .chain(tail.iter().map(|v| v.abs()))
+        .fold(0f32, f32::max)
 }
 
-/// Quantise one row; returns its scale.
-// `max`/`min`, not `clamp`: they turn a NaN into a bound (clamp keeps it).
-#[allow(clippy::manual_clamp)]
+/// Quantise one row; returns its scale (NaN, and zeros, for a row holding a NaN or infinity:
+/// what f32 arithmetic would make of it).
 pub(crate) fn quantize_row(x: &[f32], q: &mut [i8]) -> f32 {
-    let amax = abs_max(x).max(EPS);
+    let amax = abs_max(x);
+    if !amax.is_finite() {
+        q.fill(0);
+        return f32::NAN;
+    }
+    let amax = amax.max(EPS);
     let inv = 127.0 / amax;
     for (o, v) in q.iter_mut().zip(x) {
-        *o = round_to_i8((v * inv).max(-127.0).min(127.0));
+        *o = round_to_i8((v * inv).clamp(-127.0, 127.0));
     }
     amax / 127.0
 }
@@ -94,17 +107,21 @@ pub(crate) fn dequant_row(acc: &[i32], s: f32, scale: &[f32], out: &mut [f32]) {
     }
 }
 
-/// A plain (C-order) copy when `t` is not laid out as one.
-fn plain(t: TValue) -> TractResult<Tensor> {
+/// `t` as a tensor of `T` laid out in C order (copied element by element through its strides
+/// when it is not).
+fn plain<T: Datum + Copy>(t: TValue) -> TractResult<Tensor> {
     let t = t.into_tensor();
+    ensure!(
+        t.datum_type() == T::datum_type(),
+        "int8 op: {:?} input, expected {:?}",
+        t.datum_type(),
+        T::datum_type()
+    );
     if contiguous(&t) {
         return Ok(t);
     }
-    let dt = t.datum_type();
-    let shape: TVec<usize> = t.shape().into();
-    let mut out = Tensor::zero_dt(dt, &shape)?;
-    out.assign_slice(.., &t, .., 0)?;
-    Ok(out)
+    let view = t.to_plain_array_view::<T>()?;
+    Ok(view.as_standard_layout().into_owned().into_tensor())
 }
 
 /// Per-row symmetric int8 quantisation (see the module).
@@ -123,11 +140,13 @@ impl EvalOp for QuantizeRows {
         Ok(Some(self.eval(&EvalContext::out_of_plan(), inputs)?))
     }
     fn eval(&self, _: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let x = plain(args_1!(inputs))?;
+        let x = plain::<f32>(args_1!(inputs))?;
         let shape: TVec<usize> = x.shape().into();
         let k = *shape.last().context("QuantizeRows needs rank ≥ 1")?;
         let mut sshape = shape.clone();
-        *sshape.last_mut().unwrap_or(&mut 0) = 1;
+        if let Some(last) = sshape.last_mut() {
+            *last = 1;
+        }
         let mut q = Tensor::zero::<i8>(&shape)?;
         let mut s = Tensor::zero::<f32>(&sshape)?;
         {
@@ -174,7 +193,7 @@ impl EvalOp for DequantRows {
     }
     fn eval(&self, _: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let (acc, s, scale) = args_3!(inputs);
-        let (acc, s, scale) = (plain(acc)?, plain(s)?, plain(scale)?);
+        let (acc, s, scale) = (plain::<i32>(acc)?, plain::<f32>(s)?, plain::<f32>(scale)?);
         let shape: TVec<usize> = acc.shape().into();
         let n = (*shape.last().context("DequantRows needs rank ≥ 1")?).max(1);
         let mut out = Tensor::zero::<f32>(&shape)?;
@@ -316,6 +335,9 @@ mod tests {
         let s = quantize_row(&[0.0; 4], &mut q);
         assert_eq!(q, [0; 4]);
         assert!(s.is_finite());
+        let s = quantize_row(&[1.0, f32::NAN, 2.0], &mut q[..3]);
+        assert!(s.is_nan(), "a NaN input must not become a number");
+        assert!(quantize_row(&[1.0, f32::INFINITY], &mut q[..2]).is_nan());
         let mut out = [0f32; 3];
         dequant_row(&[10, -20, 30], 0.5, &[1.0, 2.0, 4.0], &mut out);
         assert_eq!(out, [5.0, -20.0, 60.0]);

@@ -83,7 +83,12 @@ fn find(g: &pb::GraphProto) -> Vec<Site> {
             let q = init.get(cast.input.first()?.as_str())?;
             let scale = init.get(mul.input[1 - side].as_str())?;
             let n = *q.dims.get(1)?;
+            let to_f32 = cast
+                .attribute
+                .iter()
+                .any(|a| a.name == "to" && a.i == DataType::Float as i64);
             let ok = cast.op_type == "Cast"
+                && to_f32
                 && q.data_type == DataType::Int8 as i32
                 && q.dims.len() == 2
                 && q.raw_data.len() as i64 == q.dims[0] * n
