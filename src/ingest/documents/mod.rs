@@ -12,8 +12,8 @@ mod pdf;
 
 #[cfg(feature = "documents")]
 pub use isolate::{helper_main as pdf_helper_main, isolate_pdf_in, PDF_HELPER_ARG};
-#[cfg(feature = "documents")]
-pub use pdf::MAX_PAGES as MAX_PDF_PAGES;
+/// Pages of a PDF read at most (the rest are left out and counted).
+pub const MAX_PDF_PAGES: usize = 2_000;
 
 /// A document format read by this module.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

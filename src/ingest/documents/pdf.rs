@@ -8,8 +8,7 @@
 //! and pages whose `/Parent` chain loops are refused.
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-/// Pages read from one PDF; later pages are left out (and counted).
-pub const MAX_PAGES: usize = 2000;
+pub use super::MAX_PDF_PAGES as MAX_PAGES;
 
 /// `/Parent` links followed before a page tree counts as looping.
 const MAX_TREE_DEPTH: usize = 256;
