@@ -163,7 +163,10 @@ impl Pq {
     /// `1 + adc(codes)` approximates the distance `1 - dot(q, x)`.
     pub fn table(&self, q: &[f32]) -> Vec<f32> {
         let mut buf = Vec::new();
-        let q = self.project(q, &mut buf);
+        self.table_projected(self.project(q, &mut buf))
+    }
+    /// [`Pq::table`] for a query already in the space PQ works in ([`Pq::projected`]).
+    pub fn table_projected(&self, q: &[f32]) -> Vec<f32> {
         let dsub = self.dsub();
         let ksub = self.ksub();
         let k = crate::kernels::active();
@@ -175,6 +178,21 @@ impl Pq {
             }
         }
         t
+    }
+    /// `v` (an embedding) in the space PQ works in: through the projection when there is one.
+    pub fn projected(&self, v: &[f32]) -> Vec<f32> {
+        let mut buf = Vec::new();
+        self.project(v, &mut buf).to_vec()
+    }
+    /// The reconstruction of stored code bytes (`dim` floats, in the space PQ works in): the
+    /// centroid of each sub-space.
+    pub fn decode(&self, stored: &[u8], out: &mut Vec<f32>) {
+        let mut scratch = alloc::vec![0u8; self.m];
+        let codes = self.unpack(stored, &mut scratch);
+        out.clear();
+        for (s, &c) in codes.iter().enumerate().take(self.m) {
+            out.extend_from_slice(self.centroid(s, c as usize));
+        }
     }
     /// Expand stored code bytes to one byte per sub-space.
     pub fn unpack<'a>(&self, stored: &'a [u8], scratch: &'a mut [u8]) -> &'a [u8] {

@@ -534,6 +534,79 @@ fn change_json(args: &[&str]) -> serde_json::Value {
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
 }
 
+/// `info --json`'s navigation and edge count.
+fn graph_of(idx: &str) -> (String, u64) {
+    let (ok, out, err) = run(&["info", idx, "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    (
+        v["navigation"].as_str().unwrap().into(),
+        v["edges"].as_u64().unwrap(),
+    )
+}
+
+#[test]
+fn a_graph_index_is_changed_in_place_and_keeps_its_graph() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = dir.path().join("docs");
+    std::fs::create_dir(&docs).unwrap();
+    for f in ["espresso.md", "sourdough.txt", "planets.html", "pq.md"] {
+        std::fs::copy(format!("examples/corpus/{f}"), docs.join(f)).unwrap();
+    }
+    let idx = dir.path().join("graph.leann");
+    let (idx_s, docs_s) = (idx.to_str().unwrap(), docs.to_str().unwrap());
+    let (ok, _, err) = run(&["build", docs_s, "-o", idx_s, "--navigation", "graph"]);
+    assert!(ok, "{err}");
+    let (nav, edges0) = graph_of(idx_s);
+    assert!(nav == "graph" && edges0 > 0, "{nav} {edges0}");
+    let n0 = passages(idx_s).unwrap();
+    // add: the new passages are linked in and found by the graph search.
+    let pi = dir.path().join("raspberry-pi.md");
+    std::fs::copy("examples/corpus/raspberry-pi.md", &pi).unwrap();
+    let r = change_json(&["add", idx_s, pi.to_str().unwrap(), "--json"]);
+    let added = r["added_passages"].as_u64().unwrap();
+    assert!(
+        added >= 1 && r["embedded_passages"].as_u64() == Some(added),
+        "{r}"
+    );
+    let (nav, edges1) = graph_of(idx_s);
+    assert!(
+        nav == "graph" && edges1 > edges0,
+        "{nav} {edges0} -> {edges1}"
+    );
+    let (ok, out, _) = run(&["search", idx_s, "Pi Zero 2 W memory", "--json", "-k", "1"]);
+    assert!(ok && out.contains("raspberry-pi.md"), "{out}");
+    // remove: gone from the results; the graph is still a graph with fewer edges.
+    let r = change_json(&["remove", idx_s, "--source", pi.to_str().unwrap(), "--json"]);
+    assert_eq!(r["passages_after"].as_u64(), Some(n0), "{r}");
+    let (_, out, _) = run(&["search", idx_s, "Pi Zero 2 W memory", "--json", "-k", "10"]);
+    assert!(!out.contains("raspberry-pi.md"), "{out}");
+    let (nav, edges2) = graph_of(idx_s);
+    assert!(
+        nav == "graph" && edges2 < edges1,
+        "{nav} {edges1} -> {edges2}"
+    );
+    // sync after an edit and a deletion: the edited passage is found, verify passes.
+    let mut text = std::fs::read_to_string(docs.join("espresso.md")).unwrap();
+    text.push_str(
+        "\n\nA flat white is espresso with steamed milk and a thin layer of microfoam.\n",
+    );
+    std::fs::write(docs.join("espresso.md"), text).unwrap();
+    std::fs::remove_file(docs.join("planets.html")).unwrap();
+    let r = change_json(&["sync", idx_s, docs_s, "--json"]);
+    assert_eq!(
+        (r["changed"].as_u64(), r["removed"].as_u64()),
+        (Some(1), Some(1)),
+        "{r}"
+    );
+    let q = "espresso with steamed milk and microfoam";
+    let (ok, out, _) = run(&["search", idx_s, q, "--json", "-k", "1"]);
+    assert!(ok && out.contains("microfoam"), "{out}");
+    let (ok, out, err) = run(&["verify", idx_s]);
+    assert!(ok && out.contains("OK"), "{err}");
+    assert_eq!(graph_of(idx_s).0, "graph");
+}
+
 #[test]
 fn add_remove_sync_and_list_change_an_index_in_place() {
     let dir = tempfile::tempdir().unwrap();

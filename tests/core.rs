@@ -1136,7 +1136,22 @@ fn recall3_by_name(
 
 #[test]
 fn build_half_add_half_remove_a_tenth_recalls_like_a_fresh_build() {
+    half_added_tenth_removed(Navigation::Auto);
+}
+
+#[test]
+fn a_graph_index_grown_and_thinned_in_place_recalls_like_a_fresh_build() {
+    half_added_tenth_removed(Navigation::Graph);
+}
+
+/// Build from half the passages, add the other half, remove a tenth; compare with a fresh build of
+/// the same passages.
+fn half_added_tenth_removed(navigation: Navigation) {
     use leann_edge::index::{change, Change};
+    let params = || BuildParams {
+        navigation,
+        ..BuildParams::default()
+    };
     let (n, dim) = (4000, 32);
     let rows = common::clustered(n, dim, 24, 1.5, 11);
     let emb = common::table(&rows, dim);
@@ -1151,7 +1166,7 @@ fn build_half_add_half_remove_a_tenth_recalls_like_a_fresh_build() {
         dir.path().join("fresh.leann"),
     );
     let fp = leann_edge::Embedder::fingerprint(&emb);
-    let mut b = IndexBuilder::new(BuildParams::default());
+    let mut b = IndexBuilder::new(params());
     for i in 0..n / 2 {
         b.add_passage(rec(i));
     }
@@ -1166,7 +1181,7 @@ fn build_half_add_half_remove_a_tenth_recalls_like_a_fresh_build() {
     let r = change(&live, &emb, Change::RemoveIds(gone)).unwrap();
     assert_eq!(r.passages_after, n as u64 - n as u64 / 10);
     let kept: Vec<usize> = (0..n).filter(|i| i % 10 != 0).collect();
-    let mut b = IndexBuilder::new(BuildParams::default());
+    let mut b = IndexBuilder::new(params());
     let mut kept_rows = Vec::new();
     for &i in &kept {
         b.add_passage(rec(i));
@@ -1176,10 +1191,12 @@ fn build_half_add_half_remove_a_tenth_recalls_like_a_fresh_build() {
     let queries = common::clustered(200, dim, 24, 1.5, 99);
     let r_live = recall3_by_name(&live, &emb, &rows, &kept, &queries, dim);
     let r_fresh = recall3_by_name(&fresh, &emb, &rows, &kept, &queries, dim);
-    eprintln!("R@3: live {r_live:.3}, fresh {r_fresh:.3}");
+    eprintln!("{navigation:?} R@3: live {r_live:.3}, fresh {r_fresh:.3}");
     assert!(r_live >= r_fresh - 0.05, "live {r_live} vs fresh {r_fresh}");
     // Removed passages never come back.
     let idx = Index::open(&live).unwrap();
+    assert_eq!(idx.has_graph(), navigation == Navigation::Graph);
+    idx.verify().unwrap();
     for v in 0..idx.len() as u32 {
         let id = idx.passage(v).unwrap().id;
         assert_ne!(

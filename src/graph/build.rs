@@ -84,13 +84,25 @@ fn greedy(
     beam: usize,
     visited: &mut Visited,
 ) -> Vec<Scored> {
-    visited.clear();
     let row = |i: u32| &vecs[i as usize * dim..(i as usize + 1) * dim];
+    greedy_by(adj, entry, beam, visited, |i| dist(q, row(i)))
+}
+
+/// Beam search from `entry` under any distance to the query (`dist_to(node)`); returns every node
+/// whose distance was computed, sorted by distance.
+pub fn greedy_by(
+    adj: &[Vec<u32>],
+    entry: u32,
+    beam: usize,
+    visited: &mut Visited,
+    dist_to: impl Fn(u32) -> f32,
+) -> Vec<Scored> {
+    visited.clear();
     let mut seen = Vec::with_capacity(beam * 4);
     let mut frontier = BinaryHeap::new();
     let mut best = TopK::new(beam);
     visited.insert(entry);
-    let d0 = dist(q, row(entry));
+    let d0 = dist_to(entry);
     frontier.push(Reverse(Scored::new(d0, entry)));
     best.push(d0, entry);
     seen.push(Scored::new(d0, entry));
@@ -102,7 +114,7 @@ fn greedy(
             if !visited.insert(w) {
                 continue;
             }
-            let dw = dist(q, row(w));
+            let dw = dist_to(w);
             seen.push(Scored::new(dw, w));
             if dw < best.bound() {
                 best.push(dw, w);

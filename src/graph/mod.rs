@@ -1,10 +1,13 @@
 //! The proximity graph: build (Vamana-style, parallel and deterministic), high-degree-preserving
-//! pruning (LEANN Alg. 3) and the compact on-disk CSR codec.
+//! pruning (LEANN Alg. 3), in-place changes (insert and remove nodes) and the compact on-disk CSR
+//! codec.
 #[cfg(feature = "std")]
 pub mod build;
 pub mod codec;
 #[cfg(feature = "std")]
 pub mod prune;
+#[cfg(feature = "std")]
+pub mod update;
 
 /// Largest out-degree the on-disk format stores per node (7-bit field).
 pub const MAX_DEGREE: usize = 127;

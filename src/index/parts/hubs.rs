@@ -8,16 +8,25 @@ use alloc::vec::Vec;
 
 /// The hub sections for `hubs` (sorted node ids) with rows of `vectors` (`n × dim`).
 pub fn sections(hubs: &[u32], vectors: &[f32], dim: usize) -> Vec<(Kind, Vec<u8>)> {
+    let rows = hubs
+        .iter()
+        .flat_map(|&h| &vectors[h as usize * dim..(h as usize + 1) * dim]);
+    sections_of_rows(hubs, rows)
+}
+
+/// The hub sections for `hubs` (sorted node ids) with their embeddings `rows`, one after another.
+pub fn sections_of_rows<'a>(
+    hubs: &[u32],
+    rows: impl IntoIterator<Item = &'a f32>,
+) -> Vec<(Kind, Vec<u8>)> {
     if hubs.is_empty() {
         return Vec::new();
     }
     let ids = hubs.iter().flat_map(|h| h.to_le_bytes()).collect();
-    let mut vecs = Vec::with_capacity(hubs.len() * dim * 2);
-    for &h in hubs {
-        for &x in &vectors[h as usize * dim..(h as usize + 1) * dim] {
-            vecs.extend_from_slice(&half::f16::from_f32(x).to_le_bytes());
-        }
-    }
+    let vecs = rows
+        .into_iter()
+        .flat_map(|&x| half::f16::from_f32(x).to_le_bytes())
+        .collect();
     alloc::vec![(Kind::HubIds, ids), (Kind::HubVectors, vecs)]
 }
 

@@ -1,16 +1,18 @@
 //! Changing an index in place: add, replace and remove passages, or make it reflect a set of paths
 //! (`sync`) — without stored embeddings and without re-embedding what did not change.
 //!
-//! Design (scan indexes, the default up to 16 MiB of PQ codes): every change writes a complete new
-//! index file — the kept passages' PQ codes and records copied, new passages embedded and encoded
-//! with the index's existing PQ (and projection) — and renames it over the old one under a write
-//! lock ([`super::lock`]). So the file on disk is always the state before or after a change, readers
-//! that have it open keep their snapshot, removed passages are gone physically the moment the call
-//! returns, and there is nothing to compact. A passage whose encoder input is already in the index
-//! reuses its PQ code (keyed by a 128-bit hash of the input), so unchanged files and records cost
-//! no encoder work. The cost that does grow with the index is the copy: reading and rewriting its
-//! bytes (docs-faq, 14 MB: see docs/benchmarks.md). Graph indexes are refused for now (new nodes
-//! would have to be linked in): rebuild them with `build`.
+//! Design: every change writes a complete new index file — the kept passages' PQ codes and
+//! records copied, new passages embedded and encoded with the index's existing PQ (and projection)
+//! — and renames it over the old one under a write lock ([`super::lock`]). So the file on disk is
+//! always the state before or after a change, readers that have it open keep their snapshot,
+//! removed passages are gone physically the moment the call returns, and there is nothing to
+//! compact. A passage whose encoder input is already in the index reuses its PQ code (keyed by a
+//! 128-bit hash of the input), so unchanged files and records cost no encoder work. A graph index
+//! relinks its graph on the way ([`graph`]: removed nodes bypassed, new ones inserted under PQ
+//! distances). The cost that does grow with the index is the copy: reading and rewriting its bytes
+//! (docs-faq, 14 MB: see docs/benchmarks.md).
+mod graph;
+
 use super::lock::WriteLock;
 use super::Index;
 use crate::embed::{EmbedError, Embedder};
@@ -88,23 +90,22 @@ pub fn apply<E: Embedder + ?Sized>(path: &Path, enc: &E, change: Change) -> Resu
     let _lock = WriteLock::acquire(path)?;
     let idx = Index::open_file(path, &super::OpenOptions::verified())?;
     idx.check_embedder(enc)?;
-    if idx.has_graph() {
-        return Err(Error::NotImplemented(
-            "adding to or removing from a graph index; rebuild it with `leann-edge build` \
-             (indexes under 16 MiB of PQ codes are scan indexes and can be changed in place)"
-                .into(),
-        ));
-    }
     let old = read_all(&idx)?;
     let mut report = ChangeReport {
         passages_before: old.len() as u64,
         ..ChangeReport::default()
     };
     let mut result = merge(&old, change)?;
-    report.embedded_passages = encode_missing(&idx, enc, &old, &mut result)?;
+    let exact = encode_missing(&idx, enc, &old, &mut result, idx.has_graph())?;
+    report.embedded_passages = exact.embedded;
+    let relinked = if idx.has_graph() {
+        Some(graph::relink(&idx, &old, &mut result, exact.vectors)?)
+    } else {
+        None
+    };
     count_changes(&old, &result, &mut report);
     report.passages_after = result.len() as u64;
-    report.file_bytes = write(&idx, path, &result)?;
+    report.file_bytes = write(&idx, path, &result, relinked.as_ref())?;
     report.seconds = start.elapsed().as_secs_f64();
     Ok(report)
 }
@@ -243,14 +244,23 @@ fn merge(old: &[Entry], change: Change) -> Result<Vec<Entry>> {
     })
 }
 
+/// What [`encode_missing`] embedded.
+struct Embedded {
+    /// Passages embedded.
+    embedded: u64,
+    /// Their embeddings by position in the result, when asked to keep them.
+    vectors: HashMap<usize, Vec<f32>>,
+}
+
 /// Give every passage without a code the code of an old passage with the same encoder input, or
-/// embed and encode it with the index's PQ. Returns the passages embedded.
+/// embed and encode it with the index's PQ (keeping the embeddings when `keep`).
 fn encode_missing<E: Embedder + ?Sized>(
     idx: &Index<FileSource>,
     enc: &E,
     old: &[Entry],
     result: &mut [Entry],
-) -> Result<u64> {
+    keep: bool,
+) -> Result<Embedded> {
     let known: HashMap<u128, &[u8]> = old.iter().map(|e| (e.key, &e.code[..])).collect();
     let mut todo = Vec::new();
     for (i, e) in result.iter_mut().enumerate() {
@@ -263,6 +273,7 @@ fn encode_missing<E: Embedder + ?Sized>(
         }
     }
     let dim = enc.dim();
+    let mut vectors = HashMap::new();
     for chunk in todo.chunks(32) {
         let texts: Vec<String> = chunk.iter().map(|&i| result[i].rec.embed_input()).collect();
         let refs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
@@ -276,11 +287,17 @@ fn encode_missing<E: Embedder + ?Sized>(
             return Err(EmbedError::Runtime(why).into());
         }
         for (j, &i) in chunk.iter().enumerate() {
-            idx.pq()
-                .encode(&v[j * dim..(j + 1) * dim], &mut result[i].code);
+            let x = &v[j * dim..(j + 1) * dim];
+            idx.pq().encode(x, &mut result[i].code);
+            if keep {
+                vectors.insert(i, x.to_vec());
+            }
         }
     }
-    Ok(todo.len() as u64)
+    Ok(Embedded {
+        embedded: todo.len() as u64,
+        vectors,
+    })
 }
 
 /// Passage and source-file counts of the change.
@@ -309,8 +326,14 @@ fn count_changes(old: &[Entry], new: &[Entry], r: &mut ChangeReport) {
     r.removed = of.keys().filter(|p| !nf.contains_key(*p)).count() as u64;
 }
 
-/// Write the result as a scan index with the old index's PQ, atomically; returns its size.
-fn write(idx: &Index<FileSource>, path: &Path, result: &[Entry]) -> Result<u64> {
+/// Write the result with the old index's PQ (and `graph`, for a graph index), atomically;
+/// returns its size.
+fn write(
+    idx: &Index<FileSource>,
+    path: &Path,
+    result: &[Entry],
+    graph: Option<&graph::Relinked>,
+) -> Result<u64> {
     let recs: Vec<PassageRecord> = result.iter().map(|e| e.rec.clone()).collect();
     let codes: Vec<u8> = result.iter().flat_map(|e| e.code.iter().copied()).collect();
     let ps = crate::passages::encode(&recs);
@@ -318,19 +341,29 @@ fn write(idx: &Index<FileSource>, path: &Path, result: &[Entry]) -> Result<u64> 
     let mut build = old.build.clone();
     build.retain(|(k, _)| k != "updated");
     build.push(("updated".into(), "in place (add/remove/sync)".into()));
+    let (graph_sections, edges) = match graph {
+        Some(g) => super::parts::graph::sections(&g.adj)?,
+        None => (Vec::new(), 0),
+    };
     let meta = Meta {
         n: result.len() as u64,
-        entry: 0,
-        edges: 0,
-        hub_vectors: 0,
+        entry: graph.map_or(0, |g| g.entry),
+        edges,
+        hub_vectors: graph.map_or(0, |g| g.hubs.0.len() as u64),
         sources: ps.sources.clone(),
         build,
         writer: format!("leann-edge {}", env!("CARGO_PKG_VERSION")),
         ..old.clone()
     };
     let mut sections = vec![(Kind::Meta, meta.to_bytes()?)];
+    sections.extend(graph_sections);
     sections.extend(super::parts::pq::sections(idx.pq(), codes));
     sections.extend(super::parts::passages::sections(ps));
+    if let Some(g) = graph {
+        sections.push(super::parts::seeds::section(&g.seeds));
+        let (ids, rows) = &g.hubs;
+        sections.extend(super::parts::hubs::sections_of_rows(ids, rows));
+    }
     sections.extend(super::parts::pq::rotation_section(idx.pq()));
     sections.extend(super::parts::metadata::section(
         recs.iter().map(|r| &r.metadata),
