@@ -528,6 +528,15 @@ fn passages(idx: &str) -> Option<u64> {
     ok.then(|| v["passages"].as_u64()).flatten()
 }
 
+/// A JSONL file of `{"id", "text"}` records.
+fn write_jsonl(path: &std::path::Path, recs: &[(&str, &str)]) {
+    let lines: String = recs
+        .iter()
+        .map(|(id, t)| serde_json::json!({"id": id, "text": t}).to_string() + "\n")
+        .collect();
+    std::fs::write(path, lines).unwrap();
+}
+
 fn change_json(args: &[&str]) -> serde_json::Value {
     let (ok, out, err) = run(args);
     assert!(ok, "{args:?}: {err}");
@@ -744,10 +753,22 @@ fn add_remove_sync_and_list_change_an_index_in_place() {
 
 #[test]
 fn kill_9_during_changes_leaves_the_state_before_or_after() {
+    kill_9_during_changes(&[]);
+}
+
+#[test]
+fn kill_9_during_changes_to_a_graph_index_leaves_the_state_before_or_after() {
+    kill_9_during_changes(&["--navigation", "graph"]);
+}
+
+/// 50 add/remove commands killed at spread moments on an index built with `build_args`.
+fn kill_9_during_changes(build_args: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let idx = dir.path().join("k.leann");
     let idx_s = idx.to_str().unwrap();
-    let (ok, _, err) = run(&["build", "examples/corpus/espresso.md", "-o", idx_s]);
+    let mut args = vec!["build", "examples/corpus/espresso.md", "-o", idx_s];
+    args.extend_from_slice(build_args);
+    let (ok, _, err) = run(&args);
     assert!(ok, "{err}");
     let pi = "examples/corpus/raspberry-pi.md";
     let before = passages(idx_s).unwrap();
@@ -1295,11 +1316,7 @@ fn the_multilingual_model_answers_across_languages_and_its_index_refuses_another
         ("musee", "L'entrée du musée de la ville coûte 8 euros. Elle est gratuite le premier dimanche du mois."),
         ("akku", "Der Akku des Staubsaugers hält etwa 40 Minuten; laden Sie ihn vor dem ersten Gebrauch vollständig auf."),
     ];
-    let lines: String = recs
-        .iter()
-        .map(|(id, t)| serde_json::json!({"id": id, "text": t}).to_string() + "\n")
-        .collect();
-    std::fs::write(&corpus, lines).unwrap();
+    write_jsonl(&corpus, &recs);
     let idx = dir.path().join("ml.leann");
     let (idx_s, corpus_s) = (idx.to_str().unwrap(), corpus.to_str().unwrap());
     // `--model NAME` finds the manifest's model where the default one is looked for.
@@ -1398,11 +1415,7 @@ fn an_int8_compute_index_is_searched_and_changed_with_int8_compute() {
             "The tax return is due by the end of July; late filing costs a fee.",
         ),
     ];
-    let lines: String = recs
-        .iter()
-        .map(|(id, t)| serde_json::json!({"id": id, "text": t}).to_string() + "\n")
-        .collect();
-    std::fs::write(&corpus, lines).unwrap();
+    write_jsonl(&corpus, &recs);
     let idx = dir.path().join("i8.leann");
     let (idx_s, corpus_s) = (idx.to_str().unwrap(), corpus.to_str().unwrap());
     let (ok, _, err) = run(&["--compute", "int8", "build", corpus_s, "-o", idx_s]);
@@ -1428,9 +1441,10 @@ fn an_int8_compute_index_is_searched_and_changed_with_int8_compute() {
     );
     // A change embeds with the index's arithmetic: the new passage is found, verify passes.
     let more = dir.path().join("more.jsonl");
-    let rec =
-        serde_json::json!({"id": "owl", "text": "Owls hunt at night and swallow mice whole."});
-    std::fs::write(&more, rec.to_string() + "\n").unwrap();
+    write_jsonl(
+        &more,
+        &[("owl", "Owls hunt at night and swallow mice whole.")],
+    );
     let (ok, _, err) = run(&["add", idx_s, more.to_str().unwrap()]);
     assert!(ok, "{err}");
     let (ok, out, err) = run(&[

@@ -14,13 +14,15 @@ use leann_edge::index::{
 use leann_edge::ingest::IngestOptions;
 use std::path::PathBuf;
 
-/// Rewrite an index (checking every record and code). Changes already drop removed passages
-/// physically, so a plain rewrite reclaims nothing; what drifts is the PQ, chosen and trained for
-/// the passages of the first build. When a fresh build of today's passages would choose another
+/// Rewrite an index (checking every record and code), passages sorted by id, then file and
+/// position, as a fresh build of sorted input stores them: changes drop removed passages
+/// physically, but leave ids in arrival order (a bigger id table and, in a graph, neighbour ids far
+/// apart). What also drifts is the PQ, chosen and trained for the passages of the first build. When a fresh build of today's passages would choose another
 /// PQ (`--retrain auto`: only for a PQ the build chose itself, and within the board's RAM), or
 /// always (`--retrain always`), compact re-embeds every passage from the text the index stores,
-/// trains a new PQ and writes the passages sorted by id: the cost of a build (`--embed-cache` makes
-/// it cheap for passages embedded before). The index stays a scan index.
+/// trains a new PQ (and builds a fresh graph, for a graph index) and writes the passages sorted by
+/// id: the cost of a build (`--embed-cache` makes it cheap for passages embedded before). A scan
+/// index stays a scan index, a graph index a graph index.
 #[derive(Args, Clone, Debug)]
 pub struct CompactArgs {
     /// Index file.
@@ -53,6 +55,7 @@ pub fn run(g: &Global, a: &CompactArgs) -> Result<()> {
     let (n, dim) = (idx.len(), idx.meta().dim as usize);
     let (m, bits) = (idx.meta().pq_m as usize, idx.meta().pq_bits);
     let rotate = idx.pq().rotation.as_ref().map_or(0, |r| r.out_dim);
+    let graph = idx.has_graph();
     let auto_pq = idx
         .meta()
         .build
@@ -67,7 +70,7 @@ pub fn run(g: &Global, a: &CompactArgs) -> Result<()> {
     let b = g.board()?;
     let enc = g.encoder_for(&b, &idx)?;
     drop(idx);
-    let fresh = BuildPlan::new(&params(&b, a), n.max(1), dim).ok();
+    let fresh = BuildPlan::new(&params(&b, a, graph), n.max(1), dim).ok();
     let other = fresh.filter(|f| (f.pq_m, f.pq_bits, f.rotate_dim) != (m, bits, rotate));
     let ram = build_ram_mb(n, dim, text);
     let retrain = match a.retrain {
@@ -76,9 +79,10 @@ pub fn run(g: &Global, a: &CompactArgs) -> Result<()> {
         Retrain::Auto => other.is_some() && auto_pq && ram <= b.ram_budget_mb,
     };
     if retrain {
-        return rebuild(&b, a, &enc);
+        return rebuild(&b, a, &enc, graph);
     }
     let r = change(&a.index, &enc, Change::Rewrite)?;
+    permute_vectors(&a.index, &r.order, dim);
     print(&r, false, a.json)?;
     if let (Some(f), false) = (other, a.json) {
         let why = if !auto_pq {
@@ -98,26 +102,52 @@ pub fn run(g: &Global, a: &CompactArgs) -> Result<()> {
     Ok(())
 }
 
-/// What a fresh `build` would use on this board (with `--embed-cache`), kept a scan index so it
-/// stays changeable in place.
-fn params(b: &Board, a: &CompactArgs) -> BuildParams {
+/// Put the vectors `build --keep-vectors` kept beside the index (`bench`'s exact baseline) in the
+/// index's new order (`order[i]`: old position of passage `i`). Vectors that do not match the index
+/// (it changed since they were written) are left alone: `bench` refuses them.
+fn permute_vectors(index: &std::path::Path, order: &[u32], dim: usize) {
+    let vp = vectors_path(index);
+    let Ok(bytes) = std::fs::read(&vp) else {
+        return;
+    };
+    let row = dim * 4;
+    if bytes.len() != order.len() * row || order.iter().any(|&o| o as usize >= order.len()) {
+        log::warn!("{} does not match the index: left as is", vp.display());
+        return;
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    for &o in order {
+        out.extend_from_slice(&bytes[o as usize * row..(o as usize + 1) * row]);
+    }
+    if let Err(e) = leann_edge::format::write_file_atomic(&vp, &out) {
+        log::warn!("could not rewrite {}: {e}", vp.display());
+    }
+}
+
+/// What a fresh `build` would use on this board (with `--embed-cache`), with the index's
+/// navigation (`graph` or scan): compact does not turn one into the other.
+fn params(b: &Board, a: &CompactArgs, graph: bool) -> BuildParams {
     BuildParams {
         embed_cache: a.embed_cache.clone(),
         hub_cache_bytes: b.hub_cache_bytes,
         embed_batch: b.encoder_batch,
-        navigation: Navigation::Scan,
+        navigation: if graph {
+            Navigation::Graph
+        } else {
+            Navigation::Scan
+        },
         ..BuildParams::default()
     }
 }
 
 /// Rebuild the index from its own passages under the write lock: every passage re-embedded (or
 /// taken from the cache), a new PQ trained, written atomically in place.
-fn rebuild(b: &Board, a: &CompactArgs, enc: &TractEmbedder) -> Result<()> {
+fn rebuild(b: &Board, a: &CompactArgs, enc: &TractEmbedder, graph: bool) -> Result<()> {
     let start = std::time::Instant::now();
     let job = Job {
         paths: &[],
         output: &a.index,
-        params: params(b, a),
+        params: params(b, a, graph),
         ingest: IngestOptions::default(),
         // Vectors kept for `bench` are rewritten in the new order (they are all in memory).
         keep_vectors: vectors_path(&a.index).is_file(),

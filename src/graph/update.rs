@@ -5,6 +5,7 @@
 //! neighbour that overflows. Pairwise distances come from a [`Space`]: exact vectors for the nodes
 //! embedded by the change, PQ reconstructions for the others.
 use super::build::{greedy_by, robust_prune};
+use super::prune::by_in_degree;
 use super::{dist, MAX_DEGREE};
 use crate::search::queue::Visited;
 use rayon::prelude::*;
@@ -24,17 +25,31 @@ pub trait Space: Sync {
 /// Parameters of a graph change (those the graph was built with, where the index records them).
 #[derive(Clone, Debug, PartialEq)]
 pub struct UpdateParams {
-    /// Out-degree cap of a new node and of an ordinary node (m); a node already linked to more
-    /// (a hub) keeps its own degree as its cap.
+    /// Out-degree cap of a new node and of an ordinary node (m).
     pub degree: usize,
+    /// Out-degree cap of a hub (M): a node linked to more than `degree` nodes before the change.
+    /// As in LEANN's pruning, hubs are never dropped from a list by the occlusion rule, so new
+    /// nodes join the hubs' highway.
+    pub hub_degree: usize,
+    /// Share of nodes that are hubs (LEANN's top 2% by in-degree): after the change the nodes
+    /// with most in-links become hubs and take back-links up to `hub_degree`.
+    pub hub_fraction: f32,
     /// Beam width of the insertion search.
     pub beam: usize,
     /// RNG pruning slack.
     pub alpha: f32,
 }
 
-/// Pick at most `cap` of `cands` as neighbours of `p` (alpha-RNG pruning in `space`).
-fn prune_with(space: &dyn Space, p: u32, cands: &[u32], alpha: f32, cap: usize) -> Vec<u32> {
+/// Pick at most `cap` of `cands` as neighbours of `p` (alpha-RNG pruning in `space`; `hub`
+/// candidates are exempt from occlusion).
+fn prune_with(
+    space: &dyn Space,
+    p: u32,
+    cands: &[u32],
+    alpha: f32,
+    cap: usize,
+    hub: &dyn Fn(u32) -> bool,
+) -> Vec<u32> {
     let dim = space.dim();
     let mut buf = Vec::with_capacity(dim);
     let mut slab = Vec::with_capacity((cands.len() + 1) * dim);
@@ -46,13 +61,24 @@ fn prune_with(space: &dyn Space, p: u32, cands: &[u32], alpha: f32, cap: usize) 
         local.push((dist(&slab[..dim], &buf), j as u32 + 1));
         slab.extend_from_slice(&buf);
     }
-    let kept = robust_prune(&slab, dim, 0, &mut local, alpha, cap, &|_| false);
+    let exempt = |j: u32| hub(cands[j as usize - 1]);
+    let kept = robust_prune(&slab, dim, 0, &mut local, alpha, cap, &exempt);
     kept.into_iter().map(|j| cands[j as usize - 1]).collect()
+}
+
+/// Whether a node whose list had `len` links before the change is a hub.
+fn is_hub(len: usize, p: &UpdateParams) -> bool {
+    len > p.degree
 }
 
 /// The cap of a node whose list had `len` links before the change.
 fn cap_of(len: usize, p: &UpdateParams) -> usize {
-    len.max(p.degree).clamp(1, MAX_DEGREE)
+    let cap = if is_hub(len, p) {
+        p.hub_degree
+    } else {
+        p.degree
+    };
+    cap.max(len).clamp(1, MAX_DEGREE)
 }
 
 /// Drop the nodes `gone` flags from `adj` (FreshDiskANN's delete consolidation): a kept node that
@@ -95,7 +121,8 @@ pub fn remove(
             if cands.len() <= cap {
                 cands
             } else {
-                prune_with(space, v, &cands, p.alpha, cap)
+                let hub = |u: u32| is_hub(adj[u as usize].len(), p);
+                prune_with(space, v, &cands, p.alpha, cap, &hub)
             }
         })
         .collect();
@@ -105,12 +132,12 @@ pub fn remove(
         .collect()
 }
 
-/// Link the nodes `first..adj.len()` (empty lists) into the graph, searching from `entry`, in
-/// batches that search the frozen graph in parallel and then apply their links in node order (so
-/// the result does not depend on thread timing). `progress(done, total)` after each batch.
+/// Link the nodes `new` (with empty lists) into the graph, searching from `entry`, in batches
+/// that search the frozen graph in parallel and then apply their links in order (so the result
+/// does not depend on thread timing). `progress(done, total)` after each batch.
 pub fn insert(
     adj: &mut [Vec<u32>],
-    first: u32,
+    new: &[u32],
     entry: u32,
     space: &dyn Space,
     p: &UpdateParams,
@@ -119,15 +146,20 @@ pub fn insert(
     let n = adj.len() as u32;
     let base_len: Vec<usize> = adj.iter().map(Vec::len).collect();
     let cap = p.degree.clamp(1, MAX_DEGREE);
-    let beam = p.beam.max(cap);
-    let mut start = first;
-    while start < n {
+    // Twice the build's beam: the search runs on PQ distances, and a wider beam makes up for
+    // their error in the candidates it offers (measured on docs-faq: docs/benchmarks.md).
+    let beam = (2 * p.beam).max(cap);
+    let hub = |u: u32| is_hub(base_len[u as usize], p);
+    let mut linked = adj.len() - new.len();
+    let mut start = 0;
+    while start < new.len() {
         // A batch is at most 2% of the linked graph: its nodes do not see each other.
-        let size = (start / 50).clamp(1, 512);
-        let end = (start + size).min(n);
+        let size = (linked / 50).clamp(1, 512);
+        let end = (start + size).min(new.len());
         let frozen: &[Vec<u32>] = adj;
-        let lists: Vec<(u32, Vec<u32>)> = (start..end)
-            .into_par_iter()
+        let lists: Vec<(u32, Vec<u32>)> = new[start..end]
+            .par_iter()
+            .copied()
             .map_init(
                 || Visited::new(n as usize),
                 |vis, v| {
@@ -142,9 +174,9 @@ pub fn insert(
                         .iter()
                         .map(|s| s.id)
                         .filter(|&u| u != v)
-                        .take(4 * beam)
+                        .take(2 * beam)
                         .collect();
-                    (v, prune_with(space, v, &cands, p.alpha, cap))
+                    (v, prune_with(space, v, &cands, p.alpha, cap, &hub))
                 },
             )
             .collect();
@@ -170,7 +202,7 @@ pub fn insert(
                 }
                 let cap = cap_of(base_len[t as usize], p);
                 if list.len() > cap {
-                    list = prune_with(space, t, &list, p.alpha, cap);
+                    list = prune_with(space, t, &list, p.alpha, cap, &hub);
                 }
                 (t, list)
             })
@@ -178,9 +210,64 @@ pub fn insert(
         for (t, list) in updated {
             adj[t as usize] = list;
         }
-        progress((end - first) as u64, (n - first) as u64);
+        progress(end as u64, new.len() as u64);
+        linked += end - start;
         start = end;
     }
+}
+
+/// LEANN's hub rule on the changed graph: the top `hub_fraction` of nodes by in-degree (new nodes
+/// among them) are hubs and take back-links from the nodes that point at them, nearest first,
+/// while they have room (`hub_degree`). Returns the number of hubs.
+pub fn promote_hubs(adj: &mut [Vec<u32>], space: &dyn Space, p: &UpdateParams) -> usize {
+    let n = adj.len();
+    if p.hub_degree <= p.degree || n == 0 {
+        return 0;
+    }
+    let nhubs = ((n as f64 * p.hub_fraction as f64).ceil() as usize).min(n);
+    let mut is_hub = vec![false; n];
+    for &h in by_in_degree(adj).iter().take(nhubs) {
+        is_hub[h as usize] = true;
+    }
+    let mut into: Vec<Vec<u32>> = vec![Vec::new(); n];
+    for (v, list) in adj.iter().enumerate() {
+        for &h in list.iter().filter(|&&h| is_hub[h as usize]) {
+            into[h as usize].push(v as u32);
+        }
+    }
+    let cap = p.hub_degree.clamp(1, MAX_DEGREE);
+    let frozen: &[Vec<u32>] = adj;
+    let grown: Vec<(usize, Vec<u32>)> = (0..n)
+        .into_par_iter()
+        .filter(|&h| is_hub[h] && frozen[h].len() < cap && !into[h].is_empty())
+        .map(|h| {
+            let (mut hv, mut buf) = (Vec::new(), Vec::new());
+            space.vector(h as u32, &mut hv);
+            let mut near: Vec<(f32, u32)> = into[h]
+                .iter()
+                .filter(|&&v| !is_hub[v as usize])
+                .map(|&v| {
+                    space.vector(v, &mut buf);
+                    (dist(&hv, &buf), v)
+                })
+                .collect();
+            near.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let mut list = frozen[h].clone();
+            for (_, v) in near {
+                if list.len() >= cap {
+                    break;
+                }
+                if !list.contains(&v) {
+                    list.push(v);
+                }
+            }
+            (h, list)
+        })
+        .collect();
+    for (h, list) in grown {
+        adj[h] = list;
+    }
+    nhubs
 }
 
 #[cfg(test)]
@@ -255,6 +342,8 @@ mod tests {
         };
         let p = UpdateParams {
             degree: 16,
+            hub_degree: 16,
+            hub_fraction: 0.02,
             beam: 64,
             alpha: 1.2,
         };
@@ -263,7 +352,8 @@ mod tests {
         let mut adj = half.adj.clone();
         adj.resize(n, Vec::new());
         let space = Exact { v: &v, dim };
-        insert(&mut adj, (n / 2) as u32, half.entry, &space, &p, &|_, _| {});
+        let new: Vec<u32> = (n as u32 / 2..n as u32).collect();
+        insert(&mut adj, &new, half.entry, &space, &p, &|_, _| {});
         assert!(adj.iter().all(|l| l.len() <= 16 && !l.is_empty()));
         let grown = recall_at_1(&adj, &v, dim, half.entry, &queries);
         let fresh = build(&v, dim, &gp, &|_, _| {});
@@ -290,5 +380,29 @@ mod tests {
             after >= fresh_r - 0.05,
             "after removal {after} fresh {fresh_r}"
         );
+        // The best-linked 2% become hubs: they alone grow, up to the hub degree, by back-links.
+        let hub_p = UpdateParams {
+            hub_degree: 32,
+            ..p
+        };
+        let mut hubbed = thinned.clone();
+        let space = Exact { v: &kept_vecs, dim };
+        let hubs = promote_hubs(&mut hubbed, &space, &hub_p);
+        assert_eq!(hubs, (thinned.len() as f64 * 0.02).ceil() as usize);
+        let grew: Vec<usize> = (0..hubbed.len())
+            .filter(|&v| hubbed[v].len() > thinned[v].len())
+            .collect();
+        assert!(
+            !grew.is_empty() && grew.len() <= hubs,
+            "{} grew",
+            grew.len()
+        );
+        for &h in &grew {
+            assert!(hubbed[h].len() <= 32 && hubbed[h].starts_with(&thinned[h]));
+            // Every link it gained comes from a node that links to it.
+            for &v in &hubbed[h][thinned[h].len()..] {
+                assert!(thinned[v as usize].contains(&(h as u32)));
+            }
+        }
     }
 }

@@ -8,12 +8,13 @@ use super::Entry;
 use crate::error::Result;
 use crate::flash::FileSource;
 use crate::graph::build::GraphParams;
-use crate::graph::update::{insert, remove, Space, UpdateParams};
+use crate::graph::prune::PruneParams;
+use crate::graph::update::{insert, promote_hubs, remove, Space, UpdateParams};
 use crate::index::Index;
 use crate::pq::Pq;
 use std::collections::HashMap;
 
-/// The graph parts of the changed index, over the (reordered) result.
+/// The graph parts of the changed index, over the result.
 pub(super) struct Relinked {
     /// Out-neighbours per node.
     pub adj: Vec<Vec<u32>>,
@@ -71,23 +72,46 @@ fn normalize(v: &mut [f32]) {
     }
 }
 
-/// The parameters the graph was built with: beam and alpha as recorded, the degree cap of an
-/// ordinary node read off the graph (the out-degree 98% of nodes stay within: pruning leaves the
-/// top 2% of hubs more links).
+/// The parameters the graph was built with, as the build recorded them: the degree caps of an
+/// ordinary node and a hub (`pruning`'s "hubs 2% at <= M links, others <= m", or `max_degree` for
+/// an unpruned graph; read off the graph — the out-degree 95% of nodes stay within — if neither
+/// parses), beam and alpha.
 fn params(idx: &Index<FileSource>, adj: &[Vec<u32>]) -> UpdateParams {
     let d = GraphParams::default();
     let recorded = |key: &str| {
         let build = &idx.meta().build;
         build.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
     };
-    let mut degrees: Vec<usize> = adj.iter().map(Vec::len).collect();
-    degrees.sort_unstable();
-    let degree = match degrees.len() {
-        0 => crate::graph::prune::PruneParams::default().degree,
-        n => degrees[(n * 98 / 100).min(n - 1)].max(2),
-    };
+    let pruned = recorded("pruning").and_then(|p| {
+        let (_, m) = p.split_once("others <= ")?;
+        m.trim().parse::<usize>().ok()
+    });
+    let hub_degree = recorded("pruning").and_then(|p| {
+        let (_, m) = p.split_once(" at <= ")?;
+        m.split_whitespace().next()?.parse::<usize>().ok()
+    });
+    let unpruned = recorded("pruning")
+        .filter(|p| p == "off")
+        .and(recorded("max_degree"))
+        .and_then(|m| m.parse::<usize>().ok());
+    let degree = pruned.or(unpruned).unwrap_or_else(|| {
+        let mut degrees: Vec<usize> = adj.iter().map(Vec::len).collect();
+        degrees.sort_unstable();
+        let n = degrees.len();
+        degrees
+            .get((n * 95 / 100).min(n.saturating_sub(1)))
+            .copied()
+            .unwrap_or(d.max_degree / 2)
+    });
     UpdateParams {
-        degree,
+        degree: degree.max(2),
+        hub_degree: hub_degree.unwrap_or(degree).max(degree.max(2)),
+        hub_fraction: recorded("pruning")
+            .and_then(|p| {
+                let (share, _) = p.strip_prefix("hubs ")?.split_once('%')?;
+                share.parse::<f32>().ok()
+            })
+            .map_or(PruneParams::default().hub_fraction, |pc| pc / 100.0),
         beam: recorded("beam")
             .and_then(|b| b.parse().ok())
             .unwrap_or(d.beam),
@@ -97,107 +121,109 @@ fn params(idx: &Index<FileSource>, adj: &[Vec<u32>]) -> UpdateParams {
     }
 }
 
-/// Old node of each result passage: one with the same encoder input, each old node claimed once.
-fn origins(old: &[Entry], result: &[Entry]) -> Vec<Option<u32>> {
-    let mut free: HashMap<u128, Vec<u32>> = HashMap::new();
-    for (v, e) in old.iter().enumerate().rev() {
-        free.entry(e.key).or_default().push(v as u32);
-    }
-    result
-        .iter()
-        .map(|e| free.get_mut(&e.key).and_then(Vec::pop))
-        .collect()
-}
-
-/// Relink the graph of `idx` for `result` (reordered here: passages that keep their node first,
-/// in node order, then the new ones). `exact` holds the embeddings of result passages embedded by
-/// the change, by position in `result`.
+/// Relink the graph of `idx` for `result` (node `i` is passage `i` of `result`; `origin[i]` its
+/// node before, if it had one). `exact` holds the embeddings of result passages embedded by the
+/// change, by position in `result`.
 pub(super) fn relink(
     idx: &Index<FileSource>,
     old: &[Entry],
-    result: &mut Vec<Entry>,
+    result: &[Entry],
+    origin: &[Option<u32>],
     exact: HashMap<usize, Vec<f32>>,
 ) -> Result<Relinked> {
     let pq = idx.pq();
-    let mut old_adj = Vec::with_capacity(old.len());
-    for v in 0..old.len() as u32 {
-        let mut list = Vec::new();
-        idx.neighbors(v, &mut list)?;
-        old_adj.push(list);
-    }
+    let old_adj = adjacency(idx, old.len())?;
     let p = params(idx, &old_adj);
-    let origin = origins(old, result);
-    let mut gone = vec![true; old.len()];
-    origin
-        .iter()
-        .flatten()
-        .for_each(|&v| gone[v as usize] = false);
+    // Where each old node goes (None: removed).
+    let mut moved: Vec<Option<u32>> = vec![None; old.len()];
+    for (i, o) in origin.iter().enumerate() {
+        if let Some(v) = o {
+            moved[*v as usize] = Some(i as u32);
+        }
+    }
+    let gone: Vec<bool> = moved.iter().map(Option::is_none).collect();
     let old_codes: Vec<u8> = old.iter().flat_map(|e| e.code.iter().copied()).collect();
     let old_space = PqSpace {
         pq,
         codes: &old_codes,
         exact: HashMap::new(),
     };
-    let mut adj = remove(&old_adj, &gone, &old_space, &p);
-    let mut new_id = vec![None; old.len()];
-    let mut next = 0u32;
-    for v in 0..old.len() {
-        if !gone[v] {
-            new_id[v] = Some(next);
-            next += 1;
-        }
+    // `remove` numbers the kept nodes by rank; put each list where its passage went.
+    let kept: Vec<u32> = moved.iter().flatten().copied().collect();
+    let mut adj = vec![Vec::new(); result.len()];
+    for (r, list) in remove(&old_adj, &gone, &old_space, &p)
+        .into_iter()
+        .enumerate()
+    {
+        adj[kept[r] as usize] = list.into_iter().map(|u| kept[u as usize]).collect();
     }
-    // Kept passages in node order, then new ones in the order given.
-    let mut order: Vec<usize> = (0..result.len()).collect();
-    order.sort_by_key(|&i| origin[i].map_or((1, i), |v| (0, v as usize)));
-    let mut taken: Vec<Option<Entry>> = std::mem::take(result).into_iter().map(Some).collect();
-    let mut space_exact = HashMap::new();
-    for (pos, &i) in order.iter().enumerate() {
-        if let Some(x) = exact.get(&i) {
-            let mut y = pq.projected(x);
-            normalize(&mut y);
-            space_exact.insert(pos as u32, y);
-        }
-        result.extend(taken[i].take());
-    }
-    let kept = adj.len() as u32;
-    adj.resize(result.len(), Vec::new());
+    let new: Vec<u32> = (0..result.len() as u32)
+        .filter(|&i| origin[i as usize].is_none())
+        .collect();
     // A removed node hands its role to its first kept neighbour.
     let heir = |v: u32| -> Option<u32> {
-        new_id[v as usize].or_else(|| old_adj[v as usize].iter().find_map(|&u| new_id[u as usize]))
+        let v = v as usize;
+        moved[v].or_else(|| old_adj[v].iter().find_map(|&u| moved[u as usize]))
     };
-    let entry = if old.is_empty() {
-        None
-    } else {
-        heir(idx.meta().entry)
-    };
-    let entry = entry.unwrap_or(0);
+    let entry = (!old.is_empty())
+        .then(|| heir(idx.meta().entry))
+        .flatten()
+        .or(kept.first().copied())
+        .or(new.first().copied())
+        .unwrap_or(0);
     let codes: Vec<u8> = result.iter().flat_map(|e| e.code.iter().copied()).collect();
+    let exact = exact
+        .into_iter()
+        .map(|(i, x)| {
+            let mut y = pq.projected(&x);
+            normalize(&mut y);
+            (i as u32, y)
+        })
+        .collect();
     let space = PqSpace {
         pq,
         codes: &codes,
-        exact: space_exact,
+        exact,
     };
-    insert(&mut adj, kept, entry, &space, &p, &|_, _| {});
+    insert(&mut adj, &new, entry, &space, &p, &|_, _| {});
+    promote_hubs(&mut adj, &space, &p);
     let mut seeds: Vec<u32> = Vec::new();
     for s in idx.seeds().iter().filter_map(|&s| heir(s)) {
         if !seeds.contains(&s) {
             seeds.push(s);
         }
     }
-    let mut hub_ids = Vec::new();
-    let mut hub_rows = Vec::new();
-    for (v, id) in new_id.iter().enumerate() {
-        if let Some(id) = id {
-            if idx.hub_vector(v as u32, &mut hub_rows)? {
-                hub_ids.push(*id);
-            }
-        }
-    }
     Ok(Relinked {
         adj,
         entry,
         seeds,
-        hubs: (hub_ids, hub_rows),
+        hubs: hubs(idx, &moved)?,
     })
+}
+
+/// Every node's neighbours.
+fn adjacency(idx: &Index<FileSource>, n: usize) -> Result<Vec<Vec<u32>>> {
+    let mut adj = Vec::with_capacity(n);
+    for v in 0..n as u32 {
+        let mut list = Vec::new();
+        idx.neighbors(v, &mut list)?;
+        adj.push(list);
+    }
+    Ok(adj)
+}
+
+/// The stored hub embeddings of the kept nodes, under their new ids (sorted).
+fn hubs(idx: &Index<FileSource>, moved: &[Option<u32>]) -> Result<(Vec<u32>, Vec<f32>)> {
+    let mut found: Vec<(u32, Vec<f32>)> = Vec::new();
+    for (v, to) in moved.iter().enumerate() {
+        let mut row = Vec::new();
+        if let Some(to) = to {
+            if idx.hub_vector(v as u32, &mut row)? {
+                found.push((*to, row));
+            }
+        }
+    }
+    found.sort_by_key(|h| h.0);
+    let ids = found.iter().map(|h| h.0).collect();
+    Ok((ids, found.into_iter().flat_map(|h| h.1).collect()))
 }

@@ -35,7 +35,8 @@ pub enum Change {
     RemoveSources(Vec<String>),
     /// The index becomes exactly these passages (what `collect` made of the synced paths).
     Sync(Vec<PassageRecord>),
-    /// Rewrite as is (checks every record and code on the way).
+    /// Rewrite, passages in [`sort_for_compact`] order (checks every record and code on the way;
+    /// [`ChangeReport::order`] says where each passage was).
     #[default]
     Rewrite,
 }
@@ -65,6 +66,10 @@ pub struct ChangeReport {
     pub file_bytes: u64,
     /// Wall time, seconds.
     pub seconds: f64,
+    /// For each passage of the new index, its position in the index before (`u32::MAX`: new):
+    /// what a caller permutes data kept beside the index with (`compact` sorts the passages).
+    #[serde(skip)]
+    pub order: Vec<u32>,
 }
 
 /// One passage: its record, the key of its encoder input ([`content_key`], computed once) and its
@@ -98,11 +103,13 @@ pub fn apply<E: Embedder + ?Sized>(path: &Path, enc: &E, change: Change) -> Resu
     let mut result = merge(&old, change)?;
     let exact = encode_missing(&idx, enc, &old, &mut result, idx.has_graph())?;
     report.embedded_passages = exact.embedded;
+    let origin = origins(&old, &result);
     let relinked = if idx.has_graph() {
-        Some(graph::relink(&idx, &old, &mut result, exact.vectors)?)
+        Some(graph::relink(&idx, &old, &result, &origin, exact.vectors)?)
     } else {
         None
     };
+    report.order = origin.iter().map(|o| o.unwrap_or(u32::MAX)).collect();
     count_changes(&old, &result, &mut report);
     report.passages_after = result.len() as u64;
     report.file_bytes = write(&idx, path, &result, relinked.as_ref())?;
@@ -196,8 +203,13 @@ fn keep_or_refuse(old: &[Entry], gone: impl Fn(&Entry) -> bool, none: &str) -> R
 /// The passages of the result, in order: kept old ones first, then new ones.
 fn merge(old: &[Entry], change: Change) -> Result<Vec<Entry>> {
     Ok(match change {
-        // Same order: vectors kept next to the index (`bench`'s baseline) stay valid.
-        Change::Rewrite => old.to_vec(),
+        // Sorted as a fresh build of sorted input (ids and sources front-code, graph ids stay
+        // close): an index grown by changes gets back a fresh build's size.
+        Change::Rewrite => {
+            let mut all = old.to_vec();
+            all.sort_by_cached_key(|e| compact_key(&e.rec));
+            all
+        }
         Change::Sync(new) => new.into_iter().map(fresh).collect(),
         Change::RemoveIds(ids) => {
             let ids: HashSet<String> = ids.into_iter().collect();
@@ -298,6 +310,19 @@ fn encode_missing<E: Embedder + ?Sized>(
         embedded: todo.len() as u64,
         vectors,
     })
+}
+
+/// Old position of each result passage: one with the same encoder input (so the same PQ code and
+/// embedding), each old passage claimed once.
+fn origins(old: &[Entry], result: &[Entry]) -> Vec<Option<u32>> {
+    let mut free: HashMap<u128, Vec<u32>> = HashMap::new();
+    for (v, e) in old.iter().enumerate().rev() {
+        free.entry(e.key).or_default().push(v as u32);
+    }
+    result
+        .iter()
+        .map(|e| free.get_mut(&e.key).and_then(Vec::pop))
+        .collect()
 }
 
 /// Passage and source-file counts of the change.

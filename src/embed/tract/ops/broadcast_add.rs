@@ -23,12 +23,7 @@ impl PartialEq for BroadcastAdd {
 }
 impl Eq for BroadcastAdd {}
 
-impl Op for BroadcastAdd {
-    fn name(&self) -> StaticName {
-        "BroadcastAdd".into()
-    }
-    op_as_typed_op!();
-}
+super::evaluated_by_run!(BroadcastAdd, "BroadcastAdd");
 
 impl BroadcastAdd {
     fn fits(&self, inputs: &[TValue]) -> bool {
@@ -73,8 +68,8 @@ pub(crate) fn broadcast_add(a: &mut [f32], ash: &[usize], b: &[f32], bsh: &[usiz
     }
 }
 
-impl EvalOp for BroadcastAdd {
-    fn eval(&self, ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+impl BroadcastAdd {
+    fn run(&self, ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         if !self.fits(&inputs) {
             return self.inner.eval(ctx, inputs);
         }
@@ -93,9 +88,6 @@ impl EvalOp for BroadcastAdd {
             );
         }
         Ok(tvec!(a.into_tvalue()))
-    }
-    fn eval_out_of_plan(&self, inputs: TVec<TValue>) -> TractResult<Option<TVec<TValue>>> {
-        Ok(Some(self.eval(&EvalContext::out_of_plan(), inputs)?))
     }
 }
 

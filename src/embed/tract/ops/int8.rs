@@ -128,18 +128,10 @@ fn plain<T: Datum + Copy>(t: TValue) -> TractResult<Tensor> {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct QuantizeRows;
 
-impl Op for QuantizeRows {
-    fn name(&self) -> StaticName {
-        "QuantizeRows".into()
-    }
-    op_as_typed_op!();
-}
+super::evaluated_by_run!(QuantizeRows, "QuantizeRows");
 
-impl EvalOp for QuantizeRows {
-    fn eval_out_of_plan(&self, inputs: TVec<TValue>) -> TractResult<Option<TVec<TValue>>> {
-        Ok(Some(self.eval(&EvalContext::out_of_plan(), inputs)?))
-    }
-    fn eval(&self, _: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+impl QuantizeRows {
+    fn run(&self, _: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let x = plain::<f32>(args_1!(inputs))?;
         let shape: TVec<usize> = x.shape().into();
         let k = *shape.last().context("QuantizeRows needs rank ≥ 1")?;
@@ -180,18 +172,10 @@ impl TypedOp for QuantizeRows {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct DequantRows;
 
-impl Op for DequantRows {
-    fn name(&self) -> StaticName {
-        "DequantRows".into()
-    }
-    op_as_typed_op!();
-}
+super::evaluated_by_run!(DequantRows, "DequantRows");
 
-impl EvalOp for DequantRows {
-    fn eval_out_of_plan(&self, inputs: TVec<TValue>) -> TractResult<Option<TVec<TValue>>> {
-        Ok(Some(self.eval(&EvalContext::out_of_plan(), inputs)?))
-    }
-    fn eval(&self, _: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+impl DequantRows {
+    fn run(&self, _: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let (acc, s, scale) = args_3!(inputs);
         let (acc, s, scale) = (plain::<i32>(acc)?, plain::<f32>(s)?, plain::<f32>(scale)?);
         let shape: TVec<usize> = acc.shape().into();

@@ -11,6 +11,30 @@
 //! graph before tract loads it (not an optimised-plan pass).
 use tract_onnx::tract_core::internal::*;
 
+/// `Op` (named `$name`) and `EvalOp` for an op evaluated by its inherent
+/// `fn run(&self, &EvalContext, TVec<TValue>) -> TractResult<TVec<TValue>>`, in a plan and out of
+/// one alike (tract's constant folding evaluates ops out of plan).
+macro_rules! evaluated_by_run {
+    ($ty:ty, $name:literal) => {
+        impl Op for $ty {
+            fn name(&self) -> StaticName {
+                $name.into()
+            }
+            op_as_typed_op!();
+        }
+
+        impl EvalOp for $ty {
+            fn eval(&self, ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+                self.run(ctx, inputs)
+            }
+            fn eval_out_of_plan(&self, inputs: TVec<TValue>) -> TractResult<Option<TVec<TValue>>> {
+                Ok(Some(self.run(&EvalContext::out_of_plan(), inputs)?))
+            }
+        }
+    };
+}
+pub(crate) use evaluated_by_run;
+
 pub(crate) mod broadcast_add;
 pub(crate) mod int8;
 pub(crate) mod natural;
