@@ -10,6 +10,7 @@ use crate::flash::FileSource;
 use crate::graph::build::GraphParams;
 use crate::graph::prune::PruneParams;
 use crate::graph::update::{insert, promote_hubs, remove, Space, UpdateParams};
+use crate::graph::MAX_DEGREE;
 use crate::index::Index;
 use crate::pq::Pq;
 use std::collections::HashMap;
@@ -103,21 +104,26 @@ fn params(idx: &Index<FileSource>, adj: &[Vec<u32>]) -> UpdateParams {
             .copied()
             .unwrap_or(d.max_degree / 2)
     });
+    let degree = degree.clamp(2, MAX_DEGREE);
     UpdateParams {
-        degree: degree.max(2),
-        hub_degree: hub_degree.unwrap_or(degree).max(degree.max(2)),
+        degree,
+        hub_degree: hub_degree.unwrap_or(degree).clamp(degree, MAX_DEGREE),
         hub_fraction: recorded("pruning")
             .and_then(|p| {
                 let (share, _) = p.strip_prefix("hubs ")?.split_once('%')?;
-                share.parse::<f32>().ok()
+                share.parse::<f32>().ok().filter(|s| s.is_finite())
             })
-            .map_or(PruneParams::default().hub_fraction, |pc| pc / 100.0),
+            .map_or(PruneParams::default().hub_fraction, |pc| {
+                (pc / 100.0).clamp(0.0, 0.5)
+            }),
+        // Bounded: the values come from the file, which may be hostile.
         beam: recorded("beam")
-            .and_then(|b| b.parse().ok())
-            .unwrap_or(d.beam),
+            .and_then(|b| b.parse::<usize>().ok())
+            .map_or(d.beam, |b| b.clamp(8, 512)),
         alpha: recorded("alpha")
-            .and_then(|a| a.parse().ok())
-            .unwrap_or(d.alpha),
+            .and_then(|a| a.parse::<f32>().ok())
+            .filter(|a| a.is_finite())
+            .map_or(d.alpha, |a| a.clamp(1.0, 2.0)),
     }
 }
 
