@@ -583,12 +583,30 @@ fn a_graph_index_is_changed_in_place_and_keeps_its_graph() {
         nav == "graph" && edges1 > edges0,
         "{nav} {edges0} -> {edges1}"
     );
-    let (ok, out, _) = run(&["search", idx_s, "Pi Zero 2 W memory", "--json", "-k", "1"]);
+    let (ok, out, _) = run(&[
+        "search",
+        idx_s,
+        "Pi Zero 2 W memory",
+        "--json",
+        "--mode",
+        "dense",
+        "-k",
+        "1",
+    ]);
     assert!(ok && out.contains("raspberry-pi.md"), "{out}");
     // remove: gone from the results; the graph is still a graph with fewer edges.
     let r = change_json(&["remove", idx_s, "--source", pi.to_str().unwrap(), "--json"]);
     assert_eq!(r["passages_after"].as_u64(), Some(n0), "{r}");
-    let (_, out, _) = run(&["search", idx_s, "Pi Zero 2 W memory", "--json", "-k", "10"]);
+    let (_, out, _) = run(&[
+        "search",
+        idx_s,
+        "Pi Zero 2 W memory",
+        "--json",
+        "--mode",
+        "dense",
+        "-k",
+        "10",
+    ]);
     assert!(!out.contains("raspberry-pi.md"), "{out}");
     let (nav, edges2) = graph_of(idx_s);
     assert!(
@@ -609,11 +627,77 @@ fn a_graph_index_is_changed_in_place_and_keeps_its_graph() {
         "{r}"
     );
     let q = "espresso with steamed milk and microfoam";
-    let (ok, out, _) = run(&["search", idx_s, q, "--json", "-k", "1"]);
+    let (ok, out, _) = run(&["search", idx_s, q, "--json", "--mode", "dense", "-k", "1"]);
     assert!(ok && out.contains("microfoam"), "{out}");
     let (ok, out, err) = run(&["verify", idx_s]);
     assert!(ok && out.contains("OK"), "{err}");
     assert_eq!(graph_of(idx_s).0, "graph");
+}
+
+/// The ids of an index in storage order (`list --json`), and its kept vectors by id.
+fn ids_and_vectors(idx: &str) -> (Vec<String>, std::collections::HashMap<String, Vec<u8>>) {
+    let (ok, out, err) = run(&["list", idx, "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let ids: Vec<String> = v["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["id"].as_str().unwrap().to_string())
+        .collect();
+    let bytes = std::fs::read(format!("{idx}.vectors")).unwrap();
+    let row = bytes.len() / ids.len();
+    assert_eq!(row * ids.len(), bytes.len());
+    let rows = ids
+        .iter()
+        .zip(bytes.chunks_exact(row))
+        .map(|(id, r)| (id.clone(), r.to_vec()))
+        .collect();
+    (ids, rows)
+}
+
+#[test]
+fn kept_vectors_follow_compact_and_removals_and_go_when_passages_are_added() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("c.jsonl");
+    let recs: Vec<(String, String)> = (0..12)
+        .rev()
+        .map(|i| {
+            (
+                format!("r{i}"),
+                format!("Note number {i} is about topic {}.", i % 4),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = recs.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    write_jsonl(&corpus, &refs);
+    let idx = dir.path().join("v.leann");
+    let idx_s = idx.to_str().unwrap();
+    let (ok, _, err) = run(&[
+        "build",
+        corpus.to_str().unwrap(),
+        "-o",
+        idx_s,
+        "--keep-vectors",
+    ]);
+    assert!(ok, "{err}");
+    let (ids0, rows0) = ids_and_vectors(idx_s);
+    assert_eq!(ids0[0], "r11", "built in the given order");
+    // compact sorts (r0, r1, … r11) and moves every vector with its passage.
+    change_json(&["compact", idx_s, "--json"]);
+    let (ids1, rows1) = ids_and_vectors(idx_s);
+    assert_eq!(ids1[0], "r0");
+    assert_eq!(ids1[11], "r11");
+    assert_eq!(rows1, rows0);
+    // remove keeps them in step; an add (no vectors for the new passage) deletes them.
+    change_json(&["remove", idx_s, "--id", "r3", "--json"]);
+    let (ids2, rows2) = ids_and_vectors(idx_s);
+    assert_eq!(ids2.len(), 11);
+    assert!(ids2.iter().all(|id| rows2[id] == rows0[id]));
+    let more = dir.path().join("m.jsonl");
+    write_jsonl(&more, &[("r99", "A new note.")]);
+    change_json(&["add", idx_s, more.to_str().unwrap(), "--json"]);
+    assert!(!std::path::Path::new(&format!("{idx_s}.vectors")).exists());
 }
 
 #[test]
@@ -688,7 +772,7 @@ fn add_remove_sync_and_list_change_an_index_in_place() {
     assert!(ok && out.contains("microfoam"), "{out}");
     let (ok, out, err) = run(&["verify", idx_s]);
     assert!(ok && out.contains("OK"), "{err}");
-    // compact: nothing to reclaim (changes drop passages physically), same passages after.
+    // compact: passages sorted (here already in that order: the same size), same passages after.
     let before = std::fs::metadata(&idx).unwrap().len();
     let r = change_json(&["compact", idx_s, "--json"]);
     assert_eq!(r["passages_after"], r["passages_before"], "{r}");

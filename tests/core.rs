@@ -1197,6 +1197,14 @@ fn half_added_tenth_removed(navigation: Navigation) {
     let idx = Index::open(&live).unwrap();
     assert_eq!(idx.has_graph(), navigation == Navigation::Graph);
     idx.verify().unwrap();
+    if idx.has_graph() {
+        // No dead ends: every node keeps at least one link.
+        let mut list = Vec::new();
+        for v in 0..idx.len() as u32 {
+            idx.neighbors(v, &mut list).unwrap();
+            assert!(!list.is_empty(), "node {v} has no links");
+        }
+    }
     for v in 0..idx.len() as u32 {
         let id = idx.passage(v).unwrap().id;
         assert_ne!(

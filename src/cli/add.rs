@@ -37,6 +37,7 @@ pub fn run(g: &Global, a: &AddArgs) -> Result<()> {
         bail!("no passages found in {:?}", a.paths);
     }
     let r = change(&a.index, &enc, Change::Add(recs))?;
+    super::common::follow_vectors(&a.index, &r.order, leann_edge::Embedder::dim(&enc));
     print_report("add", &r, a.json)
 }
 

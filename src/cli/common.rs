@@ -373,6 +373,42 @@ pub fn bar(len: u64, msg: &str) -> ProgressBar {
     pb
 }
 
+/// Keep the vectors `build --keep-vectors` left beside the index (`bench`'s exact baseline) in step
+/// with a change (`order[i]`: old position of passage `i`, `u32::MAX` for a new one): reordered
+/// when the change only moved or dropped passages, deleted when it added any (their vectors are
+/// not kept) — a stale file of the right length would be taken as the baseline. Vectors that did
+/// not match the index before are left alone (`bench` refuses a file of the wrong length).
+pub fn follow_vectors(index: &Path, order: &[u32], dim: usize) {
+    let vp = vectors_path(index);
+    let Ok(bytes) = std::fs::read(&vp) else {
+        return;
+    };
+    let row = dim * 4;
+    let before = bytes.len() / row.max(1);
+    if bytes.len() % row.max(1) != 0 || order.iter().any(|&o| o != u32::MAX && o as usize >= before)
+    {
+        log::warn!("{} does not match the index: left as is", vp.display());
+        return;
+    }
+    if order.contains(&u32::MAX) {
+        match std::fs::remove_file(&vp) {
+            Ok(()) => log::info!(
+                "removed {} (the index gained passages it has no vectors for)",
+                vp.display()
+            ),
+            Err(e) => log::warn!("could not remove stale {}: {e}", vp.display()),
+        }
+        return;
+    }
+    let mut out = Vec::with_capacity(order.len() * row);
+    for &o in order {
+        out.extend_from_slice(&bytes[o as usize * row..(o as usize + 1) * row]);
+    }
+    if let Err(e) = leann_edge::format::write_file_atomic(&vp, &out) {
+        log::warn!("could not rewrite {}: {e}", vp.display());
+    }
+}
+
 /// Where `build --keep-vectors` writes the passage embeddings and `bench` reads them.
 pub fn vectors_path(index: &Path) -> PathBuf {
     let mut s = index.as_os_str().to_owned();

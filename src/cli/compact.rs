@@ -2,7 +2,7 @@
 //! differently.
 use super::add::print_report;
 use super::build::Job;
-use super::common::{build_ram_mb, open_index, vectors_path, Global};
+use super::common::{build_ram_mb, follow_vectors, open_index, vectors_path, Global};
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use leann_edge::boards::Board;
@@ -17,12 +17,13 @@ use std::path::PathBuf;
 /// Rewrite an index (checking every record and code), passages sorted by id, then file and
 /// position, as a fresh build of sorted input stores them: changes drop removed passages
 /// physically, but leave ids in arrival order (a bigger id table and, in a graph, neighbour ids far
-/// apart). What also drifts is the PQ, chosen and trained for the passages of the first build. When a fresh build of today's passages would choose another
-/// PQ (`--retrain auto`: only for a PQ the build chose itself, and within the board's RAM), or
-/// always (`--retrain always`), compact re-embeds every passage from the text the index stores,
-/// trains a new PQ (and builds a fresh graph, for a graph index) and writes the passages sorted by
-/// id: the cost of a build (`--embed-cache` makes it cheap for passages embedded before). A scan
-/// index stays a scan index, a graph index a graph index.
+/// apart). What also drifts is the PQ, chosen and trained for the passages of the first build. When
+/// a fresh build of today's passages would choose another PQ (`--retrain auto`: only for a PQ the
+/// build chose itself, and within the board's RAM), or always (`--retrain always`), compact
+/// re-embeds every passage from the text the index stores, trains a new PQ (and builds a fresh
+/// graph, for a graph index) and writes the passages sorted by id: the cost of a build
+/// (`--embed-cache` makes it cheap for passages embedded before). A scan index stays a scan index,
+/// a graph index a graph index.
 #[derive(Args, Clone, Debug)]
 pub struct CompactArgs {
     /// Index file.
@@ -82,7 +83,7 @@ pub fn run(g: &Global, a: &CompactArgs) -> Result<()> {
         return rebuild(&b, a, &enc, graph);
     }
     let r = change(&a.index, &enc, Change::Rewrite)?;
-    permute_vectors(&a.index, &r.order, dim);
+    follow_vectors(&a.index, &r.order, dim);
     print(&r, false, a.json)?;
     if let (Some(f), false) = (other, a.json) {
         let why = if !auto_pq {
@@ -100,28 +101,6 @@ pub fn run(g: &Global, a: &CompactArgs) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// Put the vectors `build --keep-vectors` kept beside the index (`bench`'s exact baseline) in the
-/// index's new order (`order[i]`: old position of passage `i`). Vectors that do not match the index
-/// (it changed since they were written) are left alone: `bench` refuses them.
-fn permute_vectors(index: &std::path::Path, order: &[u32], dim: usize) {
-    let vp = vectors_path(index);
-    let Ok(bytes) = std::fs::read(&vp) else {
-        return;
-    };
-    let row = dim * 4;
-    if bytes.len() != order.len() * row || order.iter().any(|&o| o as usize >= order.len()) {
-        log::warn!("{} does not match the index: left as is", vp.display());
-        return;
-    }
-    let mut out = Vec::with_capacity(bytes.len());
-    for &o in order {
-        out.extend_from_slice(&bytes[o as usize * row..(o as usize + 1) * row]);
-    }
-    if let Err(e) = leann_edge::format::write_file_atomic(&vp, &out) {
-        log::warn!("could not rewrite {}: {e}", vp.display());
-    }
 }
 
 /// What a fresh `build` would use on this board (with `--embed-cache`), with the index's

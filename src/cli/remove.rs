@@ -34,5 +34,6 @@ pub fn run(g: &Global, a: &RemoveArgs) -> Result<()> {
     let enc = g.encoder_for(&b, &idx)?;
     drop(idx);
     let r = change(&a.index, &enc, what)?;
+    super::common::follow_vectors(&a.index, &r.order, leann_edge::Embedder::dim(&enc));
     print_report("remove", &r, a.json)
 }

@@ -49,5 +49,6 @@ pub fn run(g: &Global, a: &SyncArgs) -> Result<()> {
         );
     }
     let r = change(&a.index, &enc, Change::Sync(recs))?;
+    super::common::follow_vectors(&a.index, &r.order, leann_edge::Embedder::dim(&enc));
     print_report("sync", &r, a.json)
 }

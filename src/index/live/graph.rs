@@ -2,8 +2,9 @@
 //! ([`crate::graph::update`]): nodes of removed or replaced passages are bypassed, nodes of new
 //! passages are linked in. Distances come from the index's PQ — the reconstruction of a stored code,
 //! or the exact embedding of a passage embedded by this change — so nothing beyond the PQ codes is
-//! needed. The entry point, seeds and hub embeddings follow their nodes; one that is removed hands
-//! its role to a kept neighbour.
+//! needed. The entry point and seeds follow their nodes (one that is removed hands its role to a
+//! kept neighbour); stored hub embeddings follow theirs (a removed hub's is dropped; new nodes get
+//! none).
 use super::Entry;
 use crate::error::Result;
 use crate::flash::FileSource;
@@ -64,6 +65,13 @@ impl Space for PqSpace<'_> {
     fn query(&self, x: &[f32]) -> Vec<f32> {
         self.pq.table_projected(x)
     }
+}
+
+/// An embedding as the graph change measures it: projected into the PQ's space, unit length.
+pub(super) fn projected_unit(pq: &Pq, x: &[f32]) -> Vec<f32> {
+    let mut y = pq.projected(x);
+    normalize(&mut y);
+    y
 }
 
 fn normalize(v: &mut [f32]) {
@@ -129,7 +137,7 @@ fn params(idx: &Index<FileSource>, adj: &[Vec<u32>]) -> UpdateParams {
 
 /// Relink the graph of `idx` for `result` (node `i` is passage `i` of `result`; `origin[i]` its
 /// node before, if it had one). `exact` holds the embeddings of result passages embedded by the
-/// change, by position in `result`.
+/// change ([`projected_unit`]), by position in `result`.
 pub(super) fn relink(
     idx: &Index<FileSource>,
     old: &[Entry],
@@ -163,9 +171,16 @@ pub(super) fn relink(
     {
         adj[kept[r] as usize] = list.into_iter().map(|u| kept[u as usize]).collect();
     }
-    let new: Vec<u32> = (0..result.len() as u32)
+    // A kept node whose neighbours and theirs were all removed has no links left: it is linked
+    // in again like a new one (first), so no dead end stays in the graph.
+    let orphans = kept
+        .iter()
+        .copied()
+        .filter(|&i| kept.len() > 1 && adj[i as usize].is_empty());
+    let added: Vec<u32> = (0..result.len() as u32)
         .filter(|&i| origin[i as usize].is_none())
         .collect();
+    let linked = |i: &u32| !adj[*i as usize].is_empty();
     // A removed node hands its role to its first kept neighbour.
     let heir = |v: u32| -> Option<u32> {
         let v = v as usize;
@@ -174,25 +189,25 @@ pub(super) fn relink(
     let entry = (!old.is_empty())
         .then(|| heir(idx.meta().entry))
         .flatten()
+        .filter(linked)
+        .or(kept.iter().copied().find(linked))
         .or(kept.first().copied())
-        .or(new.first().copied())
+        .or(added.first().copied())
         .unwrap_or(0);
+    let new: Vec<u32> = orphans.chain(added.iter().copied()).collect();
     let codes: Vec<u8> = result.iter().flat_map(|e| e.code.iter().copied()).collect();
-    let exact = exact
-        .into_iter()
-        .map(|(i, x)| {
-            let mut y = pq.projected(&x);
-            normalize(&mut y);
-            (i as u32, y)
-        })
-        .collect();
+    let exact = exact.into_iter().map(|(i, y)| (i as u32, y)).collect();
     let space = PqSpace {
         pq,
         codes: &codes,
         exact,
     };
     insert(&mut adj, &new, entry, &space, &p, &|_, _| {});
-    promote_hubs(&mut adj, &space, &p);
+    // Only new nodes change who is best linked (a removal or a compact leaves the hubs as they
+    // are).
+    if !added.is_empty() {
+        promote_hubs(&mut adj, &space, &p);
+    }
     let mut seeds: Vec<u32> = Vec::new();
     for s in idx.seeds().iter().filter_map(|&s| heir(s)) {
         if !seeds.contains(&s) {

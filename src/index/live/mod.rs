@@ -66,8 +66,9 @@ pub struct ChangeReport {
     pub file_bytes: u64,
     /// Wall time, seconds.
     pub seconds: f64,
-    /// For each passage of the new index, its position in the index before (`u32::MAX`: new):
-    /// what a caller permutes data kept beside the index with (`compact` sorts the passages).
+    /// For each passage of the new index, the position in the index before of a passage with the
+    /// same encoder input — itself, or an identical twin, so the same embedding — (`u32::MAX`:
+    /// new): what a caller permutes vectors kept beside the index with (`compact` sorts).
     #[serde(skip)]
     pub order: Vec<u32>,
 }
@@ -123,9 +124,9 @@ pub fn records(idx: &Index<FileSource>) -> Result<Vec<PassageRecord>> {
     Ok(read_all(idx)?.into_iter().map(|e| e.rec).collect())
 }
 
-/// The order a retraining `compact` writes passages in: records with an id by id (a trailing
-/// number compared as a number, so `faq:9` before `faq:10`; the parts `ID#2`, `ID#3`, … of a
-/// split record right after `ID`), then file passages by path and position. Ids and sources are
+/// The order `compact` writes passages in (with or without a retrain): records with an id by id (a
+/// trailing number compared as a number, so `faq:9` before `faq:10`; the parts `ID#2`, `ID#3`, … of
+/// a split record right after `ID`), then file passages by path and position. Ids and sources are
 /// front-coded against the previous record, so an index grown by changes (ids in the order they
 /// arrived) gets back the size of a fresh build of sorted input.
 pub fn sort_for_compact(recs: &mut [PassageRecord]) {
@@ -200,7 +201,9 @@ fn keep_or_refuse(old: &[Entry], gone: impl Fn(&Entry) -> bool, none: &str) -> R
     Ok(kept)
 }
 
-/// The passages of the result, in order: kept old ones first, then new ones.
+/// The passages of the result, in order: for add and remove the kept old ones first (in index
+/// order), then new ones; for sync the order the paths produce; for a rewrite sorted
+/// ([`sort_for_compact`]).
 fn merge(old: &[Entry], change: Change) -> Result<Vec<Entry>> {
     Ok(match change {
         // Sorted as a fresh build of sorted input (ids and sources front-code, graph ids stay
@@ -260,7 +263,8 @@ fn merge(old: &[Entry], change: Change) -> Result<Vec<Entry>> {
 struct Embedded {
     /// Passages embedded.
     embedded: u64,
-    /// Their embeddings by position in the result, when asked to keep them.
+    /// Their embeddings (as a graph change measures them: [`graph::projected_unit`]) by position
+    /// in the result, when asked to keep them.
     vectors: HashMap<usize, Vec<f32>>,
 }
 
@@ -302,7 +306,7 @@ fn encode_missing<E: Embedder + ?Sized>(
             let x = &v[j * dim..(j + 1) * dim];
             idx.pq().encode(x, &mut result[i].code);
             if keep {
-                vectors.insert(i, x.to_vec());
+                vectors.insert(i, graph::projected_unit(idx.pq(), x));
             }
         }
     }
@@ -365,7 +369,10 @@ fn write(
     let old = idx.meta();
     let mut build = old.build.clone();
     build.retain(|(k, _)| k != "updated");
-    build.push(("updated".into(), "in place (add/remove/sync)".into()));
+    build.push((
+        "updated".into(),
+        "in place (add/remove/sync/compact)".into(),
+    ));
     let (graph_sections, edges) = match graph {
         Some(g) => super::parts::graph::sections(&g.adj)?,
         None => (Vec::new(), 0),
