@@ -77,6 +77,30 @@ pub enum Error {
     /// A parameter is out of range.
     #[error("invalid parameter: {0}")]
     InvalidParam(String),
+    /// The query is empty or too long.
+    #[error("invalid query: {0}")]
+    InvalidQuery(String),
+    /// A filter clause or grep pattern does not parse or names an unknown field.
+    #[error("invalid filter: {0}")]
+    InvalidFilter(String),
+    /// A removal named ids or sources the index does not hold.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The index file does not exist (or is a folder).
+    #[error("{0}")]
+    IndexNotFound(String),
+    /// Nothing to index: every input was empty or skipped.
+    #[error("{0}")]
+    NoPassages(String),
+    /// An output path that must not be written (an input, a folder, a file that is not an index).
+    #[error("{0}")]
+    OutputRefused(String),
+    /// A `sync` that would empty the index or cannot read a path it was given.
+    #[error("{0}")]
+    SyncRefused(String),
+    /// A write asked of an engine opened read-only.
+    #[error("{0}")]
+    ReadOnly(String),
     /// The embedder failed.
     #[error(transparent)]
     Embed(#[from] crate::embed::EmbedError),
@@ -111,6 +135,43 @@ pub enum Error {
 }
 
 impl Error {
+    /// The stable code of this error: the same for the CLI, the HTTP `error.code`, the C API and
+    /// the Python exceptions ([`ErrorCode`]).
+    pub fn code(&self) -> ErrorCode {
+        use ErrorCode as C;
+        match self {
+            Error::BadMagic => C::NotAnIndex,
+            Error::UnsupportedVersion { .. } => C::UnsupportedVersion,
+            Error::Endianness
+            | Error::Truncated { .. }
+            | Error::Checksum { .. }
+            | Error::MissingSection(_)
+            | Error::Corrupt { .. } => C::Corrupt,
+            Error::ModelMismatch { .. } => C::ModelMismatch,
+            Error::ComputeMismatch { .. } => C::ComputeMismatch,
+            Error::Dimension { .. } => C::DimensionMismatch,
+            Error::InvalidParam(_) => C::InvalidParam,
+            Error::InvalidQuery(_) => C::InvalidQuery,
+            Error::InvalidFilter(_) => C::InvalidFilter,
+            Error::NotFound(_) => C::NotFound,
+            Error::IndexNotFound(_) => C::IndexNotFound,
+            Error::NoPassages(_) => C::NoPassages,
+            Error::OutputRefused(_) => C::OutputRefused,
+            Error::SyncRefused(_) => C::SyncRefused,
+            Error::ReadOnly(_) => C::ReadOnly,
+            Error::Embed(e) if e.is_missing_model() => C::ModelMissing,
+            Error::Embed(_) => C::Encoder,
+            Error::Flash(_) => C::Io,
+            #[cfg(feature = "std")]
+            Error::Io { source, .. } if is_disk_full(source) => C::DiskFull,
+            #[cfg(feature = "std")]
+            Error::Io { .. } => C::Io,
+            Error::Cancelled => C::Cancelled,
+            Error::Locked { .. } => C::Locked,
+            Error::NotImplemented(_) => C::NotImplemented,
+        }
+    }
+
     /// Shorthand for a [`Error::Corrupt`].
     pub fn corrupt(section: &'static str, detail: impl Into<String>) -> Self {
         Error::Corrupt {
@@ -128,17 +189,157 @@ impl Error {
     }
 }
 
+/// Whether `e` says the disk (or a quota, or a file size limit) is full.
+#[cfg(feature = "std")]
+fn is_disk_full(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{FileTooLarge, StorageFull};
+    const EDQUOT: i32 = 122;
+    matches!(e.kind(), StorageFull | FileTooLarge) || e.raw_os_error() == Some(EDQUOT)
+}
+
 /// What to do about a full disk (every write goes through a temporary file and a rename, so the
 /// file that was there is intact).
 #[cfg(feature = "std")]
 fn io_hint(e: &std::io::Error) -> &'static str {
-    use std::io::ErrorKind::{FileTooLarge, StorageFull};
-    const EDQUOT: i32 = 122;
-    if matches!(e.kind(), StorageFull | FileTooLarge) || e.raw_os_error() == Some(EDQUOT) {
+    if is_disk_full(e) {
         " (the disk is full or a size limit was reached: free space and run it again; the \
          file that was there is unchanged)"
     } else {
         ""
+    }
+}
+
+/// The stable code of an error, shared by every caller: the CLI prints `error[CODE]: …`, the
+/// HTTP API answers `{"error": {"code": "CODE", …}}`, the C API returns the number from
+/// `leann_last_error_code()`, and Python raises `leann_edge.LeannError` with `.code == "CODE"`.
+/// Names and numbers never change meaning; new codes are added at the end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(i32)]
+pub enum ErrorCode {
+    /// A parameter is out of range.
+    InvalidParam = 1,
+    /// The query is empty or too long.
+    InvalidQuery = 2,
+    /// A filter or grep pattern is wrong.
+    InvalidFilter = 3,
+    /// Ids or sources to remove are not in the index.
+    NotFound = 4,
+    /// The index file does not exist.
+    IndexNotFound = 5,
+    /// The file is not a leann-edge index.
+    NotAnIndex = 6,
+    /// The index's format version is too new or too old.
+    UnsupportedVersion = 7,
+    /// The index is corrupt (checksum, truncation, structure).
+    Corrupt = 8,
+    /// The index was built with another model.
+    ModelMismatch = 9,
+    /// The index was built with other encoder arithmetic.
+    ComputeMismatch = 10,
+    /// A vector's dimension differs from the index's.
+    DimensionMismatch = 11,
+    /// The encoder failed.
+    Encoder = 12,
+    /// The encoder model is not installed.
+    ModelMissing = 13,
+    /// Reading or writing a file failed.
+    Io = 14,
+    /// The disk is full (nothing was changed).
+    DiskFull = 15,
+    /// Another process is writing the index.
+    Locked = 16,
+    /// The caller cancelled the operation.
+    Cancelled = 17,
+    /// The engine or service is read-only.
+    ReadOnly = 18,
+    /// Nothing to index.
+    NoPassages = 19,
+    /// The output path must not be written.
+    OutputRefused = 20,
+    /// A sync that would empty the index or cannot read its paths.
+    SyncRefused = 21,
+    /// Not implemented in this build.
+    NotImplemented = 22,
+    /// A bug or an unexpected state (a message says what).
+    Internal = 23,
+}
+
+impl ErrorCode {
+    /// Every code, in number order.
+    pub const ALL: [ErrorCode; 23] = [
+        ErrorCode::InvalidParam,
+        ErrorCode::InvalidQuery,
+        ErrorCode::InvalidFilter,
+        ErrorCode::NotFound,
+        ErrorCode::IndexNotFound,
+        ErrorCode::NotAnIndex,
+        ErrorCode::UnsupportedVersion,
+        ErrorCode::Corrupt,
+        ErrorCode::ModelMismatch,
+        ErrorCode::ComputeMismatch,
+        ErrorCode::DimensionMismatch,
+        ErrorCode::Encoder,
+        ErrorCode::ModelMissing,
+        ErrorCode::Io,
+        ErrorCode::DiskFull,
+        ErrorCode::Locked,
+        ErrorCode::Cancelled,
+        ErrorCode::ReadOnly,
+        ErrorCode::NoPassages,
+        ErrorCode::OutputRefused,
+        ErrorCode::SyncRefused,
+        ErrorCode::NotImplemented,
+        ErrorCode::Internal,
+    ];
+
+    /// The code's name (`invalid_param`, `not_found`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidParam => "invalid_param",
+            ErrorCode::InvalidQuery => "invalid_query",
+            ErrorCode::InvalidFilter => "invalid_filter",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::IndexNotFound => "index_not_found",
+            ErrorCode::NotAnIndex => "not_an_index",
+            ErrorCode::UnsupportedVersion => "unsupported_version",
+            ErrorCode::Corrupt => "corrupt",
+            ErrorCode::ModelMismatch => "model_mismatch",
+            ErrorCode::ComputeMismatch => "compute_mismatch",
+            ErrorCode::DimensionMismatch => "dimension_mismatch",
+            ErrorCode::Encoder => "encoder",
+            ErrorCode::ModelMissing => "model_missing",
+            ErrorCode::Io => "io",
+            ErrorCode::DiskFull => "disk_full",
+            ErrorCode::Locked => "locked",
+            ErrorCode::Cancelled => "cancelled",
+            ErrorCode::ReadOnly => "read_only",
+            ErrorCode::NoPassages => "no_passages",
+            ErrorCode::OutputRefused => "output_refused",
+            ErrorCode::SyncRefused => "sync_refused",
+            ErrorCode::NotImplemented => "not_implemented",
+            ErrorCode::Internal => "internal",
+        }
+    }
+
+    /// The number (C API).
+    pub fn number(self) -> i32 {
+        self as i32
+    }
+
+    /// The HTTP status the service answers with.
+    pub fn http_status(self) -> u16 {
+        use ErrorCode as C;
+        match self {
+            C::InvalidParam | C::InvalidQuery | C::InvalidFilter | C::DimensionMismatch => 400,
+            C::NoPassages => 400,
+            C::NotFound => 404,
+            C::ReadOnly => 403,
+            C::Locked | C::SyncRefused | C::OutputRefused => 409,
+            C::Cancelled => 499,
+            C::NotImplemented => 501,
+            C::DiskFull => 507,
+            _ => 500,
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! The index file format (version 6; versions 1 to 5 are read too).
+//! The index file format (version 7; versions 1 to 6 are read too).
 //!
 //! Version history: 1 = the first release; 2 adds the optional PQ rotation section; 3 codes passage
 //! ids in blocks of 64 with a "successor" bit per record (an id that is the previous one with its
@@ -7,7 +7,9 @@
 //! the header's first 20 bytes, so every byte of a version-4 file is covered by some CRC; 5 adds
 //! the optional per-passage metadata section (`passage_meta`, [`crate::metadata`]); 6 the optional
 //! PQ error calibration (`pq_calibration`, [`crate::search::Calibration`]) that adaptive recompute
-//! reads.
+//! reads; 7 the optional typed build record (`build_record`,
+//! [`crate::index::parts::build_record`]) that relinking, `compact` and `info` read instead of the
+//! display text of `Meta::build`.
 //!
 //! ```text
 //! header (24 B): magic "LEANNEDG" | version u16 | endian marker u16 (0xFEFF) | section count u32
@@ -16,7 +18,7 @@
 //! section table: count × (kind u32 | crc32 u32 | offset u64 | length u64)
 //! sections:      meta (postcard) | graph offsets | graph | PQ codebook | PQ codes | passage offsets
 //!                | passage text | passage ids/sources | [hub ids | hub vectors] | [PQ rotation]
-//!                | [passage metadata] | [PQ calibration]
+//!                | [passage metadata] | [PQ calibration] | [build record]
 //! ```
 //! All integers little-endian. Every length is checked against the file size before use, every
 //! section has a CRC32, and the writer goes through a temporary file + fsync + rename.
@@ -28,7 +30,7 @@ use alloc::vec::Vec;
 /// File magic.
 pub const MAGIC: [u8; 8] = *b"LEANNEDG";
 /// Format version this build writes.
-pub const VERSION: u16 = 6;
+pub const VERSION: u16 = 7;
 /// Oldest format version this build reads.
 pub const MIN_VERSION: u16 = 1;
 const ENDIAN: u16 = 0xFEFF;
@@ -67,11 +69,13 @@ pub enum Kind {
     PassageMeta = 13,
     /// Quantiles of the PQ distance error (format 6, optional; [`crate::search::Calibration`]).
     PqCalibration = 14,
+    /// The typed build record (format 7, optional; [`crate::index::parts::build_record`]).
+    BuildRecord = 15,
 }
 
 impl Kind {
     /// All kinds.
-    pub const ALL: [Kind; 14] = [
+    pub const ALL: [Kind; 15] = [
         Kind::Seeds,
         Kind::Meta,
         Kind::GraphOffsets,
@@ -86,6 +90,7 @@ impl Kind {
         Kind::PqRotation,
         Kind::PassageMeta,
         Kind::PqCalibration,
+        Kind::BuildRecord,
     ];
     /// Human name.
     pub fn name(self) -> &'static str {
@@ -104,6 +109,7 @@ impl Kind {
             Kind::PqRotation => "pq_rotation",
             Kind::PassageMeta => "passage_meta",
             Kind::PqCalibration => "pq_calibration",
+            Kind::BuildRecord => "build_record",
         }
     }
     fn from_u32(v: u32) -> Option<Kind> {

@@ -69,6 +69,8 @@ pub mod search;
 
 #[cfg(feature = "std")]
 pub mod boards;
+#[cfg(feature = "tract")]
+pub mod engine;
 #[cfg(feature = "std")]
 pub mod env;
 #[cfg(feature = "std")]
@@ -77,4 +79,6 @@ pub mod ingest;
 pub mod service;
 
 pub use embed::Embedder;
-pub use error::Error;
+pub use error::{Error, ErrorCode};
+#[cfg(feature = "tract")]
+pub use engine::{Engine, EngineOptions, SearchRequest};

@@ -57,7 +57,15 @@ fn main() {
                 msg.push_str(&format!(": {c}"));
             }
         }
-        eprintln!("error: {msg}");
+        // The library's stable code, when the error is the library's (docs/errors.md).
+        let code = e
+            .chain()
+            .find_map(|c| c.downcast_ref::<leann_edge::Error>())
+            .map(|le| le.code().name());
+        match code {
+            Some(c) => eprintln!("error[{c}]: {msg}"),
+            None => eprintln!("error: {msg}"),
+        }
         std::process::exit(1);
     }
 }

@@ -140,7 +140,7 @@ fn build_search_info_verify_and_refuse_corruption() {
     std::fs::write(&idx, &bytes).unwrap();
     let (ok, _, err) = run(&["verify", idx_s]);
     assert!(
-        !ok && err.starts_with("error:") && err.contains("corrupt") && err.contains("rebuild"),
+        !ok && err.starts_with("error[corrupt]:") && err.contains("rebuild"),
         "{err}"
     );
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -1263,7 +1263,7 @@ fn a_full_disk_during_a_change_is_one_clear_error_and_leaves_the_index_intact() 
     assert!(!o.status.success(), "the write cannot fit: {err}");
     let last = err.lines().last().unwrap_or("");
     assert!(
-        last.starts_with("error: ") && last.contains(idx_s) && last.contains("free space"),
+        last.starts_with("error[disk_full]: ") && last.contains(idx_s) && last.contains("free space"),
         "{err}"
     );
     // Nothing changed, nothing left behind.

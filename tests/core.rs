@@ -623,7 +623,7 @@ fn opq_learns_an_orthonormal_projection_that_beats_a_random_one() {
 }
 
 #[test]
-fn format_6_is_written_and_golden_format_1_to_5_files_still_read() {
+fn format_7_is_written_and_golden_format_1_to_6_files_still_read() {
     let dir = tempfile::tempdir().unwrap();
     let version = |b: &[u8]| u16::from_le_bytes([b[8], b[9]]);
     let (with, without) = (dir.path().join("opq.leann"), dir.path().join("plain.leann"));
@@ -638,17 +638,25 @@ fn format_6_is_written_and_golden_format_1_to_5_files_still_read() {
         &without,
     );
     for path in [&with, &without] {
-        assert_eq!(version(&std::fs::read(path).unwrap()), 6);
+        assert_eq!(version(&std::fs::read(path).unwrap()), 7);
         let idx = Index::open(path).unwrap();
         assert_eq!(idx.pq().rotation.is_some(), path == &with);
+        // The typed build record says what the build chose, in fields.
+        let rec = idx.build_record();
+        let g = rec.graph.as_ref().expect("a graph index records its graph");
+        assert_eq!(g.max_degree as usize, small_params().graph.max_degree);
+        assert_eq!(rec.pq.m, idx.meta().pq_m);
+        assert_eq!(rec.pq.rotate_dim as usize, idx.pq().rotation.as_ref().map_or(0, |r| r.out_dim));
+        assert!(!rec.updated_in_place);
         let r = idx
             .search(&rows[5 * 32..6 * 32], &emb, &SearchParams::default())
             .unwrap();
         assert_eq!(r.hits[0].id, 5);
     }
-    // Golden files written by the last format-1/2/3/4/5 builds (tests/fixtures/format{1..5}.leann:
+    // Golden files written by the last format-1/2/3/4/5/6 builds (tests/fixtures/format{1..6}.leann:
     // 300 passages, 16-d, the records of `golden_records`): still opened, searched and decoded;
-    // none has a PQ calibration, so their searches recompute the fixed count.
+    // 1-5 have no PQ calibration, so their searches recompute the fixed count; none has a typed
+    // build record, so theirs is read from the build text.
     let n = 300;
     let grows = common::clustered(n, 16, 8, 0.5, 3);
     let recs = golden_records(n);
@@ -663,13 +671,17 @@ fn format_6_is_written_and_golden_format_1_to_5_files_still_read() {
         (3, "format3.leann", true),
         (4, "format4.leann", true),
         (5, "format5.leann", true),
+        (6, "format6.leann", true),
     ] {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures")
             .join(name);
         assert_eq!(version(&std::fs::read(&path).unwrap()), v);
         let idx = Index::open(&path).unwrap();
-        assert!(idx.has_graph() && idx.calibration().is_none());
+        assert!(idx.has_graph());
+        assert_eq!(idx.calibration().is_none(), v < 6, "{name}");
+        let g = idx.build_record().graph.as_ref();
+        assert!(g.is_some_and(|g| g.max_degree > 0 && g.beam > 0), "{name}: {:?}", idx.build_record());
         assert_eq!(idx.pq().rotation.is_some(), rotated);
         for i in [0u32, 1, 2, 15, 16, 17, 150, 299] {
             let p = idx.passage(i).unwrap();
@@ -689,11 +701,13 @@ fn format_6_is_written_and_golden_format_1_to_5_files_still_read() {
                 )
                 .unwrap();
             assert_eq!(r.hits[0].id, q as u32, "{name}");
-            assert_eq!(
-                r.stats.recomputed as usize,
-                leann_edge::search::rerank_count(&SearchParams::default()),
-                "{name}: no calibration, the fixed count"
-            );
+            if v < 6 {
+                assert_eq!(
+                    r.stats.recomputed as usize,
+                    leann_edge::search::rerank_count(&SearchParams::default()),
+                    "{name}: no calibration, the fixed count"
+                );
+            }
         }
     }
     // Left to itself (pq_auto), a graph index under 1,000 passages gets plain 4-bit PQ on twice the
@@ -716,14 +730,14 @@ fn format_6_is_written_and_golden_format_1_to_5_files_still_read() {
         assert_eq!((idx.pq().m, idx.pq().bits), (16, 4), "{n} passages");
     }
     let mut b = std::fs::read(&with).unwrap();
-    b[8] = 7;
-    let bad = dir.path().join("v7.leann");
+    b[8] = 8;
+    let bad = dir.path().join("v8.leann");
     std::fs::write(&bad, &b).unwrap();
     let e = Index::open(&bad)
         .err()
-        .expect("version 7 must be refused")
+        .expect("version 8 must be refused")
         .to_string();
-    assert!(e.contains("version 7") && e.contains("1 to 6"), "{e}");
+    assert!(e.contains("version 8") && e.contains("1 to 7"), "{e}");
 }
 
 /// The passage records of every test index here, and of the golden format-1/2 files: ids, titles
@@ -1211,5 +1225,20 @@ fn half_added_tenth_removed(navigation: Navigation) {
             id.trim_start_matches("id").parse::<usize>().unwrap() % 10,
             0
         );
+    }
+}
+
+#[test]
+fn every_error_code_is_documented_with_its_number_and_http_status() {
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/errors.md"),
+    )
+    .unwrap();
+    let mut names = std::collections::HashSet::new();
+    for (i, c) in leann_edge::ErrorCode::ALL.iter().enumerate() {
+        assert_eq!(c.number() as usize, i + 1, "{c:?}: numbers run 1.. in order");
+        assert!(names.insert(c.name()), "{c:?}: duplicate name");
+        let row = format!("| {} | `{}` | {} |", c.number(), c.name(), c.http_status());
+        assert!(doc.contains(&row), "docs/errors.md lacks {row}");
     }
 }

@@ -4,6 +4,8 @@
 #                                                                 (the model: models/fetch.sh --user)
 #   target/release-artifacts/leann-edge_VERSION_ARCH.deb          the binary, the default model, the
 #                                                                 board profiles (tools/package-deb.sh)
+#   target/release-artifacts/leann-edge-c-VERSION-TRIPLE.tar.gz   C header + shared/static library
+#   target/release-artifacts/wheels/*.whl                         Python wheels (abi3, x86_64, aarch64)
 # Targets (TARGETS= to choose): x86_64-unknown-linux-musl (static: runs on any x86_64 Linux),
 # aarch64-unknown-linux-gnu (Pi 3/4/5, Zero 2 W, Jetson; arm64) and armv7-unknown-linux-gnueabihf
 # (32-bit Raspberry Pi OS; armhf).
@@ -66,5 +68,27 @@ for t in $TARGETS; do
   [[ "$t" == x86_64-*musl ]] && [ "$(id -u)" = 0 ] && chroot_too=--chroot
   tools/test-deb.sh "$deb" "$t" $chroot_too
 done
+
+# The bindings per architecture (glibc targets: the C library and the wheel link glibc):
+#   leann-edge-c-VERSION-TRIPLE.tar.gz   include/leann_edge.h, lib/libleann_edge_c.{so,a}, example
+#   wheels/leann_edge-VERSION-cp39-abi3-manylinux_*_ARCH.whl   (maturin; abi3: CPython >= 3.9)
+# armv7: not built (tract's armv7 int8 kernels and pyo3's abi3 cross build are untested there).
+BINDING_TARGETS="${BINDING_TARGETS:-x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu}"
+venv="$CARGO_TARGET_DIR/py-build-venv"
+[ -x "$venv/bin/maturin" ] || { python3 -m venv "$venv"; "$venv/bin/pip" install -q maturin==1.16.0; }
+for t in $BINDING_TARGETS; do
+  step "$t: C library + header tarball"
+  cargo build --profile dist --locked --target "$t" -p leann-edge-c
+  stage=$(mktemp -d)
+  name="leann-edge-c-$version-$t"
+  install -D -m 0644 bindings/c/include/leann_edge.h "$stage/$name/include/leann_edge.h"
+  install -D -m 0755 "$CARGO_TARGET_DIR/$t/dist/libleann_edge_c.so" "$stage/$name/lib/libleann_edge_c.so"
+  install -m 0644 "$CARGO_TARGET_DIR/$t/dist/libleann_edge_c.a" "$stage/$name/lib/"
+  install -D -m 0644 examples/c/search.c "$stage/$name/examples/search.c"
+  tar -C "$stage" -czf "$out/$name.tar.gz" "$name"
+  rm -rf "$stage"
+  step "$t: Python wheel"
+  "$venv/bin/maturin" build --profile dist --target "$t" -m bindings/python/Cargo.toml --out "$out/wheels"
+done
 step "artifacts"
-ls -l "$out"
+ls -l "$out" "$out/wheels"

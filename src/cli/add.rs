@@ -1,10 +1,11 @@
 //! `leann-edge add`: index more files, folders or JSONL passages into an existing index.
-use super::common::{open_index, Global};
+use super::common::Global;
 use super::ingest_opts::IngestArgs;
-use anyhow::{bail, Result};
+use anyhow::Result;
 use clap::Args;
-use leann_edge::index::{change, Change, ChangeReport};
-use leann_edge::ingest::collect;
+use leann_edge::engine::Hooks;
+use leann_edge::index::ChangeReport;
+use leann_edge::ingest::IngestSummary;
 use std::path::PathBuf;
 
 /// Add files/folders or JSONL passages to an index. A text file already indexed (same path as
@@ -27,17 +28,13 @@ pub struct AddArgs {
 /// Run `add`.
 pub fn run(g: &Global, a: &AddArgs) -> Result<()> {
     let opts = a.ingest.options()?;
-    let idx = open_index(&a.index)?;
-    let b = g.board()?;
-    let enc = g.encoder_for(&b, &idx)?;
-    drop(idx);
-    let (recs, sum) = collect(&a.paths, &opts);
-    super::build::print_summary(&sum, recs.len());
-    if recs.is_empty() {
-        bail!("no passages found in {:?}", a.paths);
-    }
-    let r = change(&a.index, &enc, Change::Add(recs))?;
-    super::common::follow_vectors(&a.index, &r.order, leann_edge::Embedder::dim(&enc));
+    let engine = g.engine(&a.index, |_| {})?;
+    let summary = |sum: &IngestSummary, n: usize| super::build::print_summary(sum, n);
+    let hooks = Hooks {
+        ingested: Some(&summary),
+        ..Hooks::default()
+    };
+    let (r, _) = engine.add_paths(&a.paths, &opts, &hooks)?;
     print_report("add", &r, a.json)
 }
 

@@ -1,25 +1,19 @@
 //! What several subcommands share: the global options, option groups declared once (flattened
 //! into each command), the encoder and index openers, progress bars.
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use leann_edge::boards::Board;
-use leann_edge::embed::tract::{
-    default_model_dir, known_model_dir, Compute, EncoderConfig, TractEmbedder, KNOWN,
-};
+use leann_edge::embed::tract::{Compute, EncoderConfig, TractEmbedder};
+use leann_edge::engine::build::Shape;
+use leann_edge::engine::{encoder, Engine, EngineOptions, SearchRequest};
 use leann_edge::flash::FileSource;
-use leann_edge::index::{BuildParams, Index, Navigation, OpenOptions, Ranking};
+use leann_edge::index::{BuildParams, Index, Navigation, Ranking};
 use leann_edge::search::{Mode, SearchParams};
 use std::path::{Path, PathBuf};
 
 /// Most encoder threads `--threads` accepts (more only adds start-up time and memory).
 pub const MAX_THREADS: u64 = 64;
-
-/// Encoder arithmetic of a new index when `--compute` is not given. int8: on docs-faq its nDCG@10
-/// stayed within 0.6% of f32 while queries took a third less time and builds ran 1.5× faster
-/// (docs/benchmarks.md, "int8 compute"). Indexes record theirs; older ones are f32. A model
-/// without int8 weights falls back to f32.
-pub const NEW_INDEX_COMPUTE: Compute = Compute::Int8;
 
 /// Options every subcommand takes.
 #[derive(Args, Clone, Debug)]
@@ -65,108 +59,62 @@ impl From<ComputeArg> for Compute {
 }
 
 impl Global {
+    /// The engine options these flags mean (everything else at the engine's defaults).
+    pub fn engine_options(&self) -> EngineOptions {
+        EngineOptions {
+            model: self.model.clone(),
+            threads: self.threads.map(|t| t as usize),
+            board: self.board.clone(),
+            compute: self.compute.map(Compute::from),
+            ..EngineOptions::default()
+        }
+    }
+
     /// The board profile: `--board`, else `$LEANN_EDGE_BOARD`, else detected.
     pub fn board(&self) -> Result<Board> {
-        Ok(match &self.board {
-            Some(b) => leann_edge::boards::get(b)?,
-            None => leann_edge::boards::detect()?,
-        })
+        Ok(encoder::board(&self.engine_options())?)
     }
 
     /// Encoder threads: `--threads`, else the board's.
     pub fn threads(&self, b: &Board) -> usize {
-        self.threads.map_or(b.threads, |t| t as usize).max(1)
+        encoder::threads(&self.engine_options(), b)
     }
 
-    /// The model folder: `--model` (a folder, or the name of a model of the manifest, looked
-    /// for where the default one is), else the first place holding the default model.
-    pub fn model_dir(&self) -> Result<std::path::PathBuf> {
-        Ok(match &self.model {
-            Some(m) if !m.exists() => match KNOWN.iter().find(|k| m.as_os_str() == k.name) {
-                Some(k) => known_model_dir(k.name)?,
-                None => m.clone(),
-            },
-            Some(m) => m.clone(),
-            None => default_model_dir()?,
-        })
+    /// The model folder (`--model`, a folder or a manifest model's name; else the default's place).
+    pub fn model_dir(&self) -> Result<PathBuf> {
+        Ok(encoder::model_dir(self.model.as_deref())?)
     }
 
-    /// Open the encoder for a new index (`build`, `demo`, `bench-encoder`): `--compute`, else
-    /// [`NEW_INDEX_COMPUTE`].
-    /// A model without int8 weights (an f32 one) computes in f32 unless `--compute int8` was given.
+    /// The encoder for a new index (`bench-encoder`): as the engine opens it for a build.
     pub fn encoder(&self, b: &Board) -> Result<TractEmbedder> {
-        let config = EncoderConfig {
-            compute: NEW_INDEX_COMPUTE,
-            ..EncoderConfig::with_threads(self.threads(b))
-        };
-        match self.encoder_with(b, config.clone()) {
-            Err(e) if self.compute.is_none() && no_int8_weights(&e) => {
-                log::info!("{e}: computing in f32");
-                self.encoder_with(
-                    b,
-                    EncoderConfig {
-                        compute: Compute::F32,
-                        ..config
-                    },
-                )
-            }
-            r => r,
-        }
+        Ok(encoder::for_new_index(&self.engine_options(), b)?)
     }
 
-    /// Open the encoder an existing index is searched and changed with: the compute it records
-    /// (`--compute`, when given, must be that one).
+    /// The encoder an existing index is searched with (`bench`): as the engine opens it.
     pub fn encoder_for(&self, b: &Board, idx: &IndexFile) -> Result<TractEmbedder> {
-        self.encoder_for_with(b, idx, EncoderConfig::with_threads(self.threads(b)))
+        let config = EncoderConfig::default();
+        Ok(encoder::for_index(&self.engine_options(), b, idx.meta(), config)?)
     }
 
-    /// [`Global::encoder_for`] with `config` (its compute replaced by the index's).
-    pub fn encoder_for_with(
-        &self,
-        b: &Board,
-        idx: &IndexFile,
-        config: EncoderConfig,
-    ) -> Result<TractEmbedder> {
-        let built = Compute::of_fingerprint(&idx.meta().encoder);
-        if let Some(asked) = self.compute.map(Compute::from) {
-            if asked != built {
-                bail!(
-                    "the index was built with {} encoder compute and is searched and changed with \
-                     the same: leave out --compute {} (to change it, build the index again from \
-                     its documents with --compute {})",
-                    built.name(),
-                    asked.name(),
-                    asked.name()
-                );
-            }
-        }
-        self.encoder_with(
-            b,
-            EncoderConfig {
-                compute: built,
-                ..config
-            },
-        )
-    }
-
-    /// Open the encoder with `config` (its thread count is replaced by `--threads` / the board's).
-    pub fn encoder_with(&self, b: &Board, config: EncoderConfig) -> Result<TractEmbedder> {
-        let dir = self.model_dir()?;
-        let config = EncoderConfig {
-            threads: self.threads(b),
-            compute: self.compute.map_or(config.compute, Compute::from),
-            ..config
-        };
-        Ok(TractEmbedder::open(&dir, config)?)
+    /// Open the engine for the index at `path` (one command, one process: no recompute cache),
+    /// `tweak` adjusting the options first.
+    pub fn engine(&self, path: &Path, tweak: impl FnOnce(&mut EngineOptions)) -> Result<Engine> {
+        let mut o = self.engine_options();
+        o.recompute_cache_bytes = Some(0);
+        tweak(&mut o);
+        Engine::open(path, &o).map_err(|e| index_context(e, path))
     }
 }
 
-/// Whether opening the encoder failed because the model has nothing to compute in int8.
-fn no_int8_weights(e: &anyhow::Error) -> bool {
-    matches!(
-        e.downcast_ref::<leann_edge::embed::EmbedError>(),
-        Some(leann_edge::embed::EmbedError::NoInt8Weights { .. })
-    )
+/// Errors of reading the index file say which file.
+fn index_context(e: leann_edge::Error, path: &Path) -> anyhow::Error {
+    use leann_edge::ErrorCode as C;
+    match e.code() {
+        C::Corrupt | C::NotAnIndex | C::UnsupportedVersion | C::Io => {
+            anyhow::Error::new(e).context(format!("cannot open index {}", path.display()))
+        }
+        _ => e.into(),
+    }
 }
 
 /// Search strategy on graph indexes.
@@ -250,33 +198,27 @@ impl From<RankingArg> for Ranking {
 }
 
 impl SearchOpts {
+    /// These options as a request for `query` (the engine resolves and validates them).
+    pub fn request(&self, query: &str) -> SearchRequest {
+        SearchRequest {
+            query: query.to_string(),
+            k: self.k,
+            ef: self.ef,
+            recall: self.recall,
+            rerank_ratio: self.rerank_ratio,
+            batch: self.batch,
+            mode: Some(Ranking::from(self.mode).name().to_string()),
+            walk: self.walk.map(|w| match w {
+                ModeArg::PqFirst => "pq-first".to_string(),
+                ModeArg::TwoLevel => "two-level".to_string(),
+            }),
+            ..SearchRequest::default()
+        }
+    }
+
     /// The board's search parameters with these overrides, validated.
     pub fn params(&self, b: &Board) -> Result<SearchParams> {
-        let mut p = b.search_params();
-        if let Some(k) = self.k {
-            p.k = k;
-        }
-        if let Some(e) = self.ef {
-            p.ef = e;
-        }
-        if let Some(r) = self.rerank_ratio {
-            p.rerank_ratio = r;
-            p.recall = 0.0;
-        }
-        if let Some(r) = self.recall {
-            if leann_edge::search::check_recall(r).is_err() {
-                anyhow::bail!("--recall {r} is out of range: give a number in (0, 1], e.g. 0.9");
-            }
-            p.recall = r;
-        }
-        if let Some(bs) = self.batch {
-            p.batch_size = bs;
-        }
-        if let Some(m) = self.walk {
-            p.mode = m.into();
-        }
-        p.validate()?;
-        Ok(p)
+        Ok(self.request("").apply_params(&b.search_params(), leann_edge::search::MAX_K)?)
     }
 }
 
@@ -309,33 +251,24 @@ pub struct ShapeOpts {
 }
 
 impl ShapeOpts {
-    /// Apply to `p`; `graph_implied`: another option (e.g. `--reorder`) asks for a graph.
+    /// Apply to `p` (the engine's rules: [`Shape::apply`]); `graph_implied`: another option (e.g.
+    /// `--reorder`) asks for a graph.
     pub fn apply(&self, p: &mut BuildParams, graph_implied: bool) {
-        p.budget_bytes_per_passage = self.budget_bytes_per_passage;
-        if self.no_prune {
-            p.prune = None;
-        }
-        if let (Some(d), Some(pp)) = (self.degree, p.prune.as_mut()) {
-            pp.degree = d;
-        }
-        if let Some(m) = self.pq {
-            p.pq_subspaces = m;
-        }
-        if let Some(b) = self.pq_bits {
-            p.pq_bits = b;
-        }
-        if let Some(r) = self.pq_rotate {
-            p.pq_rotate_dim = r;
-        }
-        p.pq_auto = self.pq.is_none() && self.pq_bits.is_none() && self.pq_rotate.is_none();
-        let graph_opts = graph_implied || self.no_prune || self.degree.is_some();
-        p.navigation = match self.navigation {
-            Some(NavigationArg::Auto) => Navigation::Auto,
-            Some(NavigationArg::Graph) => Navigation::Graph,
-            Some(NavigationArg::Scan) => Navigation::Scan,
-            None if graph_opts => Navigation::Graph,
-            None => Navigation::Auto,
+        let shape = Shape {
+            budget_bytes_per_passage: self.budget_bytes_per_passage,
+            no_prune: self.no_prune,
+            degree: self.degree,
+            pq: self.pq,
+            pq_bits: self.pq_bits,
+            pq_rotate: self.pq_rotate,
+            navigation: self.navigation.map(|n| match n {
+                NavigationArg::Auto => Navigation::Auto,
+                NavigationArg::Graph => Navigation::Graph,
+                NavigationArg::Scan => Navigation::Scan,
+            }),
+            seed: None,
         };
+        shape.apply(p, graph_implied);
     }
 }
 
@@ -345,21 +278,7 @@ pub type IndexFile = Index<FileSource>;
 
 /// Open an index for reading (structure checked; checksums are `verify`'s job).
 pub fn open_index(path: &Path) -> Result<IndexFile> {
-    if !path.exists() {
-        bail!(
-            "{} does not exist; build it with `leann-edge build <docs> -o {}`",
-            path.display(),
-            path.display()
-        );
-    }
-    if path.is_dir() {
-        bail!(
-            "{} is a folder; give the index file (`leann-edge build` writes one with -o FILE)",
-            path.display()
-        );
-    }
-    Index::open_file(path, &OpenOptions::default())
-        .with_context(|| format!("cannot open index {}", path.display()))
+    leann_edge::engine::open_index(path).map_err(|e| index_context(e, path))
 }
 
 /// A progress bar on stderr.
@@ -373,48 +292,8 @@ pub fn bar(len: u64, msg: &str) -> ProgressBar {
     pb
 }
 
-/// Keep the vectors `build --keep-vectors` left beside the index (`bench`'s exact baseline) in step
-/// with a change (`order[i]`: old position of passage `i`, `u32::MAX` for a new one): reordered
-/// when the change only moved or dropped passages, deleted when it added any (their vectors are
-/// not kept) — a stale file of the right length would be taken as the baseline. Vectors that did
-/// not match the index before are left alone (`bench` refuses a file of the wrong length).
-pub fn follow_vectors(index: &Path, order: &[u32], dim: usize) {
-    let vp = vectors_path(index);
-    let Ok(bytes) = std::fs::read(&vp) else {
-        return;
-    };
-    let row = dim * 4;
-    let before = bytes.len() / row.max(1);
-    if bytes.len() % row.max(1) != 0 || order.iter().any(|&o| o != u32::MAX && o as usize >= before)
-    {
-        log::warn!("{} does not match the index: left as is", vp.display());
-        return;
-    }
-    if order.contains(&u32::MAX) {
-        match std::fs::remove_file(&vp) {
-            Ok(()) => log::info!(
-                "removed {} (the index gained passages it has no vectors for)",
-                vp.display()
-            ),
-            Err(e) => log::warn!("could not remove stale {}: {e}", vp.display()),
-        }
-        return;
-    }
-    let mut out = Vec::with_capacity(order.len() * row);
-    for &o in order {
-        out.extend_from_slice(&bytes[o as usize * row..(o as usize + 1) * row]);
-    }
-    if let Err(e) = leann_edge::format::write_file_atomic(&vp, &out) {
-        log::warn!("could not rewrite {}: {e}", vp.display());
-    }
-}
-
 /// Where `build --keep-vectors` writes the passage embeddings and `bench` reads them.
-pub fn vectors_path(index: &Path) -> PathBuf {
-    let mut s = index.as_os_str().to_owned();
-    s.push(".vectors");
-    PathBuf::from(s)
-}
+pub use leann_edge::engine::vectors_path;
 
 /// `s` safe to print on a terminal: control characters (escape sequences, bells, carriage returns)
 /// other than newline and tab are dropped. JSON output keeps them, escaped by the serializer.
@@ -424,17 +303,6 @@ pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
         return std::borrow::Cow::Borrowed(s);
     }
     std::borrow::Cow::Owned(s.chars().filter(|&c| !bad(c)).collect())
-}
-
-/// RAM of the encoder while it runs (weights folded to f32 + plan + activations; serve's RSS on
-/// docs-faq is 133 MiB in all, docs/benchmarks.md).
-pub const ENCODER_RAM_MB: u64 = 130;
-
-/// RAM a build needs, roughly: every vector (f32) twice (the vectors and the PQ/graph work on
-/// them), the passage text, and the encoder.
-pub fn build_ram_mb(passages: usize, dim: usize, text_bytes: u64) -> u64 {
-    let vectors = passages as u64 * dim as u64 * 4 * 2;
-    (vectors + text_bytes) / (1 << 20) + ENCODER_RAM_MB
 }
 
 /// RAM a search process needs, roughly: the encoder plus the sections an open index keeps in
@@ -457,16 +325,12 @@ pub fn search_ram_mb(idx: &IndexFile) -> u64 {
         .filter(|s| !streamed.contains(&s.kind))
         .map(|s| s.len)
         .sum();
-    resident / (1 << 20) + ENCODER_RAM_MB
+    resident / (1 << 20) + leann_edge::engine::build::ENCODER_RAM_MB
 }
 
 /// Warn (one line) when `what` needs more RAM than the board's budget.
 pub fn warn_over_budget(b: &Board, what: &str, need_mb: u64) {
     if need_mb > b.ram_budget_mb {
-        eprintln!(
-            "warning: {what} needs about {need_mb} MB of RAM, over the {} board's budget of {} MB \
-             (build on a bigger machine and copy the index, or pass --board)",
-            b.name, b.ram_budget_mb
-        );
+        eprintln!("{}", leann_edge::engine::build::over_budget(b, what, need_mb));
     }
 }

@@ -1,5 +1,5 @@
 //! `leann-edge demo`: index the bundled example corpus and answer a few questions.
-use super::build::Job;
+use leann_edge::engine::build::{BuildOptions, Inputs};
 use super::common::{open_index, Global};
 use anyhow::{Context, Result};
 use leann_edge::index::listing::text_bytes;
@@ -31,22 +31,19 @@ fn demo_in(g: &Global, b: &leann_edge::boards::Board, work: &Path) -> Result<()>
         "indexing the example corpus ({} small documents) ...",
         CORPUS.len()
     );
-    let job = Job {
-        paths: &[corpus],
-        output: &out,
+    let o = BuildOptions {
         params: BuildParams {
             embed_batch: b.encoder_batch,
             ..BuildParams::default()
         },
-        ingest: IngestOptions::default(),
         keep_vectors: false,
-        quiet: false,
     };
-    job.run(g, b)?;
-    answer(g, b, &out)
+    let inputs = Inputs::Paths(vec![corpus], IngestOptions::default());
+    super::build::build_with_output(g, inputs, &out, &o, false)?;
+    answer(g, &out)
 }
 
-fn answer(g: &Global, b: &leann_edge::boards::Board, out: &Path) -> Result<()> {
+fn answer(g: &Global, out: &Path) -> Result<()> {
     let idx = open_index(out)?;
     let br = idx.breakdown();
     println!(
@@ -56,25 +53,20 @@ fn answer(g: &Global, b: &leann_edge::boards::Board, out: &Path) -> Result<()> {
         text_bytes(&br),
         br.overhead as f64 / br.passages.max(1) as f64
     );
-    let enc = g.encoder_for(b, &idx)?;
-    let p = b.search_params();
-    let mut se = idx.searcher(&enc, p.cache_capacity)?;
+    drop(idx);
+    let engine = g.engine(out, |_| {})?;
     for q in QUESTIONS {
-        let r = se.search_text(q, &p)?;
+        let r = engine.search(&leann_edge::SearchRequest::new(q))?;
         println!("\nQ: {q}");
-        for (i, h) in r.hits.iter().enumerate() {
-            let ps = idx.passage(h.id)?;
-            let file = |s: &leann_edge::passages::Source| {
-                let name = Path::new(&s.path)
-                    .file_name()
-                    .map(|f| f.to_string_lossy().into_owned());
-                format!("{}:{}", name.unwrap_or_default(), s.line)
-            };
-            let src = ps.source.as_ref().map(file).unwrap_or_default();
-            let text: String = ps.text.chars().take(140).collect();
+        for h in &r.hits {
+            let src = h.source.as_deref().unwrap_or(&h.id);
+            let name = Path::new(src)
+                .file_name()
+                .map_or_else(|| src.to_string(), |f| f.to_string_lossy().into_owned());
+            let text: String = h.text.chars().take(140).collect();
             println!(
-                "  {}. [{:.3}] {src}  {}",
-                i + 1,
+                "  {}. [{:.3}] {name}  {}",
+                h.rank,
                 h.score,
                 super::common::printable(&text.replace('\n', " "))
             );

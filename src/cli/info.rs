@@ -33,24 +33,8 @@ pub fn run(g: &super::common::Global, a: &InfoArgs) -> Result<()> {
     }
 }
 
-/// Languages of the index's encoder, when it is a model the manifest knows.
-fn encoder_languages(idx: &IndexFile) -> Option<&'static str> {
-    let enc = &idx.meta().encoder;
-    leann_edge::embed::tract::KNOWN
-        .iter()
-        .find(|k| enc.starts_with(&format!("{}:", k.name)))
-        .map(|k| k.languages)
-}
-
-/// The arithmetic the index's encoder computed in (and searches compute in).
-fn compute(idx: &IndexFile) -> Compute {
-    Compute::of_fingerprint(&idx.meta().encoder)
-}
-
 fn print_json(idx: &IndexFile) -> Result<()> {
-    let mut doc = leann_edge::index::listing::info_json(idx);
-    doc["encoder_languages"] = encoder_languages(idx).into();
-    doc["encoder_compute"] = compute(idx).name().into();
+    let doc = leann_edge::engine::info_json(idx);
     println!("{}", serde_json::to_string_pretty(&doc)?);
     Ok(())
 }
@@ -66,10 +50,13 @@ fn print_text(path: &std::path::Path, idx: &IndexFile, br: &Breakdown) {
         br.total,
         m.encoder
     );
-    if let Some(l) = encoder_languages(idx) {
+    if let Some(l) = leann_edge::engine::encoder_languages(&m.encoder) {
         println!("encoder languages: {l}");
     }
-    println!("encoder compute: {}", compute(idx).name());
+    println!(
+        "encoder compute: {}",
+        Compute::of_fingerprint(&m.encoder).name()
+    );
     println!(
         "{:<18} {:>12} {:>10} {:>9}",
         "component", "bytes", "B/passage", "% text"

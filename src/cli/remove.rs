@@ -1,9 +1,9 @@
 //! `leann-edge remove`: passages by JSONL id, or everything from a file or folder.
 use super::add::print_report;
-use super::common::{open_index, Global};
+use super::common::Global;
 use anyhow::{bail, Result};
 use clap::Args;
-use leann_edge::index::{change, Change};
+use leann_edge::engine::Hooks;
 use std::path::PathBuf;
 
 /// Remove passages by id, or every passage from a source file or folder.
@@ -24,16 +24,15 @@ pub struct RemoveArgs {
 
 /// Run `remove`.
 pub fn run(g: &Global, a: &RemoveArgs) -> Result<()> {
-    let what = match (a.ids.is_empty(), a.sources.is_empty()) {
-        (false, true) => Change::RemoveIds(a.ids.clone()),
-        (true, false) => Change::RemoveSources(a.sources.clone()),
-        _ => bail!("give --id ID... or --source PATH... (one of them)"),
+    if a.ids.is_empty() == a.sources.is_empty() {
+        bail!("give --id ID... or --source PATH... (one of them)");
+    }
+    let engine = g.engine(&a.index, |_| {})?;
+    let hooks = Hooks::default();
+    let r = if a.ids.is_empty() {
+        engine.remove_sources(&a.sources, &hooks)?
+    } else {
+        engine.remove_ids(&a.ids, &hooks)?
     };
-    let idx = open_index(&a.index)?;
-    let b = g.board()?;
-    let enc = g.encoder_for(&b, &idx)?;
-    drop(idx);
-    let r = change(&a.index, &enc, what)?;
-    super::common::follow_vectors(&a.index, &r.order, leann_edge::Embedder::dim(&enc));
     print_report("remove", &r, a.json)
 }

@@ -1,9 +1,9 @@
 //! `leann-edge search`: one query against an index.
-use super::common::{open_index, printable, Global, SearchOpts};
+use super::common::{printable, Global, SearchOpts};
 use anyhow::Result;
 use clap::Args;
-use leann_edge::index::filter::Filter;
-use leann_edge::index::{answer, AnswerHit, AnswerOptions};
+use leann_edge::engine::{Clauses, SearchDefaults, SearchRequest};
+use leann_edge::index::{AnswerHit, Ranking};
 use leann_edge::search::SearchStats;
 use std::path::PathBuf;
 
@@ -48,22 +48,24 @@ pub struct SearchArgs {
 
 /// Run `search`.
 pub fn run(g: &Global, a: &SearchArgs) -> Result<()> {
-    let b = g.board()?;
-    let p = a.s.params(&b)?;
-    leann_edge::search::check_query(&a.query)?;
-    let opts = AnswerOptions {
-        filter: Filter::parse(&a.filters, a.grep.as_deref())?,
+    let req = SearchRequest {
         min_score: a.min_score,
-        group_by_doc: a.group_by_doc,
-        keep_overlaps: a.keep_overlaps,
-        ranking: a.s.mode.into(),
-        // One query per process: nothing to remember.
-        recompute_cache: None,
+        group_by_doc: Some(a.group_by_doc),
+        keep_overlaps: Some(a.keep_overlaps),
+        filter: (!a.filters.is_empty()).then(|| Clauses::List(a.filters.clone())),
+        grep: a.grep.clone(),
+        ..a.s.request(&a.query)
     };
-    opts.validate()?;
-    let idx = open_index(&a.index)?;
-    let enc = g.encoder_for(&b, &idx)?;
-    let ans = answer(&idx, &enc, &a.query, &p, &opts)?;
+    // Everything the request says is checked before the index and encoder are loaded.
+    let b = g.board()?;
+    req.resolve(&SearchDefaults {
+        params: b.search_params(),
+        min_score: None,
+        ranking: Ranking::Hybrid,
+        max_k: leann_edge::search::MAX_K,
+    })?;
+    let engine = g.engine(&a.index, |_| {})?;
+    let ans = engine.search(&req)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&ans)?);
         return Ok(());

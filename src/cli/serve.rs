@@ -1,7 +1,7 @@
 //! `leann-edge serve` and `leann-edge mcp`: the index and encoder loaded once, answering HTTP
 //! (JSON API, kiosk page, MCP at `/mcp`) or MCP over stdio. The service itself is
 //! [`leann_edge::service`]; this file turns options into its configuration and runs it.
-use super::common::{open_index, Global, SearchOpts};
+use super::common::{Global, SearchOpts};
 use super::ingest_opts::IngestArgs;
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -92,7 +92,6 @@ impl ServiceArgs {
         for p in &self.sync_paths {
             std::fs::metadata(p).with_context(|| format!("--sync {}", p.display()))?;
         }
-        let idx = open_index(&self.index)?;
         let b = g.board()?;
         let params = self.s.params(&b)?;
         let cache_mb = self
@@ -104,19 +103,19 @@ impl ServiceArgs {
                 b.ram_budget_mb
             );
         }
-        let enc = g.encoder_for(&b, &idx)?;
-        drop(idx);
+        let engine = g.engine(&self.index, |o| {
+            o.recompute_cache_bytes = Some(cache_mb.saturating_mul(1 << 20));
+            o.read_only = self.read_only;
+            o.search = Some(params);
+            o.min_score = (self.min_score > -1.0).then_some(self.min_score);
+            o.ranking = Some(self.s.mode.into());
+            o.max_k = Some(leann_edge::service::MAX_SERVED_K);
+        })?;
         let cfg = ServiceConfig {
-            recompute_cache_bytes: cache_mb.saturating_mul(1 << 20),
-            index: self.index.clone(),
-            read_only: self.read_only,
             sync_paths: self.sync_paths.clone(),
             ingest,
-            params,
-            min_score: (self.min_score > -1.0).then_some(self.min_score),
-            ranking: self.s.mode.into(),
         };
-        Ok(Service::open(cfg, enc)?)
+        Ok(Service::open(cfg, engine)?)
     }
 }
 

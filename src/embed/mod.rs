@@ -59,6 +59,14 @@ pub enum EmbedError {
     Unknown(String),
 }
 
+impl EmbedError {
+    /// Whether the model is missing or damaged (code `model_missing`), as opposed to failing on
+    /// an input.
+    pub fn is_missing_model(&self) -> bool {
+        matches!(self, EmbedError::Model { .. } | EmbedError::ModelNotFound { .. })
+    }
+}
+
 /// Turns passage texts into L2-normalised f32 vectors of a fixed dimension.
 pub trait Embedder {
     /// Output dimension.

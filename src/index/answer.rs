@@ -27,6 +27,15 @@ pub enum Ranking {
 }
 
 impl Ranking {
+    /// `dense`, `keyword` or `hybrid`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Ranking::Dense => "dense",
+            Ranking::Keyword => "keyword",
+            Ranking::Hybrid => "hybrid",
+        }
+    }
+
     /// Parse `dense`, `keyword` or `hybrid`.
     pub fn parse(s: &str) -> Result<Self> {
         match s {

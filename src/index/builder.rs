@@ -163,7 +163,7 @@ impl IndexBuilder {
     ) -> Result<BuildReport> {
         let n = self.passages.len();
         if n == 0 {
-            return Err(Error::InvalidParam(
+            return Err(Error::NoPassages(
                 "no passages to index (every input was empty or skipped)".into(),
             ));
         }
@@ -320,6 +320,7 @@ impl IndexBuilder {
             writer: format!("leann-edge {}", env!("CARGO_PKG_VERSION")),
         };
         let mut sections = vec![(Kind::Meta, meta.to_bytes()?)];
+        sections.push(parts::build_record::section(&self.record(plan, &built.pq))?);
         sections.extend(graph);
         sections.extend(parts::pq::sections(&built.pq, built.codes.clone()));
         sections.extend(parts::passages::sections(ps));
@@ -333,6 +334,40 @@ impl IndexBuilder {
         ));
         sections.extend(parts::pq::calibration_section(built.calibration.as_ref()));
         Ok((sections, edges))
+    }
+
+    /// The typed build record (what relinking and `compact` read back).
+    fn record(&self, plan: &BuildPlan, pq: &Pq) -> parts::build_record::BuildRecord {
+        use parts::build_record::{BuildRecord, GraphRecord, PqChoice, PqRecord, PruneRecord};
+        let g = &self.params.graph;
+        let graph = (!plan.scan()).then(|| GraphRecord {
+            max_degree: g.max_degree as u32,
+            beam: g.beam as u32,
+            alpha: g.alpha,
+            prune: plan.prune.as_ref().map(|pp| PruneRecord {
+                degree: pp.degree as u32,
+                hub_degree: pp.hub_degree as u32,
+                hub_fraction: pp.hub_fraction,
+            }),
+        });
+        let chosen = match (&plan.budget, self.params.pq_auto) {
+            (Some(_), _) => PqChoice::Budget,
+            (None, true) => PqChoice::Auto,
+            (None, false) => PqChoice::Given,
+        };
+        BuildRecord {
+            version: parts::build_record::RECORD_VERSION,
+            graph,
+            pq: PqRecord {
+                m: plan.pq_m as u32,
+                bits: plan.pq_bits,
+                rotate_dim: pq.rotation.as_ref().map_or(0, |r| r.out_dim as u32),
+                chosen,
+                budget: plan.budget.as_ref().map(|b| b.budget),
+            },
+            seed: g.seed,
+            updated_in_place: false,
+        }
     }
 
     /// The build parameters as text, for `info`.

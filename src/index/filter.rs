@@ -138,7 +138,7 @@ impl Clause {
 }
 
 fn bad(m: String) -> Error {
-    Error::InvalidParam(m)
+    Error::InvalidFilter(m)
 }
 
 /// A glob as an anchored regex: `**` any run, `*` any run without `/`, `?` one character but `/`.

@@ -51,7 +51,7 @@ pub use builder::{
 #[cfg(feature = "std")]
 pub use embed_cache::EmbedReport;
 #[cfg(feature = "std")]
-pub use live::{apply as change, records, sort_for_compact, Change, ChangeReport};
+pub use live::{apply as change, apply_with as change_with, records, sort_for_compact, Change, ChangeReport};
 #[cfg(feature = "std")]
 pub use lock::WriteLock;
 #[cfg(feature = "std")]
@@ -95,6 +95,8 @@ pub struct Index<S: FlashSource> {
     seeds: Vec<u32>,
     /// `None` when the index stores no metadata (format 1-4, or no passage had any).
     metadata: Option<crate::metadata::MetaColumns>,
+    /// The typed build record (format 7), or one read from the display text of older files.
+    build_record: parts::build_record::BuildRecord,
 }
 
 /// Bytes per component, for `info`.
@@ -157,6 +159,14 @@ impl<S: FlashSource> Index<S> {
         let hubs = parts::hubs::Hubs::read(&src, &layout, meta.hub_vectors, n, meta.dim as usize)?;
         let seeds = parts::seeds::read(&src, &layout, n)?;
         let metadata = parts::metadata::read(&src, &layout, n)?;
+        let build_record = match parts::build_record::read(&src, &layout)? {
+            Some(r) => r,
+            None => parts::build_record::BuildRecord::from_legacy_text(
+                &meta.build,
+                meta.pq_m,
+                meta.pq_bits,
+            ),
+        };
         Ok(Index {
             src,
             layout,
@@ -167,7 +177,13 @@ impl<S: FlashSource> Index<S> {
             hubs,
             seeds,
             metadata,
+            build_record,
         })
+    }
+
+    /// What the build chose (typed; for files before format 7, read from their build text).
+    pub fn build_record(&self) -> &parts::build_record::BuildRecord {
+        &self.build_record
     }
 
     /// Build metadata.

@@ -199,12 +199,12 @@ pub trait SearchSpace {
 /// Check a text query: not empty, at most [`MAX_QUERY_BYTES`].
 pub fn check_query(query: &str) -> Result<()> {
     if query.trim().is_empty() {
-        return Err(Error::InvalidParam(
+        return Err(Error::InvalidQuery(
             "the query is empty; give some words to search for".into(),
         ));
     }
     if query.len() > MAX_QUERY_BYTES {
-        return Err(Error::InvalidParam(alloc::format!(
+        return Err(Error::InvalidQuery(alloc::format!(
             "the query is {} bytes; give at most {MAX_QUERY_BYTES}",
             query.len()
         )));

@@ -255,7 +255,7 @@ async fn search_post(
 
 async fn run_search(s: AppState, req: SearchRequest) -> Result<Json<Value>, ApiError> {
     // Parameters are checked before the request takes a place in the queue.
-    req.resolve(s.svc.config())?;
+    s.svc.check(&req)?;
     let svc = s.svc.clone();
     let a = pooled(&s.pool, move || svc.search(&req)).await?;
     Ok(Json(

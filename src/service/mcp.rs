@@ -54,7 +54,7 @@ impl McpServer {
                 schema(json!({"type": "object", "properties": {}})),
             ),
         ];
-        if !self.svc.config().read_only {
+        if !self.svc.engine().read_only() {
             t.push(Tool::new(
                 "add_document",
                 "Add a passage to the index, or replace the one with the same id. Long texts are \
@@ -86,7 +86,7 @@ impl McpServer {
                     k: args.get("k").and_then(Value::as_u64).map(|k| k as usize),
                     ..Default::default()
                 };
-                req.resolve(svc.config())?;
+                svc.check(&req)?;
                 Box::new(move || to_value(svc.search(&req)?))
             }
             "list_sources" => Box::new(move || to_value(svc.sources()?)),

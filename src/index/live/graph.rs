@@ -81,29 +81,20 @@ fn normalize(v: &mut [f32]) {
     }
 }
 
-/// The parameters the graph was built with, as the build recorded them: the degree caps of an
-/// ordinary node and a hub (`pruning`'s "hubs 2% at <= M links, others <= m", or `max_degree` for
-/// an unpruned graph; read off the graph — the out-degree 95% of nodes stay within — if neither
-/// parses), beam and alpha.
+/// The parameters the graph was built with, from the index's typed build record (format 7; read
+/// from the build text for older files): the degree caps of an ordinary node and a hub (the
+/// pruning's, or `max_degree` for an unpruned graph; read off the graph — the out-degree 95% of
+/// nodes stay within — when the record has neither), beam and alpha. Bounded: the values come
+/// from the file, which may be hostile.
 fn params(idx: &Index<FileSource>, adj: &[Vec<u32>]) -> UpdateParams {
     let d = GraphParams::default();
-    let recorded = |key: &str| {
-        let build = &idx.meta().build;
-        build.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
-    };
-    let pruned = recorded("pruning").and_then(|p| {
-        let (_, m) = p.split_once("others <= ")?;
-        m.trim().parse::<usize>().ok()
-    });
-    let hub_degree = recorded("pruning").and_then(|p| {
-        let (_, m) = p.split_once(" at <= ")?;
-        m.split_whitespace().next()?.parse::<usize>().ok()
-    });
-    let unpruned = recorded("pruning")
-        .filter(|p| p == "off")
-        .and(recorded("max_degree"))
-        .and_then(|m| m.parse::<usize>().ok());
-    let degree = pruned.or(unpruned).unwrap_or_else(|| {
+    let g = idx.build_record().graph.as_ref();
+    let prune = g.and_then(|g| g.prune.as_ref());
+    let recorded = prune
+        .map(|p| p.degree as usize)
+        .or_else(|| g.map(|g| g.max_degree as usize))
+        .filter(|&m| m > 0);
+    let degree = recorded.unwrap_or_else(|| {
         let mut degrees: Vec<usize> = adj.iter().map(Vec::len).collect();
         degrees.sort_unstable();
         let n = degrees.len();
@@ -113,25 +104,23 @@ fn params(idx: &Index<FileSource>, adj: &[Vec<u32>]) -> UpdateParams {
             .unwrap_or(d.max_degree / 2)
     });
     let degree = degree.clamp(2, MAX_DEGREE);
+    let beam = g.map_or(0, |g| g.beam as usize);
+    let alpha = g.map_or(0.0, |g| g.alpha);
     UpdateParams {
         degree,
-        hub_degree: hub_degree.unwrap_or(degree).clamp(degree, MAX_DEGREE),
-        hub_fraction: recorded("pruning")
-            .and_then(|p| {
-                let (share, _) = p.strip_prefix("hubs ")?.split_once('%')?;
-                share.parse::<f32>().ok().filter(|s| s.is_finite())
-            })
-            .map_or(PruneParams::default().hub_fraction, |pc| {
-                (pc / 100.0).clamp(0.0, 0.5)
-            }),
-        // Bounded: the values come from the file, which may be hostile.
-        beam: recorded("beam")
-            .and_then(|b| b.parse::<usize>().ok())
-            .map_or(d.beam, |b| b.clamp(8, 512)),
-        alpha: recorded("alpha")
-            .and_then(|a| a.parse::<f32>().ok())
-            .filter(|a| a.is_finite())
-            .map_or(d.alpha, |a| a.clamp(1.0, 2.0)),
+        hub_degree: prune
+            .map_or(degree, |p| p.hub_degree as usize)
+            .clamp(degree, MAX_DEGREE),
+        hub_fraction: prune
+            .map(|p| p.hub_fraction)
+            .filter(|s| s.is_finite())
+            .map_or(PruneParams::default().hub_fraction, |s| s.clamp(0.0, 0.5)),
+        beam: if beam == 0 { d.beam } else { beam.clamp(8, 512) },
+        alpha: if alpha.is_finite() && alpha > 0.0 {
+            alpha.clamp(1.0, 2.0)
+        } else {
+            d.alpha
+        },
     }
 }
 

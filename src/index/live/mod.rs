@@ -20,8 +20,10 @@ use crate::error::{Error, Result};
 use crate::flash::{read_vec, FileSource};
 use crate::format::{self, Kind, Meta};
 use crate::passages::{content_key, record_id, PassageRecord};
+use super::{Phase, ProgressFn};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// What to change.
 #[derive(Clone, Debug, Default)]
@@ -92,6 +94,19 @@ impl Entry {
 /// Apply `change` to the index at `path`, embedding new passages with `enc` (which must be the
 /// index's model).
 pub fn apply<E: Embedder + ?Sized>(path: &Path, enc: &E, change: Change) -> Result<ChangeReport> {
+    apply_with(path, enc, change, &|_, _, _| {}, &AtomicBool::new(false))
+}
+
+/// [`apply`] reporting the embedding of new passages to `progress` ([`Phase::Embed`], done of
+/// total) and stopping with [`Error::Cancelled`] when `cancel` is set (checked between encoder
+/// batches; the file is untouched until the final rename).
+pub fn apply_with<E: Embedder + ?Sized>(
+    path: &Path,
+    enc: &E,
+    change: Change,
+    progress: ProgressFn,
+    cancel: &AtomicBool,
+) -> Result<ChangeReport> {
     let start = std::time::Instant::now();
     let _lock = WriteLock::acquire(path)?;
     let idx = Index::open_file(path, &super::OpenOptions::verified())?;
@@ -102,7 +117,10 @@ pub fn apply<E: Embedder + ?Sized>(path: &Path, enc: &E, change: Change) -> Resu
         ..ChangeReport::default()
     };
     let mut result = merge(&old, change)?;
-    let exact = encode_missing(&idx, enc, &old, &mut result, idx.has_graph())?;
+    let exact = encode_missing(&idx, enc, &old, &mut result, idx.has_graph(), progress, cancel)?;
+    if cancel.load(Ordering::Relaxed) {
+        return Err(Error::Cancelled);
+    }
     report.embedded_passages = exact.embedded;
     let origin = origins(&old, &result);
     let relinked = if idx.has_graph() {
@@ -196,7 +214,7 @@ fn under(path: &str, root: &str) -> bool {
 fn keep_or_refuse(old: &[Entry], gone: impl Fn(&Entry) -> bool, none: &str) -> Result<Vec<Entry>> {
     let kept: Vec<Entry> = old.iter().filter(|e| !gone(e)).cloned().collect();
     if kept.len() == old.len() {
-        return Err(Error::InvalidParam(none.into()));
+        return Err(Error::NotFound(none.into()));
     }
     Ok(kept)
 }
@@ -276,6 +294,8 @@ fn encode_missing<E: Embedder + ?Sized>(
     old: &[Entry],
     result: &mut [Entry],
     keep: bool,
+    progress: ProgressFn,
+    cancel: &AtomicBool,
 ) -> Result<Embedded> {
     let known: HashMap<u128, &[u8]> = old.iter().map(|e| (e.key, &e.code[..])).collect();
     let mut todo = Vec::new();
@@ -290,7 +310,12 @@ fn encode_missing<E: Embedder + ?Sized>(
     }
     let dim = enc.dim();
     let mut vectors = HashMap::new();
-    for chunk in todo.chunks(32) {
+    let total = todo.len() as u64;
+    for (n, chunk) in todo.chunks(32).enumerate() {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Error::Cancelled);
+        }
+        progress(Phase::Embed, (n * 32) as u64, total);
         let texts: Vec<String> = chunk.iter().map(|&i| result[i].rec.embed_input()).collect();
         let refs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
         let v = enc.embed(&refs)?;
@@ -388,6 +413,11 @@ fn write(
         ..old.clone()
     };
     let mut sections = vec![(Kind::Meta, meta.to_bytes()?)];
+    let record = super::parts::build_record::BuildRecord {
+        updated_in_place: true,
+        ..idx.build_record().clone()
+    };
+    sections.push(super::parts::build_record::section(&record)?);
     sections.extend(graph_sections);
     sections.extend(super::parts::pq::sections(idx.pq(), codes));
     sections.extend(super::parts::passages::sections(ps));

@@ -9,6 +9,7 @@ use crate::flash::{read_vec, FlashSource};
 use crate::format::{verify_section, Section};
 use alloc::vec::Vec;
 
+pub mod build_record;
 pub mod graph;
 pub mod hubs;
 pub mod metadata;
