@@ -79,6 +79,6 @@ pub mod ingest;
 pub mod service;
 
 pub use embed::Embedder;
-pub use error::{Error, ErrorCode};
 #[cfg(feature = "tract")]
 pub use engine::{Engine, EngineOptions, SearchRequest};
+pub use error::{Error, ErrorCode};

@@ -1263,7 +1263,9 @@ fn a_full_disk_during_a_change_is_one_clear_error_and_leaves_the_index_intact() 
     assert!(!o.status.success(), "the write cannot fit: {err}");
     let last = err.lines().last().unwrap_or("");
     assert!(
-        last.starts_with("error[disk_full]: ") && last.contains(idx_s) && last.contains("free space"),
+        last.starts_with("error[disk_full]: ")
+            && last.contains(idx_s)
+            && last.contains("free space"),
         "{err}"
     );
     // Nothing changed, nothing left behind.

@@ -646,7 +646,10 @@ fn format_7_is_written_and_golden_format_1_to_6_files_still_read() {
         let g = rec.graph.as_ref().expect("a graph index records its graph");
         assert_eq!(g.max_degree as usize, small_params().graph.max_degree);
         assert_eq!(rec.pq.m, idx.meta().pq_m);
-        assert_eq!(rec.pq.rotate_dim as usize, idx.pq().rotation.as_ref().map_or(0, |r| r.out_dim));
+        assert_eq!(
+            rec.pq.rotate_dim as usize,
+            idx.pq().rotation.as_ref().map_or(0, |r| r.out_dim)
+        );
         assert!(!rec.updated_in_place);
         let r = idx
             .search(&rows[5 * 32..6 * 32], &emb, &SearchParams::default())
@@ -681,7 +684,11 @@ fn format_7_is_written_and_golden_format_1_to_6_files_still_read() {
         assert!(idx.has_graph());
         assert_eq!(idx.calibration().is_none(), v < 6, "{name}");
         let g = idx.build_record().graph.as_ref();
-        assert!(g.is_some_and(|g| g.max_degree > 0 && g.beam > 0), "{name}: {:?}", idx.build_record());
+        assert!(
+            g.is_some_and(|g| g.max_degree > 0 && g.beam > 0),
+            "{name}: {:?}",
+            idx.build_record()
+        );
         assert_eq!(idx.pq().rotation.is_some(), rotated);
         for i in [0u32, 1, 2, 15, 16, 17, 150, 299] {
             let p = idx.passage(i).unwrap();
@@ -1236,7 +1243,11 @@ fn every_error_code_is_documented_with_its_number_and_http_status() {
     .unwrap();
     let mut names = std::collections::HashSet::new();
     for (i, c) in leann_edge::ErrorCode::ALL.iter().enumerate() {
-        assert_eq!(c.number() as usize, i + 1, "{c:?}: numbers run 1.. in order");
+        assert_eq!(
+            c.number() as usize,
+            i + 1,
+            "{c:?}: numbers run 1.. in order"
+        );
         assert!(names.insert(c.name()), "{c:?}: duplicate name");
         let row = format!("| {} | `{}` | {} |", c.number(), c.name(), c.http_status());
         assert!(doc.contains(&row), "docs/errors.md lacks {row}");

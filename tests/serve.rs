@@ -246,7 +246,7 @@ fn http_api_searches_changes_and_answers_errors_as_json() {
     assert_eq!(
         s.post("/v1/search", &json!({"query": "x", "filter": ["lang=en"]}))
             .code(),
-        "invalid_param"
+        "invalid_filter"
     );
 
     // Errors: JSON, the right status, nothing served.
@@ -255,11 +255,11 @@ fn http_api_searches_changes_and_answers_errors_as_json() {
         (s.get("/v1/search?q=moons&k=0"), 400, "invalid_param"),
         (s.get("/v1/search?q=moons&k=abc"), 400, "invalid_param"),
         (s.get("/v1/search?k=3"), 400, "invalid_param"),
-        (s.get(&format!("/v1/search?q={long}")), 400, "invalid_param"),
+        (s.get(&format!("/v1/search?q={long}")), 400, "invalid_query"),
         (
             s.post("/v1/search", &json!({"query": "   "})),
             400,
-            "invalid_param",
+            "invalid_query",
         ),
         (
             s.post("/v1/search", &json!({"query": "a", "mode": "fast"})),

@@ -93,7 +93,12 @@ impl Global {
     /// The encoder an existing index is searched with (`bench`): as the engine opens it.
     pub fn encoder_for(&self, b: &Board, idx: &IndexFile) -> Result<TractEmbedder> {
         let config = EncoderConfig::default();
-        Ok(encoder::for_index(&self.engine_options(), b, idx.meta(), config)?)
+        Ok(encoder::for_index(
+            &self.engine_options(),
+            b,
+            idx.meta(),
+            config,
+        )?)
     }
 
     /// Open the engine for the index at `path` (one command, one process: no recompute cache),
@@ -216,9 +221,22 @@ impl SearchOpts {
         }
     }
 
+    /// Check what only a flag's name can say (before the engine resolves the rest).
+    pub fn check_flags(&self) -> Result<()> {
+        if let Some(r) = self.recall {
+            if leann_edge::search::check_recall(r).is_err() {
+                anyhow::bail!("--recall {r} is out of range: give a number in (0, 1], e.g. 0.9");
+            }
+        }
+        Ok(())
+    }
+
     /// The board's search parameters with these overrides, validated.
     pub fn params(&self, b: &Board) -> Result<SearchParams> {
-        Ok(self.request("").apply_params(&b.search_params(), leann_edge::search::MAX_K)?)
+        self.check_flags()?;
+        Ok(self
+            .request("")
+            .apply_params(&b.search_params(), leann_edge::search::MAX_K)?)
     }
 }
 
@@ -331,6 +349,9 @@ pub fn search_ram_mb(idx: &IndexFile) -> u64 {
 /// Warn (one line) when `what` needs more RAM than the board's budget.
 pub fn warn_over_budget(b: &Board, what: &str, need_mb: u64) {
     if need_mb > b.ram_budget_mb {
-        eprintln!("{}", leann_edge::engine::build::over_budget(b, what, need_mb));
+        eprintln!(
+            "{}",
+            leann_edge::engine::build::over_budget(b, what, need_mb)
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! `leann-edge demo`: index the bundled example corpus and answer a few questions.
-use leann_edge::engine::build::{BuildOptions, Inputs};
 use super::common::{open_index, Global};
 use anyhow::{Context, Result};
+use leann_edge::engine::build::{BuildOptions, Inputs};
 use leann_edge::index::listing::text_bytes;
 use leann_edge::index::BuildParams;
 use leann_edge::ingest::IngestOptions;

@@ -57,6 +57,7 @@ pub fn run(g: &Global, a: &SearchArgs) -> Result<()> {
         ..a.s.request(&a.query)
     };
     // Everything the request says is checked before the index and encoder are loaded.
+    a.s.check_flags()?;
     let b = g.board()?;
     req.resolve(&SearchDefaults {
         params: b.search_params(),

@@ -63,7 +63,10 @@ impl EmbedError {
     /// Whether the model is missing or damaged (code `model_missing`), as opposed to failing on
     /// an input.
     pub fn is_missing_model(&self) -> bool {
-        matches!(self, EmbedError::Model { .. } | EmbedError::ModelNotFound { .. })
+        matches!(
+            self,
+            EmbedError::Model { .. } | EmbedError::ModelNotFound { .. }
+        )
     }
 }
 

@@ -130,8 +130,7 @@ pub fn check_outputs(inputs: &[PathBuf], output: &Path, o: &BuildOptions) -> Res
         check_output(&super::vectors_path(output), inputs)?;
     }
     if let Some(c) = &o.params.embed_cache {
-        check_output(c, inputs)
-            .map_err(|e| Error::OutputRefused(format!("--embed-cache: {e}")))?;
+        check_output(c, inputs).map_err(|e| Error::OutputRefused(format!("--embed-cache: {e}")))?;
         check_is_or_absent(c, b"LEANNEMB", "an embedding cache")?;
     }
     Ok(())
@@ -202,7 +201,11 @@ pub fn build_records(
     let text: usize = recs.iter().map(|r| r.title.len() + r.text.len()).sum();
     let need = build_ram_mb(recs.len(), enc.dim(), text as u64);
     if need > b.ram_budget_mb {
-        hooks.note(&over_budget(b, &format!("building {} passages", recs.len()), need));
+        hooks.note(&over_budget(
+            b,
+            &format!("building {} passages", recs.len()),
+            need,
+        ));
     }
     let mut builder = IndexBuilder::new(o.params.clone());
     for r in recs {

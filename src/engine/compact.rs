@@ -130,7 +130,9 @@ impl Engine {
             }
             match (&g.prune, p.prune.as_mut()) {
                 (None, _) => p.prune = None,
-                (Some(r), Some(pp)) if (2..=256).contains(&r.degree) => pp.degree = r.degree as usize,
+                (Some(r), Some(pp)) if (2..=256).contains(&r.degree) => {
+                    pp.degree = r.degree as usize
+                }
                 _ => {}
             }
         }

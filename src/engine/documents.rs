@@ -57,4 +57,3 @@ pub fn documents_to_records(
     }
     Ok(recs)
 }
-

@@ -26,7 +26,7 @@ use crate::embed::Embedder;
 use crate::error::{Error, Result};
 use crate::flash::FileSource;
 use crate::index::listing::{self, Sources};
-use crate::index::{answer, Answer, AnswerOptions, Index, OpenOptions, RecomputeCache, Ranking};
+use crate::index::{answer, Answer, AnswerOptions, Index, OpenOptions, Ranking, RecomputeCache};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 

@@ -96,7 +96,7 @@ impl SearchRequest {
         if let Some(k) = self.k {
             if k == 0 || k > max_k {
                 return Err(Error::InvalidParam(format!(
-                    "k (number of results) must be between 1 and {max_k}, got {k}"
+                    "k {k} is out of range: give 1 to {max_k} (the number of results)"
                 )));
             }
             p.k = k;

@@ -51,7 +51,9 @@ pub use builder::{
 #[cfg(feature = "std")]
 pub use embed_cache::EmbedReport;
 #[cfg(feature = "std")]
-pub use live::{apply as change, apply_with as change_with, records, sort_for_compact, Change, ChangeReport};
+pub use live::{
+    apply as change, apply_with as change_with, records, sort_for_compact, Change, ChangeReport,
+};
 #[cfg(feature = "std")]
 pub use lock::WriteLock;
 #[cfg(feature = "std")]

@@ -10,7 +10,6 @@ pub const MAX_SERVED_EF: usize = 1024;
 /// Most passages one request recomputes (the default recomputes 20).
 pub const MAX_SERVED_RECOMPUTE: usize = 256;
 
-
 /// An error answer: HTTP status, a stable machine code and a one-line message.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ApiError {

@@ -139,9 +139,12 @@ impl Service {
                 "this service syncs nothing: start it with `serve --sync PATH` (requests cannot name paths)",
             ));
         }
-        let r = self
-            .engine
-            .sync(&self.cfg.sync_paths, &self.cfg.ingest, false, &Hooks::default());
+        let r = self.engine.sync(
+            &self.cfg.sync_paths,
+            &self.cfg.ingest,
+            false,
+            &Hooks::default(),
+        );
         self.wrote(r.map(|(r, _)| r))
     }
 

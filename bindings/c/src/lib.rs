@@ -142,10 +142,30 @@ fn code_of(c: ErrorCode) -> LeannErrorCode {
 const ALL_CODES: [LeannErrorCode; 24] = {
     use LeannErrorCode::*;
     [
-        Ok, InvalidParam, InvalidQuery, InvalidFilter, NotFound, IndexNotFound, NotAnIndex,
-        UnsupportedVersion, Corrupt, ModelMismatch, ComputeMismatch, DimensionMismatch, Encoder,
-        ModelMissing, Io, DiskFull, Locked, Cancelled, ReadOnly, NoPassages, OutputRefused,
-        SyncRefused, NotImplemented, Internal,
+        Ok,
+        InvalidParam,
+        InvalidQuery,
+        InvalidFilter,
+        NotFound,
+        IndexNotFound,
+        NotAnIndex,
+        UnsupportedVersion,
+        Corrupt,
+        ModelMismatch,
+        ComputeMismatch,
+        DimensionMismatch,
+        Encoder,
+        ModelMissing,
+        Io,
+        DiskFull,
+        Locked,
+        Cancelled,
+        ReadOnly,
+        NoPassages,
+        OutputRefused,
+        SyncRefused,
+        NotImplemented,
+        Internal,
     ]
 };
 
@@ -161,7 +181,10 @@ fn guard<T>(fail: T, f: impl FnOnce() -> Result<T, Error>) -> T {
             fail
         }
         Err(_) => {
-            set_error(LeannErrorCode::Internal, "internal error (a panic was caught); please report it");
+            set_error(
+                LeannErrorCode::Internal,
+                "internal error (a panic was caught); please report it",
+            );
             fail
         }
     }
@@ -242,18 +265,41 @@ pub extern "C" fn leann_error_name(code: LeannErrorCode) -> *const c_char {
     let name = ErrorCode::ALL
         .iter()
         .find(|c| c.number() == code as i32)
-        .map_or(if code == LeannErrorCode::Ok { "ok\0" } else { "unknown\0" }, |c| {
-            NAMES[c.number() as usize - 1]
-        });
+        .map_or(
+            if code == LeannErrorCode::Ok {
+                "ok\0"
+            } else {
+                "unknown\0"
+            },
+            |c| NAMES[c.number() as usize - 1],
+        );
     name.as_ptr().cast()
 }
 
 const NAMES: [&str; 23] = [
-    "invalid_param\0", "invalid_query\0", "invalid_filter\0", "not_found\0", "index_not_found\0",
-    "not_an_index\0", "unsupported_version\0", "corrupt\0", "model_mismatch\0",
-    "compute_mismatch\0", "dimension_mismatch\0", "encoder\0", "model_missing\0", "io\0",
-    "disk_full\0", "locked\0", "cancelled\0", "read_only\0", "no_passages\0", "output_refused\0",
-    "sync_refused\0", "not_implemented\0", "internal\0",
+    "invalid_param\0",
+    "invalid_query\0",
+    "invalid_filter\0",
+    "not_found\0",
+    "index_not_found\0",
+    "not_an_index\0",
+    "unsupported_version\0",
+    "corrupt\0",
+    "model_mismatch\0",
+    "compute_mismatch\0",
+    "dimension_mismatch\0",
+    "encoder\0",
+    "model_missing\0",
+    "io\0",
+    "disk_full\0",
+    "locked\0",
+    "cancelled\0",
+    "read_only\0",
+    "no_passages\0",
+    "output_refused\0",
+    "sync_refused\0",
+    "not_implemented\0",
+    "internal\0",
 ];
 
 /// Open the index at `path` (UTF-8) with the encoder it was built with. `options_json` may be
@@ -374,7 +420,12 @@ pub unsafe extern "C" fn leann_engine_add(
 ) -> *mut c_char {
     guard(std::ptr::null_mut(), || {
         // SAFETY: documented: a live handle, a NUL-terminated JSON array.
-        let (e, j) = unsafe { (self::engine(engine)?, arg(documents_json, "documents_json")?) };
+        let (e, j) = unsafe {
+            (
+                self::engine(engine)?,
+                arg(documents_json, "documents_json")?,
+            )
+        };
         let docs: Vec<DocumentIn> = serde_json::from_str(j)
             .map_err(|err| Error::InvalidParam(format!("documents_json: {err}")))?;
         json_string(&e.add_documents(&docs, &IngestOptions::default(), &Hooks::default())?)

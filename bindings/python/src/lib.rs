@@ -106,7 +106,9 @@ impl Progress {
     fn report(&self, ph: Phase, done: u64, total: u64) {
         let Some(cb) = &self.cb else { return };
         {
-            let Ok(mut last) = self.last.lock() else { return };
+            let Ok(mut last) = self.last.lock() else {
+                return;
+            };
             let due = last.0 != Some(ph) || last.1.elapsed() >= Duration::from_millis(200);
             if !due && done < total {
                 return;
@@ -170,8 +172,9 @@ impl Engine {
             Some(j) => {
                 let docs: Vec<DocumentIn> =
                     serde_json::from_str(&j).map_err(|e| invalid("records", e))?;
-                let recs = leann_edge::engine::documents_to_records(&docs, &IngestOptions::default())
-                    .map_err(err)?;
+                let recs =
+                    leann_edge::engine::documents_to_records(&docs, &IngestOptions::default())
+                        .map_err(err)?;
                 Inputs::Records(recs)
             }
             None => Inputs::Paths(paths, IngestOptions::default()),
@@ -243,20 +246,34 @@ impl Engine {
     /// Make the index hold exactly the passages of `paths`; the change report as JSON.
     fn sync(&self, py: Python<'_>, paths: Vec<PathBuf>, allow_empty: bool) -> PyResult<String> {
         let r = py.detach(|| {
-            self.inner
-                .sync(&paths, &IngestOptions::default(), allow_empty, &Hooks::default())
+            self.inner.sync(
+                &paths,
+                &IngestOptions::default(),
+                allow_empty,
+                &Hooks::default(),
+            )
         });
         to_json(&r.map_err(err)?.0)
     }
 
     /// Compact (`retrain`: auto, always or never); the report as JSON.
     #[pyo3(signature = (retrain, embed_cache=None))]
-    fn compact(&self, py: Python<'_>, retrain: String, embed_cache: Option<PathBuf>) -> PyResult<String> {
+    fn compact(
+        &self,
+        py: Python<'_>,
+        retrain: String,
+        embed_cache: Option<PathBuf>,
+    ) -> PyResult<String> {
         let retrain = match retrain.as_str() {
             "auto" => Retrain::Auto,
             "always" => Retrain::Always,
             "never" => Retrain::Never,
-            r => return Err(invalid("retrain", format!("{r:?} is not auto, always or never"))),
+            r => {
+                return Err(invalid(
+                    "retrain",
+                    format!("{r:?} is not auto, always or never"),
+                ))
+            }
         };
         let o = CompactOptions {
             retrain,

@@ -115,7 +115,11 @@ fn params(idx: &Index<FileSource>, adj: &[Vec<u32>]) -> UpdateParams {
             .map(|p| p.hub_fraction)
             .filter(|s| s.is_finite())
             .map_or(PruneParams::default().hub_fraction, |s| s.clamp(0.0, 0.5)),
-        beam: if beam == 0 { d.beam } else { beam.clamp(8, 512) },
+        beam: if beam == 0 {
+            d.beam
+        } else {
+            beam.clamp(8, 512)
+        },
         alpha: if alpha.is_finite() && alpha > 0.0 {
             alpha.clamp(1.0, 2.0)
         } else {

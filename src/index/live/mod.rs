@@ -15,12 +15,12 @@ mod graph;
 
 use super::lock::WriteLock;
 use super::Index;
+use super::{Phase, ProgressFn};
 use crate::embed::{EmbedError, Embedder};
 use crate::error::{Error, Result};
 use crate::flash::{read_vec, FileSource};
 use crate::format::{self, Kind, Meta};
 use crate::passages::{content_key, record_id, PassageRecord};
-use super::{Phase, ProgressFn};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -117,7 +117,15 @@ pub fn apply_with<E: Embedder + ?Sized>(
         ..ChangeReport::default()
     };
     let mut result = merge(&old, change)?;
-    let exact = encode_missing(&idx, enc, &old, &mut result, idx.has_graph(), progress, cancel)?;
+    let exact = encode_missing(
+        &idx,
+        enc,
+        &old,
+        &mut result,
+        idx.has_graph(),
+        progress,
+        cancel,
+    )?;
     if cancel.load(Ordering::Relaxed) {
         return Err(Error::Cancelled);
     }

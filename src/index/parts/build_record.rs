@@ -104,7 +104,10 @@ impl BuildRecord {
         if r.version != RECORD_VERSION {
             return Err(Error::corrupt(
                 "build_record",
-                alloc::format!("record version {} (this build reads {RECORD_VERSION})", r.version),
+                alloc::format!(
+                    "record version {} (this build reads {RECORD_VERSION})",
+                    r.version
+                ),
             ));
         }
         let bad_f = |x: f32| !x.is_finite();
@@ -120,7 +123,12 @@ impl BuildRecord {
     /// the fields relinking and compact need; unknown or unparsable fields stay `None`/defaults.
     /// Only for old files: format 7 files carry the typed section.
     pub fn from_legacy_text(build: &[(String, String)], pq_m: u32, pq_bits: u32) -> Self {
-        let get = |key: &str| build.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+        let get = |key: &str| {
+            build
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
         let num = |s: Option<&str>| s.and_then(|v| v.trim().parse::<u32>().ok());
         let pruning = get("pruning");
         let prune = pruning.and_then(|p| {
@@ -140,16 +148,16 @@ impl BuildRecord {
             None => get("max_degree").is_some(),
         };
         let graph = is_graph.then(|| GraphRecord {
-                max_degree: num(get("max_degree")).unwrap_or(0),
-                beam: num(get("beam")).unwrap_or(0),
-                // 0 = unknown (the reader bounds and replaces it); never NaN, which the
-                // record's own check refuses once it is written back.
-                alpha: get("alpha")
-                    .and_then(|a| a.parse::<f32>().ok())
-                    .filter(|a| a.is_finite())
-                    .unwrap_or(0.0),
-                prune,
-            });
+            max_degree: num(get("max_degree")).unwrap_or(0),
+            beam: num(get("beam")).unwrap_or(0),
+            // 0 = unknown (the reader bounds and replaces it); never NaN, which the
+            // record's own check refuses once it is written back.
+            alpha: get("alpha")
+                .and_then(|a| a.parse::<f32>().ok())
+                .filter(|a| a.is_finite())
+                .unwrap_or(0.0),
+            prune,
+        });
         let chosen = match get("pq_chosen") {
             Some("auto") => PqChoice::Auto,
             _ if get("budget_bytes_per_passage").is_some() => PqChoice::Budget,
@@ -212,7 +220,10 @@ mod tests {
         let p = g.prune.unwrap();
         assert_eq!((p.degree, p.hub_degree), (9, 30));
         assert!((p.hub_fraction - 0.02).abs() < 1e-6);
-        assert_eq!((r.pq.rotate_dim, r.pq.chosen, r.seed), (96, PqChoice::Auto, 7));
+        assert_eq!(
+            (r.pq.rotate_dim, r.pq.chosen, r.seed),
+            (96, PqChoice::Auto, 7)
+        );
         let back = BuildRecord::from_bytes(&r.to_bytes().unwrap()).unwrap();
         assert_eq!(back.pq, r.pq);
         let mut bad = r.to_bytes().unwrap();
