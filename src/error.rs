@@ -326,6 +326,11 @@ impl ErrorCode {
         self as i32
     }
 
+    /// The code with this number.
+    pub fn from_number(n: i32) -> Option<ErrorCode> {
+        ErrorCode::ALL.iter().copied().find(|c| c.number() == n)
+    }
+
     /// The HTTP status the service answers with.
     pub fn http_status(self) -> u16 {
         use ErrorCode as C;

@@ -88,7 +88,7 @@ for t in $BINDING_TARGETS; do
   tar -C "$stage" -czf "$out/$name.tar.gz" "$name"
   rm -rf "$stage"
   step "$t: Python wheel"
-  "$venv/bin/maturin" build --profile dist --target "$t" -m bindings/python/Cargo.toml --out "$out/wheels"
+  "$venv/bin/maturin" build --profile dist --strip --target "$t" -m bindings/python/Cargo.toml --out "$out/wheels"
 done
 step "artifacts"
 ls -l "$out" "$out/wheels"

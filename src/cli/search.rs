@@ -3,7 +3,7 @@ use super::common::{printable, Global, SearchOpts};
 use anyhow::Result;
 use clap::Args;
 use leann_edge::engine::{Clauses, SearchDefaults, SearchRequest};
-use leann_edge::index::{AnswerHit, Ranking};
+use leann_edge::index::AnswerHit;
 use leann_edge::search::SearchStats;
 use std::path::PathBuf;
 
@@ -59,12 +59,7 @@ pub fn run(g: &Global, a: &SearchArgs) -> Result<()> {
     // Everything the request says is checked before the index and encoder are loaded.
     a.s.check_flags()?;
     let b = g.board()?;
-    req.resolve(&SearchDefaults {
-        params: b.search_params(),
-        min_score: None,
-        ranking: Ranking::Hybrid,
-        max_k: leann_edge::search::MAX_K,
-    })?;
+    req.resolve(&SearchDefaults::from_options(&g.engine_options(), &b)?)?;
     let engine = g.engine(&a.index, |_| {})?;
     let ans = engine.search(&req)?;
     if a.json {

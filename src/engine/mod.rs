@@ -26,7 +26,7 @@ use crate::embed::Embedder;
 use crate::error::{Error, Result};
 use crate::flash::FileSource;
 use crate::index::listing::{self, Sources};
-use crate::index::{answer, Answer, AnswerOptions, Index, OpenOptions, Ranking, RecomputeCache};
+use crate::index::{answer, Answer, AnswerOptions, Index, OpenOptions, RecomputeCache};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -42,7 +42,7 @@ pub use build::{BuildOptions, BuildOutcome, Inputs};
 pub use compact::{CompactOptions, CompactReport, Retrain};
 pub use documents::{documents_to_records, DocumentIn, MAX_DOCUMENTS};
 pub use encoder::NEW_INDEX_COMPUTE;
-pub use options::{EngineOptions, Hooks};
+pub use options::{EngineOptions, Hooks, OptionsJson};
 pub use request::{Clauses, SearchDefaults, SearchRequest, MAX_CLAUSES};
 
 /// An open index and its encoder (see the module docs).
@@ -77,15 +77,7 @@ impl Engine {
         let config = crate::embed::tract::EncoderConfig::default();
         let enc = encoder::for_index(opts, &board, idx.meta(), config)?;
         idx.check_embedder(&enc)?;
-        let params = opts.search.clone().unwrap_or_else(|| board.search_params());
-        params.validate()?;
-        if let Some(m) = opts.min_score {
-            AnswerOptions {
-                min_score: Some(m),
-                ..AnswerOptions::default()
-            }
-            .validate()?;
-        }
+        let defaults = SearchDefaults::from_options(opts, &board)?;
         let cache_bytes = opts
             .recompute_cache_bytes
             .unwrap_or_else(|| board.recompute_cache_bytes());
@@ -98,12 +90,7 @@ impl Engine {
         Ok(Engine {
             path: path.to_path_buf(),
             model_dir: encoder::model_dir(opts.model.as_deref())?,
-            defaults: SearchDefaults {
-                params,
-                min_score: opts.min_score,
-                ranking: opts.ranking.unwrap_or(Ranking::Hybrid),
-                max_k: opts.max_k.unwrap_or(crate::search::MAX_K),
-            },
+            defaults,
             board,
             enc,
             snapshot: RwLock::new(Arc::new(idx)),
@@ -281,9 +268,8 @@ pub fn vectors_path(index: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// The engine is shared between threads (the service's workers, Python threads, C callers).
-#[allow(dead_code)]
-fn assert_send_sync() {
+// The engine is shared between threads (the service's workers, Python threads, C callers).
+const _: fn() = || {
     fn is<T: Send + Sync>() {}
     is::<Engine>();
-}
+};

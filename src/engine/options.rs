@@ -35,6 +35,48 @@ pub struct EngineOptions {
     pub max_k: Option<usize>,
 }
 
+/// [`EngineOptions`] as the bindings take them: a JSON object, every field optional (`model`,
+/// `threads`, `board`, `compute` (`int8`/`f32`), `read_only`, `min_score`, `recompute_cache_mb`).
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptionsJson {
+    model: Option<PathBuf>,
+    threads: Option<usize>,
+    board: Option<String>,
+    compute: Option<String>,
+    read_only: Option<bool>,
+    min_score: Option<f32>,
+    recompute_cache_mb: Option<u64>,
+}
+
+impl OptionsJson {
+    /// Parse `json` (empty or blank: every default) into engine options.
+    pub fn parse(json: &str) -> crate::error::Result<EngineOptions> {
+        let bad = |e: String| crate::Error::InvalidParam(format!("options: {e}"));
+        let o: OptionsJson = if json.trim().is_empty() {
+            OptionsJson::default()
+        } else {
+            serde_json::from_str(json).map_err(|e| bad(e.to_string()))?
+        };
+        let compute = match o.compute.as_deref() {
+            None => None,
+            Some("int8") => Some(Compute::Int8),
+            Some("f32") => Some(Compute::F32),
+            Some(c) => return Err(bad(format!("compute {c:?} is not int8 or f32"))),
+        };
+        Ok(EngineOptions {
+            model: o.model,
+            threads: o.threads,
+            board: o.board,
+            compute,
+            read_only: o.read_only.unwrap_or(false),
+            min_score: o.min_score,
+            recompute_cache_bytes: o.recompute_cache_mb.map(|m| m.saturating_mul(1 << 20)),
+            ..EngineOptions::default()
+        })
+    }
+}
+
 /// Callbacks of long work (build, changes, compact): all optional.
 #[derive(Clone, Copy, Default)]
 pub struct Hooks<'a> {

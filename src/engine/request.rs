@@ -81,6 +81,28 @@ pub struct SearchDefaults {
     pub max_k: usize,
 }
 
+impl SearchDefaults {
+    /// The defaults `opts` mean on board `b` (the board's search parameters unless `opts` gives
+    /// them; hybrid ranking; no floor; `MAX_K`), validated.
+    pub fn from_options(opts: &super::EngineOptions, b: &crate::boards::Board) -> Result<Self> {
+        let params = opts.search.clone().unwrap_or_else(|| b.search_params());
+        params.validate()?;
+        if let Some(m) = opts.min_score {
+            AnswerOptions {
+                min_score: Some(m),
+                ..AnswerOptions::default()
+            }
+            .validate()?;
+        }
+        Ok(SearchDefaults {
+            params,
+            min_score: opts.min_score,
+            ranking: opts.ranking.unwrap_or(Ranking::Hybrid),
+            max_k: opts.max_k.unwrap_or(crate::search::MAX_K),
+        })
+    }
+}
+
 impl SearchRequest {
     /// A request for `query` with every default.
     pub fn new(query: &str) -> Self {

@@ -3,8 +3,8 @@
 //!
 //! Conventions (the header `include/leann_edge.h` is generated from this file by cbindgen):
 //! - Every function that can fail returns `NULL` (pointers) or a non-zero code (`int32_t`) and
-//!   leaves the error in thread-local storage: [`leann_last_error_code`] (a [`LeannErrorCode`], the
-//!   library's stable codes) and [`leann_last_error_message`] (one line saying what to do).
+//!   leaves the error in thread-local storage: [`leann_last_error_code`] (a `LeannErrorCode`: the
+//!   library's `ErrorCode`, exported into the header by cbindgen) and [`leann_last_error_message`] (one line saying what to do).
 //! - Results: [`leann_engine_search`] returns C structs (rank, score, id, title, source, text) —
 //!   what a C program reads without a JSON parser; [`leann_engine_search_json`] takes the full
 //!   request (filters, mode, floor, grouping) as JSON and returns the whole answer as one JSON
@@ -14,68 +14,18 @@
 //!   last call on it. Error state is per thread.
 //! - No panic crosses the boundary: one is reported as `LEANN_ERROR_CODE_INTERNAL`.
 #![allow(clippy::missing_safety_doc)] // each function's doc says what it needs, in C terms
-use leann_edge::engine::{DocumentIn, Engine, EngineOptions, Hooks, SearchRequest};
+use leann_edge::engine::{DocumentIn, Engine, Hooks, OptionsJson, SearchRequest};
 use leann_edge::ingest::IngestOptions;
 use leann_edge::{Error, ErrorCode};
 use std::cell::RefCell;
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::PathBuf;
+use std::sync::OnceLock;
 
-/// The stable error codes (the same names and numbers as the library's `ErrorCode`, the HTTP
-/// `error.code` and the Python `LeannError.code`).
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LeannErrorCode {
-    /// No error.
-    Ok = 0,
-    /// A parameter is out of range.
-    InvalidParam = 1,
-    /// The query is empty or too long.
-    InvalidQuery = 2,
-    /// A filter or grep pattern is wrong.
-    InvalidFilter = 3,
-    /// Ids or sources to remove are not in the index.
-    NotFound = 4,
-    /// The index file does not exist.
-    IndexNotFound = 5,
-    /// The file is not a leann-edge index.
-    NotAnIndex = 6,
-    /// The index's format version is not supported.
-    UnsupportedVersion = 7,
-    /// The index is corrupt.
-    Corrupt = 8,
-    /// The index was built with another model.
-    ModelMismatch = 9,
-    /// The index was built with other encoder arithmetic.
-    ComputeMismatch = 10,
-    /// A vector's dimension differs from the index's.
-    DimensionMismatch = 11,
-    /// The encoder failed.
-    Encoder = 12,
-    /// The encoder model is not installed.
-    ModelMissing = 13,
-    /// Reading or writing a file failed.
-    Io = 14,
-    /// The disk is full (nothing was changed).
-    DiskFull = 15,
-    /// Another process is writing the index.
-    Locked = 16,
-    /// Cancelled.
-    Cancelled = 17,
-    /// The engine is read-only.
-    ReadOnly = 18,
-    /// Nothing to index.
-    NoPassages = 19,
-    /// The output path must not be written.
-    OutputRefused = 20,
-    /// A sync that would empty the index or cannot read its paths.
-    SyncRefused = 21,
-    /// Not implemented in this build.
-    NotImplemented = 22,
-    /// A bug or unexpected state (including a caught panic).
-    Internal = 23,
-}
+/// What [`leann_last_error_code`] returns after a success; an error is one of the library's
+/// stable codes (`LeannErrorCode`: the same names and numbers as the HTTP `error.code` and the
+/// Python `LeannError.code`).
+pub const LEANN_OK: i32 = 0;
 
 /// An open index with its encoder (opaque).
 pub struct LeannEngine {
@@ -90,7 +40,7 @@ pub struct LeannHit {
     pub rank: u32,
     /// Score (cosine similarity in dense mode).
     pub score: f32,
-    /// Passage id (JSONL id, or `path:line` for file passages).
+    /// Passage id: the JSONL id (empty for passages of files: see `source`).
     pub id: *const c_char,
     /// Title (document title + section), maybe empty.
     pub title: *const c_char,
@@ -118,56 +68,17 @@ struct OwnedResults {
 }
 
 thread_local! {
-    static LAST: RefCell<(LeannErrorCode, CString)> = RefCell::new((LeannErrorCode::Ok, CString::default()));
+    static LAST: RefCell<(i32, CString)> = RefCell::new((LEANN_OK, CString::default()));
 }
 
-fn set_error(code: LeannErrorCode, msg: &str) {
+fn set_error(code: i32, msg: &str) {
     let msg = CString::new(msg.replace('\0', " ")).unwrap_or_default();
     LAST.with(|l| *l.borrow_mut() = (code, msg));
 }
 
 fn clear_error() {
-    set_error(LeannErrorCode::Ok, "");
+    set_error(LEANN_OK, "");
 }
-
-fn code_of(c: ErrorCode) -> LeannErrorCode {
-    let n = c.number();
-    ALL_CODES
-        .iter()
-        .copied()
-        .find(|x| *x as i32 == n)
-        .unwrap_or(LeannErrorCode::Internal)
-}
-
-const ALL_CODES: [LeannErrorCode; 24] = {
-    use LeannErrorCode::*;
-    [
-        Ok,
-        InvalidParam,
-        InvalidQuery,
-        InvalidFilter,
-        NotFound,
-        IndexNotFound,
-        NotAnIndex,
-        UnsupportedVersion,
-        Corrupt,
-        ModelMismatch,
-        ComputeMismatch,
-        DimensionMismatch,
-        Encoder,
-        ModelMissing,
-        Io,
-        DiskFull,
-        Locked,
-        Cancelled,
-        ReadOnly,
-        NoPassages,
-        OutputRefused,
-        SyncRefused,
-        NotImplemented,
-        Internal,
-    ]
-};
 
 /// Run `f`, turning an error or a panic into the thread's last error and `fail`.
 fn guard<T>(fail: T, f: impl FnOnce() -> Result<T, Error>) -> T {
@@ -177,14 +88,12 @@ fn guard<T>(fail: T, f: impl FnOnce() -> Result<T, Error>) -> T {
             v
         }
         Ok(Err(e)) => {
-            set_error(code_of(e.code()), &e.to_string());
+            set_error(e.code().number(), &e.to_string());
             fail
         }
         Err(_) => {
-            set_error(
-                LeannErrorCode::Internal,
-                "internal error (a panic was caught); please report it",
-            );
+            let msg = "internal error (a panic was caught); please report it";
+            set_error(ErrorCode::Internal.number(), msg);
             fail
         }
     }
@@ -227,27 +136,15 @@ fn json_string<T: serde::Serialize>(v: &T) -> Result<*mut c_char, Error> {
     Ok(CString::new(s).unwrap_or_default().into_raw())
 }
 
-/// Engine options as JSON (all optional).
-#[derive(serde::Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct OptionsIn {
-    model: Option<PathBuf>,
-    threads: Option<usize>,
-    board: Option<String>,
-    read_only: Option<bool>,
-    min_score: Option<f32>,
-    recompute_cache_mb: Option<u64>,
-}
-
 /// The library's version (`"0.1.0"`), a static string.
 #[no_mangle]
 pub extern "C" fn leann_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
 
-/// The code of this thread's last error (`LEANN_ERROR_CODE_OK` after a success).
+/// The code of this thread's last error: [`LEANN_OK`] after a success, else a `LeannErrorCode`.
 #[no_mangle]
-pub extern "C" fn leann_last_error_code() -> LeannErrorCode {
+pub extern "C" fn leann_last_error_code() -> i32 {
     LAST.with(|l| l.borrow().0)
 }
 
@@ -258,53 +155,25 @@ pub extern "C" fn leann_last_error_message() -> *const c_char {
     LAST.with(|l| l.borrow().1.as_ptr())
 }
 
-/// The stable name of an error code (`"corrupt"`, `"not_found"`, …; `"ok"` for 0, `"unknown"`
-/// otherwise), a static string.
+/// The stable name of an error code (`"corrupt"`, `"not_found"`, …; `"ok"` for [`LEANN_OK`],
+/// `"unknown"` otherwise), a static string.
 #[no_mangle]
-pub extern "C" fn leann_error_name(code: LeannErrorCode) -> *const c_char {
-    let name = ErrorCode::ALL
-        .iter()
-        .find(|c| c.number() == code as i32)
-        .map_or(
-            if code == LeannErrorCode::Ok {
-                "ok\0"
-            } else {
-                "unknown\0"
-            },
-            |c| NAMES[c.number() as usize - 1],
-        );
-    name.as_ptr().cast()
+pub extern "C" fn leann_error_name(code: i32) -> *const c_char {
+    static NAMES: OnceLock<Vec<CString>> = OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        let name = |c: ErrorCode| CString::new(c.name()).unwrap_or_default();
+        ErrorCode::ALL.iter().map(|&c| name(c)).collect()
+    });
+    match ErrorCode::from_number(code) {
+        Some(c) => names[c.number() as usize - 1].as_ptr(),
+        None if code == LEANN_OK => c"ok".as_ptr(),
+        None => c"unknown".as_ptr(),
+    }
 }
-
-const NAMES: [&str; 23] = [
-    "invalid_param\0",
-    "invalid_query\0",
-    "invalid_filter\0",
-    "not_found\0",
-    "index_not_found\0",
-    "not_an_index\0",
-    "unsupported_version\0",
-    "corrupt\0",
-    "model_mismatch\0",
-    "compute_mismatch\0",
-    "dimension_mismatch\0",
-    "encoder\0",
-    "model_missing\0",
-    "io\0",
-    "disk_full\0",
-    "locked\0",
-    "cancelled\0",
-    "read_only\0",
-    "no_passages\0",
-    "output_refused\0",
-    "sync_refused\0",
-    "not_implemented\0",
-    "internal\0",
-];
 
 /// Open the index at `path` (UTF-8) with the encoder it was built with. `options_json` may be
 /// NULL or a JSON object with any of `model` (folder or model name), `threads`, `board`,
-/// `read_only`, `min_score`, `recompute_cache_mb`. Returns NULL on error. Thread-safe.
+/// `compute`, `read_only`, `min_score`, `recompute_cache_mb`. Returns NULL on error. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn leann_engine_open(
     path: *const c_char,
@@ -314,20 +183,8 @@ pub unsafe extern "C" fn leann_engine_open(
         // SAFETY: documented: NUL-terminated strings valid for the call.
         let path = unsafe { arg(path, "path") }?;
         // SAFETY: as above.
-        let o: OptionsIn = match unsafe { opt_arg(options_json, "options_json") }? {
-            Some(j) => serde_json::from_str(j)
-                .map_err(|e| Error::InvalidParam(format!("options_json: {e}")))?,
-            None => OptionsIn::default(),
-        };
-        let opts = EngineOptions {
-            model: o.model,
-            threads: o.threads,
-            board: o.board,
-            read_only: o.read_only.unwrap_or(false),
-            min_score: o.min_score,
-            recompute_cache_bytes: o.recompute_cache_mb.map(|m| m.saturating_mul(1 << 20)),
-            ..EngineOptions::default()
-        };
+        let json = unsafe { opt_arg(options_json, "options_json") }?;
+        let opts = OptionsJson::parse(json.unwrap_or(""))?;
         let engine = Engine::open(path.as_ref(), &opts)?;
         Ok(Box::into_raw(Box::new(LeannEngine { engine })))
     })
@@ -483,16 +340,21 @@ pub unsafe extern "C" fn leann_engine_close(engine: *mut LeannEngine) {
 mod tests {
     use super::*;
 
+    fn name(code: i32) -> String {
+        // SAFETY: leann_error_name returns a static NUL-terminated string.
+        unsafe { CStr::from_ptr(leann_error_name(code)) }
+            .to_str()
+            .unwrap()
+            .to_string()
+    }
+
     #[test]
-    fn c_codes_match_the_library_codes_by_number_and_name() {
+    fn error_names_are_the_library_codes() {
         for c in ErrorCode::ALL {
-            let lc = code_of(c);
-            assert_eq!(lc as i32, c.number(), "{c:?}");
-            // SAFETY: leann_error_name returns a static NUL-terminated string.
-            let name = unsafe { CStr::from_ptr(leann_error_name(lc)) };
-            assert_eq!(name.to_str().unwrap(), c.name());
+            assert_eq!(name(c.number()), c.name());
         }
-        assert_eq!(ALL_CODES.len(), ErrorCode::ALL.len() + 1);
+        assert_eq!(name(LEANN_OK), "ok");
+        assert_eq!(name(999), "unknown");
     }
 
     #[test]
@@ -500,18 +362,23 @@ mod tests {
         // SAFETY: NULL and a valid C string are what the functions document.
         let e = unsafe { leann_engine_open(std::ptr::null(), std::ptr::null()) };
         assert!(e.is_null());
-        assert_eq!(leann_last_error_code(), LeannErrorCode::InvalidParam);
+        assert_eq!(leann_last_error_code(), ErrorCode::InvalidParam.number());
         let p = CString::new("/nonexistent/x.leann").unwrap();
         // SAFETY: as above.
         let e = unsafe { leann_engine_open(p.as_ptr(), std::ptr::null()) };
         assert!(e.is_null());
-        assert_eq!(leann_last_error_code(), LeannErrorCode::IndexNotFound);
+        assert_eq!(leann_last_error_code(), ErrorCode::IndexNotFound.number());
         // SAFETY: the message pointer is valid until the next call on this thread.
         let m = unsafe { CStr::from_ptr(leann_last_error_message()) };
         assert!(m.to_str().unwrap().contains("does not exist"));
+        let bad = CString::new("{\"nope\": 1}").unwrap();
+        // SAFETY: as above.
+        let e = unsafe { leann_engine_open(p.as_ptr(), bad.as_ptr()) };
+        assert!(e.is_null());
+        assert_eq!(leann_last_error_code(), ErrorCode::InvalidParam.number());
         // SAFETY: NULL handles are documented as errors.
         let r = unsafe { leann_engine_search(std::ptr::null(), p.as_ptr(), 3) };
         assert!(r.is_null());
-        assert_eq!(leann_last_error_code(), LeannErrorCode::InvalidParam);
+        assert_eq!(leann_last_error_code(), ErrorCode::InvalidParam.number());
     }
 }

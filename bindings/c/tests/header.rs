@@ -7,9 +7,10 @@ fn checked_in_header_matches_the_code() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let config = cbindgen::Config::from_file(dir.join("cbindgen.toml")).unwrap();
     let mut made = Vec::new();
+    // with_config first: it replaces the whole configuration, the crate included.
     cbindgen::Builder::new()
-        .with_crate(dir)
         .with_config(config)
+        .with_crate(dir)
         .generate()
         .expect("cbindgen")
         .write(&mut made);

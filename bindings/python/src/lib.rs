@@ -5,7 +5,7 @@
 //! so Python threads search in parallel.
 use leann_edge::engine::build::{self, BuildOptions, Inputs, Shape};
 use leann_edge::engine::{
-    CompactOptions, DocumentIn, Engine as Core, EngineOptions, Hooks, Retrain, SearchRequest,
+    CompactOptions, DocumentIn, Engine as Core, Hooks, OptionsJson, Retrain, SearchRequest,
 };
 use leann_edge::index::{BuildParams, Phase};
 use leann_edge::ingest::IngestOptions;
@@ -35,41 +35,6 @@ fn invalid(what: &str, e: impl std::fmt::Display) -> PyErr {
 
 fn to_json<T: serde::Serialize>(v: &T) -> PyResult<String> {
     serde_json::to_string(v).map_err(|e| invalid("result", e))
-}
-
-/// Engine options as JSON (all optional).
-#[derive(serde::Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct OptionsIn {
-    model: Option<PathBuf>,
-    threads: Option<usize>,
-    board: Option<String>,
-    compute: Option<String>,
-    read_only: Option<bool>,
-    min_score: Option<f32>,
-    recompute_cache_mb: Option<u64>,
-}
-
-impl OptionsIn {
-    fn parse(json: &str) -> PyResult<EngineOptions> {
-        let o: OptionsIn = serde_json::from_str(json).map_err(|e| invalid("options", e))?;
-        let compute = match o.compute.as_deref() {
-            None => None,
-            Some("int8") => Some(leann_edge::embed::tract::Compute::Int8),
-            Some("f32") => Some(leann_edge::embed::tract::Compute::F32),
-            Some(c) => return Err(invalid("compute", format!("{c:?} is not int8 or f32"))),
-        };
-        Ok(EngineOptions {
-            model: o.model,
-            threads: o.threads,
-            board: o.board,
-            compute,
-            read_only: o.read_only.unwrap_or(false),
-            min_score: o.min_score,
-            recompute_cache_bytes: o.recompute_cache_mb.map(|m| m.saturating_mul(1 << 20)),
-            ..EngineOptions::default()
-        })
-    }
 }
 
 /// Build options as JSON: the shape (as `build`'s flags) plus `keep_vectors`, `embed_cache`.
@@ -148,7 +113,7 @@ impl Engine {
     /// Open the index at `path`; `options`: JSON engine options.
     #[staticmethod]
     fn open(py: Python<'_>, path: PathBuf, options: String) -> PyResult<Self> {
-        let opts = OptionsIn::parse(&options)?;
+        let opts = OptionsJson::parse(&options).map_err(err)?;
         let inner = py.detach(|| Core::open(&path, &opts)).map_err(err)?;
         Ok(Engine { inner })
     }
@@ -166,7 +131,7 @@ impl Engine {
         build: String,
         progress: Option<Py<PyAny>>,
     ) -> PyResult<(Self, String)> {
-        let opts = OptionsIn::parse(&options)?;
+        let opts = OptionsJson::parse(&options).map_err(err)?;
         let b: BuildIn = serde_json::from_str(&build).map_err(|e| invalid("build options", e))?;
         let inputs = match records {
             Some(j) => {
