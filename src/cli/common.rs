@@ -35,7 +35,8 @@ pub struct Global {
     pub threads: Option<u64>,
     /// Encoder arithmetic: int8 (activations quantised per token, integer matmul kernels) or
     /// f32. An index records the one it was built with and is searched and changed with the same
-    /// (default: the index's; for a new index int8).
+    /// (default: the index's; for a new index int8 where the CPU has integer dot products — arm64,
+    /// x86 with VNNI — else f32).
     #[arg(long, global = true, value_enum)]
     pub compute: Option<ComputeArg>,
 }

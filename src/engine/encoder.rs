@@ -10,11 +10,38 @@ use crate::error::{Error, Result};
 use crate::format::Meta;
 use std::path::PathBuf;
 
-/// Encoder arithmetic of a new index when none is given. int8: on docs-faq its nDCG@10 stayed
+/// Encoder arithmetic of a new index when none is given, on a CPU with integer dot-product
+/// instructions (arm64; x86 with AVX-512 VNNI or AVX-VNNI). int8: on docs-faq its nDCG@10 stayed
 /// within 0.6% of f32 while queries took a third less time and builds ran 1.5× faster
 /// (docs/benchmarks.md, "int8 compute"). Indexes record theirs; older ones are f32. A model
-/// without int8 weights falls back to f32.
+/// without int8 weights falls back to f32. See [`new_index_compute`].
 pub const NEW_INDEX_COMPUTE: Compute = Compute::Int8;
+
+/// The arithmetic a new index gets by default on this CPU: [`NEW_INDEX_COMPUTE`] where the CPU
+/// multiplies int8 with dot-product instructions, f32 on an x86 CPU without VNNI. Measured on an
+/// AVX2-only AMD EPYC (2 cores): tract's AVX2 int8 kernel took 1.5 s for one 64-token passage,
+/// f32 24 ms (`leann-edge bench-encoder --batch 1 --tokens 64`, with and without `--compute f32`).
+pub fn new_index_compute() -> Compute {
+    if cfg!(target_arch = "x86_64") && !x86_has_vnni() {
+        Compute::F32
+    } else {
+        NEW_INDEX_COMPUTE
+    }
+}
+
+/// Whether this x86 CPU has AVX-512 VNNI or AVX-VNNI (Linux: /proc/cpuinfo; elsewhere assumed).
+fn x86_has_vnni() -> bool {
+    match std::fs::read_to_string("/proc/cpuinfo") {
+        Ok(info) => info
+            .lines()
+            .find(|l| l.starts_with("flags"))
+            .is_some_and(|l| {
+                l.split_whitespace()
+                    .any(|f| f == "avx512_vnni" || f == "avx_vnni")
+            }),
+        Err(_) => true,
+    }
+}
 
 /// The model folder: `model` (a folder, or the name of a model of the manifest, looked for where
 /// the default one is), else the first place holding the default model.
@@ -42,12 +69,12 @@ pub fn threads(opts: &EngineOptions, b: &Board) -> usize {
     opts.threads.unwrap_or(b.threads).max(1)
 }
 
-/// The encoder for a new index: `opts.compute`, else [`NEW_INDEX_COMPUTE`]; a model without int8
+/// The encoder for a new index: `opts.compute`, else [`new_index_compute`]; a model without int8
 /// weights computes in f32 unless int8 was asked for.
 pub fn for_new_index(opts: &EngineOptions, b: &Board) -> Result<TractEmbedder> {
     let dir = model_dir(opts.model.as_deref())?;
     let config = EncoderConfig {
-        compute: opts.compute.unwrap_or(NEW_INDEX_COMPUTE),
+        compute: opts.compute.unwrap_or_else(new_index_compute),
         ..EncoderConfig::with_threads(threads(opts, b))
     };
     match TractEmbedder::open(&dir, config.clone()) {

@@ -19,7 +19,8 @@ pub struct EngineOptions {
     pub board: Option<String>,
     /// Encoder arithmetic. For an existing index it must be the one the index was built with
     /// (default: the index's); for a new index the default is
-    /// [`NEW_INDEX_COMPUTE`](super::NEW_INDEX_COMPUTE).
+    /// [`new_index_compute`](super::encoder::new_index_compute) (int8 where the CPU has integer
+    /// dot products).
     pub compute: Option<Compute>,
     /// Refuse every change.
     pub read_only: bool,

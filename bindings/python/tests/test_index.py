@@ -60,7 +60,9 @@ def test_info_verify_compact_and_typed_build_record(tmp_path, records):
     info = idx.info()
     rec = info["build_record"]
     assert rec["graph"] is not None and rec["pq"]["chosen"] in ("Auto", "Given", "Budget")
-    assert info["encoder_compute"] == "int8"
+    # int8 where the CPU has integer dot products, else f32 (engine::encoder::new_index_compute).
+    assert info["encoder_compute"] in ("int8", "f32")
+    assert Index.build(records[:8], tmp_path / "f.leann", compute="f32").info()["encoder_compute"] == "f32"
     assert idx.verify()["sections"] > 5
     r = idx.compact("never")
     assert r["retrained"] is False and r["passages_after"] == len(records)
