@@ -85,7 +85,7 @@ typedef struct LeannHit {
   uint32_t rank;
   // Score (cosine similarity in dense mode).
   float score;
-  // Passage id (JSONL id, or `path:line` for file passages).
+  // Passage id: the JSONL id (empty for passages of files: see `source`).
   const char *id;
   // Title (document title + section), maybe empty.
   const char *title;
