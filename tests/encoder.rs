@@ -141,6 +141,13 @@ const BROADCAST_ADD: usize = 7;
 /// activations are quantised per token, so nothing else in the run changes it.
 #[test]
 fn int8_compute_rewrites_every_weight_matmul_and_is_independent_of_the_batch() {
+    // Where int8 is not the default (an x86 CPU without VNNI: tract's AVX2 int8 kernel measured
+    // 60x slower than f32, and batched vs alone cosines down to 0.9996 there), int8 is opt-in and
+    // this property is not promised; CI checks it under qemu on aarch64 and on VNNI machines.
+    if leann_edge::engine::encoder::new_index_compute() != Compute::Int8 {
+        eprintln!("skipped: int8 is not the default compute on this CPU (no VNNI)");
+        return;
+    }
     let mut g = golden();
     if emulated() {
         g.retain(|(t, _)| t.len() <= 40);
