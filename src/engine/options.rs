@@ -78,16 +78,19 @@ impl OptionsJson {
     }
 }
 
+/// What [`Hooks::ingested`] calls: the ingest summary and the passage count.
+pub type IngestedFn<'a> = &'a (dyn Fn(&IngestSummary, usize) + Sync);
+
 /// Callbacks of long work (build, changes, compact): all optional.
 #[derive(Clone, Copy, Default)]
 pub struct Hooks<'a> {
     /// Progress: phase, done, total (called often; keep it cheap).
-    pub progress: Option<&'a (dyn Fn(Phase, u64, u64) + Sync)>,
+    pub progress: Option<crate::index::ProgressFn<'a>>,
     /// Set to stop: the work ends with [`Error::Cancelled`](crate::Error::Cancelled) and the index
     /// on disk is what it was.
     pub cancel: Option<&'a AtomicBool>,
     /// What reading the inputs found (before any embedding): the summary and the passage count.
-    pub ingested: Option<&'a (dyn Fn(&IngestSummary, usize) + Sync)>,
+    pub ingested: Option<IngestedFn<'a>>,
     /// One-line notes for the user (a RAM warning, what compact did not do and why). Default:
     /// logged at `warn`.
     pub note: Option<&'a (dyn Fn(&str) + Sync)>,
