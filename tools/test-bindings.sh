@@ -32,9 +32,13 @@ if [ "$what" = aarch64 ]; then
   exit 0
 fi
 
-say "C: unit tests and header check (cbindgen)"
-cargo test --release -p leann-edge-c
-cargo build --release -p leann-edge-c
+say "C: header check (cbindgen, a crate of its own)"
+cargo test --release -p leann-edge-c-header
+say "C and Python crates: unit tests and libraries, compiled once for both"
+# Both packages in one invocation: their dependencies get one feature set, the one maturin's
+# build of the Python crate alone resolves too, so maturin below compiles only pyo3 and the crate.
+cargo test --release -p leann-edge-c -p leann-edge-python
+cargo build --release -p leann-edge-c -p leann-edge-python
 for kind in shared static; do
   if [ $kind = shared ]; then
     cc -O2 -Wall -Wextra -Werror examples/c/search.c -Ibindings/c/include -L"$T/release" -lleann_edge_c -o "$T/c-search-$kind"

@@ -1,0 +1,1 @@
+//! Nothing to link: the check is `tests/header.rs` (cbindgen run over `bindings/c`).
