@@ -89,6 +89,18 @@ impl Board {
         self.search_params().validate()
     }
 
+    /// Client connections `serve` keeps open at once: a quarter of the RAM budget in MB, 32 to
+    /// 512 (an idle connection costs tens of KB; 128 on a 512 MB budget).
+    pub fn max_connections(&self) -> usize {
+        (self.ram_budget_mb / 4).clamp(32, 512) as usize
+    }
+
+    /// Data memory the PDF reader (a child process) may use: half the RAM budget, 192 MiB to
+    /// 1 GiB, so a PDF that inflates to gigabytes is skipped before the OOM killer picks `serve`.
+    pub fn pdf_memory_bytes(&self) -> u64 {
+        (self.ram_budget_mb / 2).clamp(192, 1024) << 20
+    }
+
     /// Bytes of the recompute cache a long-running process keeps.
     pub fn recompute_cache_bytes(&self) -> u64 {
         self.recompute_cache_mb

@@ -120,13 +120,13 @@ pub enum Error {
     #[error("cancelled")]
     Cancelled,
     /// Another process is writing the index.
-    #[error(
-        "{path} is being changed by process {pid} (lock file {path}.lock); wait for it to finish"
-    )]
+    #[error("{path} is being changed by process {pid} (lock file {lock}); wait for it to finish")]
     Locked {
         /// The index.
         path: String,
-        /// The writer holding the lock.
+        /// The lock file (`.NAME.lock` beside the index).
+        lock: String,
+        /// The writer holding the lock (0 when the lock file does not say).
         pid: u32,
     },
     /// A feature this build does not have yet; the message says what to do instead.
@@ -161,6 +161,7 @@ impl Error {
             Error::ReadOnly(_) => C::ReadOnly,
             Error::Embed(e) if e.is_missing_model() => C::ModelMissing,
             Error::Embed(_) => C::Encoder,
+            Error::Flash(crate::flash::FlashError::Corrupt { .. }) => C::Corrupt,
             Error::Flash(_) => C::Io,
             #[cfg(feature = "std")]
             Error::Io { source, .. } if is_disk_full(source) => C::DiskFull,

@@ -22,6 +22,18 @@ pub enum FlashError {
     /// The device reported an error.
     #[error("device read failed: {0}")]
     Device(alloc::string::String),
+    /// Bytes that do not match their checksum (a block CRC, or an old file's section CRC): the
+    /// file is damaged.
+    #[error(
+        "index section `{section}` is damaged at byte {offset} (its checksum does not match): \
+         run `leann-edge verify`, then rebuild the index or restore a copy"
+    )]
+    Corrupt {
+        /// The section holding the bad bytes (`a/b`: a block shared by two sections).
+        section: alloc::string::String,
+        /// First byte of the block (or section) that failed its check.
+        offset: u64,
+    },
 }
 
 /// Positioned, read-only access to the bytes of an index.

@@ -18,8 +18,11 @@
 //! section table: count × (kind u32 | crc32 u32 | offset u64 | length u64)
 //! sections:      meta (postcard) | graph offsets | graph | PQ codebook | PQ codes | passage offsets
 //!                | passage text | passage ids/sources | [hub ids | hub vectors] | [PQ rotation]
-//!                | [passage metadata] | [PQ calibration] | [build record]
+//!                | [passage metadata] | [PQ calibration] | [build record] | block CRCs
 //! ```
+//! Format 8 ends with the block CRCs: one CRC32 per [`BLOCK`] bytes of everything between the
+//! section table and that section, checked as blocks are first read
+//! ([`crate::index::checked`]).
 //! All integers little-endian. Every length is checked against the file size before use, every
 //! section has a CRC32, and the writer goes through a temporary file + fsync + rename.
 use crate::error::{Error, Result};
@@ -30,12 +33,14 @@ use alloc::vec::Vec;
 /// File magic.
 pub const MAGIC: [u8; 8] = *b"LEANNEDG";
 /// Format version this build writes.
-pub const VERSION: u16 = 7;
+pub const VERSION: u16 = 8;
 /// Oldest format version this build reads.
 pub const MIN_VERSION: u16 = 1;
 const ENDIAN: u16 = 0xFEFF;
 const HEADER: usize = 24;
 const ENTRY: usize = 24;
+/// Bytes per block of the block CRCs (format 8).
+pub const BLOCK: u64 = 4096;
 
 /// Section kinds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -71,11 +76,13 @@ pub enum Kind {
     PqCalibration = 14,
     /// The typed build record (format 7, optional; [`crate::index::parts::build_record`]).
     BuildRecord = 15,
+    /// CRC32 per [`BLOCK`] of the sections before it (format 8, last; [`crate::index::checked`]).
+    BlockCrcs = 16,
 }
 
 impl Kind {
     /// All kinds.
-    pub const ALL: [Kind; 15] = [
+    pub const ALL: [Kind; 16] = [
         Kind::Seeds,
         Kind::Meta,
         Kind::GraphOffsets,
@@ -91,6 +98,7 @@ impl Kind {
         Kind::PassageMeta,
         Kind::PqCalibration,
         Kind::BuildRecord,
+        Kind::BlockCrcs,
     ];
     /// Human name.
     pub fn name(self) -> &'static str {
@@ -110,6 +118,7 @@ impl Kind {
             Kind::PassageMeta => "passage_meta",
             Kind::PqCalibration => "pq_calibration",
             Kind::BuildRecord => "build_record",
+            Kind::BlockCrcs => "block_crcs",
         }
     }
     fn from_u32(v: u32) -> Option<Kind> {
@@ -188,16 +197,29 @@ impl Layout {
     pub fn header_bytes(&self) -> u64 {
         (HEADER + ENTRY * self.sections.len()) as u64
     }
+    /// The block CRCs section (format 8) and the bytes it covers: from the end of the table to
+    /// its own start.
+    pub fn blocks(&self) -> Option<(Section, core::ops::Range<u64>)> {
+        let b = self.get(Kind::BlockCrcs)?;
+        Some((b, self.header_bytes()..b.offset))
+    }
 }
 
 /// The sections of an index image, in file order.
 pub type Sections = Vec<(Kind, Vec<u8>)>;
 
-/// Serialise an index image: header, table and sections in the given order.
+/// Serialise an index image: header, table, the sections in the given order, then the block
+/// CRCs of those sections' bytes.
 pub fn assemble(sections: &[(Kind, Vec<u8>)]) -> Vec<u8> {
+    let blocks = block_crcs(sections.iter().map(|(_, b)| b.as_slice()));
+    let sections: Vec<(Kind, &[u8])> = sections
+        .iter()
+        .map(|(k, b)| (*k, b.as_slice()))
+        .chain(core::iter::once((Kind::BlockCrcs, blocks.as_slice())))
+        .collect();
     let mut table = Vec::with_capacity(sections.len() * ENTRY);
     let mut offset = (HEADER + ENTRY * sections.len()) as u64;
-    for (kind, bytes) in sections {
+    for (kind, bytes) in &sections {
         table.extend_from_slice(&(*kind as u32).to_le_bytes());
         table.extend_from_slice(&crc32fast::hash(bytes).to_le_bytes());
         table.extend_from_slice(&offset.to_le_bytes());
@@ -213,8 +235,33 @@ pub fn assemble(sections: &[(Kind, Vec<u8>)]) -> Vec<u8> {
     let header_crc = crc32fast::hash(&out[..HEADER - 4]);
     out.extend_from_slice(&header_crc.to_le_bytes());
     out.extend_from_slice(&table);
-    for (_, b) in sections {
+    for (_, b) in &sections {
         out.extend_from_slice(b);
+    }
+    out
+}
+
+/// CRC32 of each [`BLOCK`] of `parts` laid end to end (the last block may be short), as the
+/// block CRCs section stores them (u32 LE each).
+pub fn block_crcs<'a>(parts: impl Iterator<Item = &'a [u8]>) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut h = crc32fast::Hasher::new();
+    let mut fill = 0usize;
+    for mut p in parts {
+        while !p.is_empty() {
+            let take = (BLOCK as usize - fill).min(p.len());
+            h.update(&p[..take]);
+            fill += take;
+            p = &p[take..];
+            if fill == BLOCK as usize {
+                let done = core::mem::replace(&mut h, crc32fast::Hasher::new());
+                out.extend_from_slice(&done.finalize().to_le_bytes());
+                fill = 0;
+            }
+        }
+    }
+    if fill > 0 {
+        out.extend_from_slice(&h.finalize().to_le_bytes());
     }
     out
 }
@@ -357,7 +404,20 @@ pub fn read_layout<S: FlashSource + ?Sized>(src: &S) -> Result<Layout> {
             alloc::format!("{} bytes after the last section", len - prev_end),
         ));
     }
-    Ok(Layout { sections, version })
+    let layout = Layout { sections, version };
+    if version >= 8 {
+        let (b, covered) = layout
+            .blocks()
+            .ok_or(Error::MissingSection(Kind::BlockCrcs.name()))?;
+        let want = (covered.end - covered.start).div_ceil(BLOCK) * 4;
+        if layout.sections.last().map(|s| s.kind) != Some(Kind::BlockCrcs) || b.len != want {
+            return Err(Error::corrupt(
+                "block_crcs",
+                alloc::format!("{} bytes, not the last section of {want}", b.len),
+            ));
+        }
+    }
+    Ok(layout)
 }
 
 /// Check one section's CRC, streaming it in chunks.
@@ -422,6 +482,8 @@ pub fn write_file_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     clean_stale_temps(dir, &name.to_string_lossy());
     let (tmp, mut f) = create_temp(dir, &name.to_string_lossy()).map_err(|e| Error::io(path, e))?;
     let res = (|| -> std::io::Result<()> {
+        // Before any byte is written, so the text is never readable more widely than before.
+        keep_permissions(&f, path)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         drop(f);
@@ -435,6 +497,48 @@ pub fn write_file_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
         return Err(Error::io(path, e));
     }
+    Ok(())
+}
+
+/// Give the file that will replace `path` the old file's mode and group (and owner, when running
+/// as root): a change must neither widen who can read an index (it holds every passage's text) nor
+/// cut off a service that reads it through its group. A new file keeps the umask's mode and the
+/// writer's group. A group the writer is not a member of cannot be kept: the file keeps the
+/// writer's group and a warning says so.
+#[cfg(all(feature = "std", unix))]
+fn keep_permissions(f: &std::fs::File, path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::os::unix::io::AsRawFd;
+    let Ok(old) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    if !old.is_file() {
+        return Ok(());
+    }
+    // SAFETY: geteuid has no preconditions and touches no memory.
+    let root = unsafe { libc::geteuid() } == 0;
+    let uid = if root { old.uid() } else { libc::uid_t::MAX }; // MAX is -1: owner unchanged
+    let now = f.metadata()?;
+    if (root && now.uid() != old.uid()) || now.gid() != old.gid() {
+        // SAFETY: fchown on a descriptor `f` owns for the whole call; no memory is shared.
+        let r = unsafe { libc::fchown(f.as_raw_fd(), uid, old.gid()) };
+        if r != 0 {
+            log::warn!(
+                "{}: could not keep its group {} ({}); the new file has group {}",
+                path.display(),
+                old.gid(),
+                std::io::Error::last_os_error(),
+                now.gid()
+            );
+        }
+    }
+    // After chown, which may clear set-id bits.
+    f.set_permissions(std::fs::Permissions::from_mode(old.mode() & 0o777))
+}
+
+/// Elsewhere files keep the platform's defaults.
+#[cfg(all(feature = "std", not(unix)))]
+fn keep_permissions(_f: &std::fs::File, _path: &std::path::Path) -> std::io::Result<()> {
     Ok(())
 }
 

@@ -827,7 +827,20 @@ fn add_remove_sync_and_list_change_an_index_in_place() {
             !ok && err.contains(&format!("being changed by process {}", std::process::id())),
             "{err}"
         );
+        assert!(
+            err.contains(&lock.display().to_string()),
+            "names the lock file: {err}"
+        );
         drop(f);
+        // A lock file hard-linked to another file is refused, and that file is left as it was.
+        let victim = dir.path().join("victim.txt");
+        std::fs::write(&victim, "keep me\n").unwrap();
+        std::fs::remove_file(&lock).unwrap();
+        std::fs::hard_link(&victim, &lock).unwrap();
+        let (ok, _, err) = run(&["remove", idx_s, "--source", docs_s]);
+        assert!(!ok && err.contains("hard links"), "{err}");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me\n");
+        std::fs::remove_file(&lock).unwrap();
         // The lock of a writer that is gone (its flock died with it) never blocks the next one.
         let (ok, _, err) = run(&["remove", idx_s, "--source", docs_s]);
         assert!(ok, "{err}");
@@ -1641,4 +1654,50 @@ fn compact_retrains_the_pq_when_a_fresh_build_would_choose_another() {
     let v = compact(&[]);
     assert_eq!(v["retrained"], false, "{v}");
     assert_eq!(v["embedded_passages"], 0, "{v}");
+}
+
+/// Every rewrite of an index keeps its mode and group (it holds all passage text): a private
+/// 0600 index stays 0600 through add, remove, compact and a rebuild over it, and a group it was
+/// given (a second group of this user, where there is one) stays its group.
+#[cfg(unix)]
+#[test]
+fn changes_keep_the_index_mode_and_group() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = tempfile::tempdir().unwrap();
+    let idx = dir.path().join("p.leann");
+    let idx_s = idx.to_str().unwrap();
+    let (ok, _, err) = run(&["build", "examples/corpus/espresso.md", "-o", idx_s]);
+    assert!(ok, "{err}");
+    std::fs::set_permissions(&idx, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let mut gid = std::fs::metadata(&idx).unwrap().gid();
+    let mut groups = [0 as libc::gid_t; 64];
+    // SAFETY: getgroups writes at most `groups.len()` ids into the array it is given.
+    let n = unsafe { libc::getgroups(groups.len() as i32, groups.as_mut_ptr()) };
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let mine = groups[..n.max(0) as usize].iter().copied();
+    // root may give the file any group (65534: nogroup); others one of their own.
+    let other = if root {
+        Some(65534)
+    } else {
+        mine.clone().find(|&g| g != gid)
+    };
+    if let Some(other) = other.filter(|&g| g != gid) {
+        std::os::unix::fs::chown(&idx, None, Some(other)).unwrap();
+        gid = other;
+    }
+    let pi = "examples/corpus/raspberry-pi.md";
+    let steps: [&[&str]; 4] = [
+        &["add", idx_s, pi],
+        &["remove", idx_s, "--source", pi],
+        &["compact", idx_s],
+        &["build", "examples/corpus/espresso.md", "-o", idx_s],
+    ];
+    for args in steps {
+        let (ok, _, err) = run(args);
+        assert!(ok, "{args:?}: {err}");
+        let m = std::fs::metadata(&idx).unwrap();
+        assert_eq!(m.mode() & 0o777, 0o600, "{args:?} changed the mode");
+        assert_eq!(m.gid(), gid, "{args:?} changed the group");
+    }
 }

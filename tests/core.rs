@@ -174,6 +174,7 @@ fn every_truncation_and_corruption_is_an_error_not_a_panic() {
             SliceSource::new(b),
             &OpenOptions {
                 verify_checksums: false,
+                unchecked_reads: true,
             },
         ) {
             let mut out = Vec::new();
@@ -623,7 +624,7 @@ fn opq_learns_an_orthonormal_projection_that_beats_a_random_one() {
 }
 
 #[test]
-fn format_7_is_written_and_golden_format_1_to_6_files_still_read() {
+fn format_8_is_written_and_golden_format_1_to_7_files_still_read() {
     let dir = tempfile::tempdir().unwrap();
     let version = |b: &[u8]| u16::from_le_bytes([b[8], b[9]]);
     let (with, without) = (dir.path().join("opq.leann"), dir.path().join("plain.leann"));
@@ -638,7 +639,7 @@ fn format_7_is_written_and_golden_format_1_to_6_files_still_read() {
         &without,
     );
     for path in [&with, &without] {
-        assert_eq!(version(&std::fs::read(path).unwrap()), 7);
+        assert_eq!(version(&std::fs::read(path).unwrap()), 8);
         let idx = Index::open(path).unwrap();
         assert_eq!(idx.pq().rotation.is_some(), path == &with);
         // The typed build record says what the build chose, in fields.
@@ -675,6 +676,7 @@ fn format_7_is_written_and_golden_format_1_to_6_files_still_read() {
         (4, "format4.leann", true),
         (5, "format5.leann", true),
         (6, "format6.leann", true),
+        (7, "format7.leann", true),
     ] {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures")
@@ -737,14 +739,14 @@ fn format_7_is_written_and_golden_format_1_to_6_files_still_read() {
         assert_eq!((idx.pq().m, idx.pq().bits), (16, 4), "{n} passages");
     }
     let mut b = std::fs::read(&with).unwrap();
-    b[8] = 8;
-    let bad = dir.path().join("v8.leann");
+    b[8] = 9;
+    let bad = dir.path().join("v9.leann");
     std::fs::write(&bad, &b).unwrap();
     let e = Index::open(&bad)
         .err()
-        .expect("version 8 must be refused")
+        .expect("version 9 must be refused")
         .to_string();
-    assert!(e.contains("version 8") && e.contains("1 to 7"), "{e}");
+    assert!(e.contains("version 9") && e.contains("1 to 8"), "{e}");
 }
 
 /// The passage records of every test index here, and of the golden format-1/2 files: ids, titles
@@ -1040,6 +1042,20 @@ fn craft(bytes: &mut [u8], kind: leann_edge::format::Kind, f: impl FnOnce(&mut [
     let e = 24 + pos * 24;
     bytes[e + 4..e + 8].copy_from_slice(&crc.to_le_bytes());
     let count = u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
+    // Format 8: the block CRCs of the data (the last section), then their own CRC.
+    let last = 24 + (count - 1) * 24;
+    if u32::from_le_bytes(bytes[last..last + 4].try_into().unwrap()) == 16 {
+        let at = |o: usize| u64::from_le_bytes(bytes[o..o + 8].try_into().unwrap()) as usize;
+        let (boff, blen) = (at(last + 8), at(last + 16));
+        let crcs: Vec<u8> = bytes[24 + count * 24..boff]
+            .chunks(4096)
+            .flat_map(|c| crc32fast::hash(c).to_le_bytes())
+            .collect();
+        assert_eq!(crcs.len(), blen);
+        bytes[boff..boff + blen].copy_from_slice(&crcs);
+        let c = crc32fast::hash(&crcs);
+        bytes[last + 4..last + 8].copy_from_slice(&c.to_le_bytes());
+    }
     let table = crc32fast::hash(&bytes[24..24 + count * 24]);
     bytes[16..20].copy_from_slice(&table.to_le_bytes());
     let header = crc32fast::hash(&bytes[..20]);
@@ -1252,4 +1268,140 @@ fn every_error_code_is_documented_with_its_number_and_http_status() {
         let row = format!("| {} | `{}` | {} |", c.number(), c.name(), c.http_status());
         assert!(doc.contains(&row), "docs/errors.md lacks {row}");
     }
+}
+
+/// `sync` keeps the passages of a source it could not read this time (a passing permission or
+/// I/O problem), and still removes those of a source that is gone.
+#[test]
+fn sync_keeps_the_passages_of_sources_it_could_not_read() {
+    use leann_edge::index::{change, Change};
+    let (n, dim) = (6, 16);
+    let rows = common::clustered(n, dim, 3, 1.0, 5);
+    let emb = common::table(&rows, dim);
+    // p0, p1 from docs/a.txt; p2, p3 from docs/sub/b.txt; p4, p5 from docs/c.txt.
+    let file = |i: usize| ["docs/a.txt", "docs/sub/b.txt", "docs/c.txt"][i / 2];
+    let rec = |i: usize| {
+        let mut r = PassageRecord::plain(&format!("p{i}"));
+        r.source = Some(Source {
+            path: file(i).into(),
+            byte_start: (i % 2) as u64 * 10,
+            byte_end: (i % 2) as u64 * 10 + 5,
+            line: 1,
+        });
+        r
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.leann");
+    let mut b = IndexBuilder::new(BuildParams::default());
+    for i in 0..n {
+        b.add_passage(rec(i));
+    }
+    let fp = leann_edge::Embedder::fingerprint(&emb);
+    b.build_with_vectors(&rows, dim, &fp, &path).unwrap();
+    // a.txt read again, docs/sub unreadable this time, c.txt gone.
+    let c = Change::Sync {
+        passages: vec![rec(0), rec(1)],
+        keep: vec!["docs/sub".into()],
+    };
+    let r = change(&path, &emb, c).unwrap();
+    let idx = Index::open(&path).unwrap();
+    let mut texts: Vec<String> = (0..idx.len() as u32)
+        .map(|i| idx.passage(i).unwrap().text)
+        .collect();
+    texts.sort();
+    assert_eq!(texts, ["p0", "p1", "p2", "p3"], "{r:?}");
+    assert_eq!((r.removed_passages, r.embedded_passages), (2, 0), "{r:?}");
+    // Nothing kept: the unreadable folder's passages would have gone too.
+    let c = Change::Sync {
+        passages: vec![rec(0), rec(1)],
+        keep: vec![],
+    };
+    assert_eq!(change(&path, &emb, c).unwrap().passages_after, 2);
+}
+
+/// Bit rot (format 8): with the cheap open (no CRC pass over the file), one flipped byte in any
+/// section a search or a passage read uses is an error naming that section, never other bytes
+/// returned as good. Format 7 and older, without block CRCs, check such a section whole on its
+/// first read.
+#[test]
+fn a_flipped_byte_is_an_error_when_read_never_a_garbled_answer() {
+    use leann_edge::format::Kind;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rot.leann");
+    let (rows, emb) = build(300, 16, small_params(), &path);
+    let bytes = std::fs::read(&path).unwrap();
+    let open = |b: Vec<u8>| Index::from_source(SliceSource::new(b), &OpenOptions::default());
+    let clean = open(bytes.clone()).unwrap();
+    let want: Vec<_> = (0..300u32).map(|i| clean.passage(i).unwrap()).collect();
+    let answers = |idx: &Index<SliceSource<Vec<u8>>>| -> Vec<Result<Vec<u32>, Error>> {
+        (0..30)
+            .map(|q| {
+                idx.search(&rows[q * 16..(q + 1) * 16], &emb, &SearchParams::default())
+                    .map(|r| r.hits.iter().map(|h| h.id).collect())
+            })
+            .collect()
+    };
+    let good = answers(&clean);
+    let sections = [
+        Kind::PassageText,
+        Kind::PassageOffsets,
+        Kind::PassageIds,
+        Kind::PqCodes,
+        Kind::Graph,
+        Kind::GraphOffsets,
+    ];
+    for kind in sections {
+        let s = clean.layout().need(kind).unwrap();
+        for at in [s.offset, s.offset + s.len / 2, s.offset + s.len - 1] {
+            let mut b = bytes.clone();
+            b[at as usize] ^= 0x20;
+            let idx = open(b).unwrap_or_else(|e| panic!("{kind:?} at {at}: open failed: {e}"));
+            let mut errors = Vec::new();
+            for (i, w) in want.iter().enumerate() {
+                match idx.passage(i as u32) {
+                    Ok(p) => assert_eq!(&p, w, "{kind:?} flip at {at}: passage {i} garbled"),
+                    Err(e) => errors.push(e.to_string()),
+                }
+            }
+            for (r, g) in answers(&idx).into_iter().zip(&good) {
+                match r {
+                    Ok(ids) => assert_eq!(&ids, g.as_ref().unwrap(), "{kind:?} flip at {at}"),
+                    Err(e) => errors.push(e.to_string()),
+                }
+            }
+            assert!(
+                !errors.is_empty(),
+                "{kind:?}: a flip at {at} went unnoticed"
+            );
+            assert!(
+                errors
+                    .iter()
+                    .all(|e| e.contains(kind.name()) && e.contains("verify")),
+                "{kind:?}: {errors:?}"
+            );
+        }
+    }
+    // Format 7 (no block CRCs): the flipped section is checked whole on its first read.
+    let golden =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/format7.leann");
+    let mut b = std::fs::read(golden).unwrap();
+    let idx = open(b.clone()).unwrap();
+    let s = idx.layout().need(Kind::PassageText).unwrap();
+    b[(s.offset + s.len / 2) as usize] ^= 0x20;
+    let idx = open(b).unwrap();
+    let e = idx.passage(0).unwrap_err();
+    assert!(matches!(e.code(), leann_edge::ErrorCode::Corrupt), "{e}");
+    // Unchecked reads (the measurement baseline) really are unchecked.
+    let mut b = bytes.clone();
+    let s = clean.layout().need(Kind::PassageText).unwrap();
+    b[(s.offset + 1) as usize] ^= 0x20;
+    let idx = Index::from_source(
+        SliceSource::new(b),
+        &OpenOptions {
+            unchecked_reads: true,
+            ..OpenOptions::default()
+        },
+    )
+    .unwrap();
+    assert!((0..300u32).any(|i| idx.passage(i).is_ok_and(|p| p != want[i as usize])));
 }

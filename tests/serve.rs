@@ -668,3 +668,250 @@ fn kiosk_page_works_in_headless_chromium() {
     assert!(std::fs::metadata(&shot).unwrap().len() > 1000);
     assert!(s.log().contains("POST /v1/search 200"), "{}", s.log());
 }
+
+/// Raise this process's open-file limit towards `want` (the hard limit permitting); what it is now.
+fn raise_file_limit(want: u64) -> u64 {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit read and write the one struct they are given.
+    unsafe {
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+        if lim.rlim_cur < want {
+            let raised = libc::rlimit {
+                rlim_cur: want.min(lim.rlim_max),
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                lim.rlim_cur = raised.rlim_cur;
+            }
+        }
+    }
+    lim.rlim_cur
+}
+
+/// Whether the server closes `c` (EOF or reset) within `within`, sending nothing first.
+fn closed_within(c: &mut TcpStream, within: Duration) -> bool {
+    c.set_read_timeout(Some(within)).unwrap();
+    let mut buf = [0u8; 256];
+    match c.read(&mut buf) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => !matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+    }
+}
+
+/// Slow and idle clients cannot hold the service: a silent connection and an idle kept-alive one
+/// are closed after the client timeout, a body trickled a byte at a time gets 408, the token is
+/// checked before any body is read, and with 500 idle or header-trickling connections open (far
+/// more than the cap) `/healthz` and searches still answer.
+#[test]
+fn idle_and_trickling_clients_cannot_hold_the_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let (idx, _) = corpus_index(dir.path());
+    let s = Server::start(&idx, &["--client-timeout", "2"]);
+    // Silent from the start.
+    let mut c = TcpStream::connect(&s.addr).unwrap();
+    assert!(
+        closed_within(&mut c, Duration::from_secs(15)),
+        "silent connection kept open"
+    );
+    // Idle after one answer on a kept-alive connection.
+    let mut c = TcpStream::connect(&s.addr).unwrap();
+    let head = format!("GET /healthz HTTP/1.1\r\nHost: {}\r\n\r\n", s.addr);
+    c.write_all(head.as_bytes()).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    let mut buf = [0u8; 4096];
+    let n = c.read(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    assert!(
+        closed_within(&mut c, Duration::from_secs(15)),
+        "idle keep-alive kept open"
+    );
+    // A body trickled at a byte a second.
+    let mut c = TcpStream::connect(&s.addr).unwrap();
+    let head = format!(
+        "POST /v1/search HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{",
+        s.addr
+    );
+    c.write_all(head.as_bytes()).unwrap();
+    let mut w = c.try_clone().unwrap();
+    let trickle = std::thread::spawn(move || {
+        for _ in 0..12 {
+            std::thread::sleep(Duration::from_secs(1));
+            if w.write_all(b" ").is_err() {
+                break;
+            }
+        }
+    });
+    c.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    let mut got = Vec::new();
+    let _ = c.read_to_end(&mut got);
+    let got = String::from_utf8_lossy(&got);
+    assert!(
+        got.starts_with("HTTP/1.1 408") && got.contains("request_timeout"),
+        "{got}"
+    );
+    trickle.join().unwrap();
+    assert!(s.log().contains("POST /v1/search 408"), "{}", s.log());
+    drop(s);
+
+    // With a token: refused before any body is read.
+    let s = Server::start(&idx, &["--token", "s3cret", "--client-timeout", "30"]);
+    let mut c = TcpStream::connect(&s.addr).unwrap();
+    let head = format!(
+        "POST /v1/documents HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n",
+        s.addr
+    );
+    c.write_all(head.as_bytes()).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let n = c.read(&mut buf).unwrap_or(0);
+    assert!(
+        String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 401"),
+        "{}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    drop(s);
+
+    // 500 idle or trickling connections against a cap of 64 and a timeout that does not expire
+    // during the test: the longest-idle ones are closed to make room.
+    let want = 500u64;
+    let n_conns = want.min(raise_file_limit(want + 100).saturating_sub(100)) as usize;
+    let s = Server::start(
+        &idx,
+        &["--max-connections", "64", "--client-timeout", "120"],
+    );
+    let mut held = Vec::new();
+    for i in 0..n_conns {
+        let mut c = TcpStream::connect(&s.addr).unwrap();
+        if i % 2 == 1 {
+            let _ = c.write_all(b"GET /healthz HTTP/1.1\r\nHo");
+        }
+        held.push(c);
+    }
+    let r = s.get("/healthz");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = s.post("/v1/search", &json!({"query": "moons of Saturn"}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let m = s.get("/metrics").body;
+    let shed: f64 = m
+        .lines()
+        .find_map(|l| l.strip_prefix("leann_http_connections_shed "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0);
+    assert!(
+        shed >= (n_conns - 64) as f64,
+        "{n_conns} connections, cap 64, shed {shed}:\n{m}"
+    );
+    drop(held);
+}
+
+/// A change another process makes (the CLI's `add`, as cron's `sync` would) is served without a
+/// restart: the service notices the replaced file between requests, logs and counts the swap.
+#[test]
+fn serve_follows_an_index_the_cli_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (idx, _) = corpus_index(dir.path());
+    let s = Server::start(&idx, &[]);
+    let note = dir.path().join("zebra.md");
+    std::fs::write(
+        &note,
+        "# Zebras\n\nEvery zebra has its own stripe pattern; no two zebras share one, like fingerprints.\n",
+    )
+    .unwrap();
+    let o = bin()
+        .args(["add", idx.to_str().unwrap(), note.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let r = s.post(
+            "/v1/search",
+            &json!({"query": "zebra stripe pattern", "k": 1}),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        if top_source(&r.json()).contains("zebra.md") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the added note is never served: {}\n{}",
+            r.body,
+            s.log()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(
+        s.log().contains("was replaced by another process"),
+        "{}",
+        s.log()
+    );
+    assert!(s
+        .get("/metrics")
+        .body
+        .contains("leann_index_reloads_total 1"));
+    assert_eq!(s.get("/healthz").json()["passages"], EXAMPLE_PASSAGES + 1);
+}
+
+/// Byte offset and length of section `kind` in an index file (header: count at byte 12; table
+/// entries of 24 bytes after the 24-byte header: kind u32, crc u32, offset u64, len u64).
+fn section_of(index: &Path, kind: u32) -> (u64, u64) {
+    let b = std::fs::read(index).unwrap();
+    let u32_at = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap());
+    let u64_at = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap());
+    (0..u32_at(12) as usize)
+        .map(|i| 24 + 24 * i)
+        .find(|&e| u32_at(e) == kind)
+        .map(|e| (u64_at(e + 8), u64_at(e + 16)))
+        .expect("section")
+}
+
+/// Bit rot in the index being served: searches that read the damaged bytes answer `corrupt`
+/// (never garbled text), `/healthz` turns 503 saying so, `/metrics` sets `leann_index_corrupt`.
+#[test]
+fn damage_in_the_served_index_is_reported_not_served() {
+    use std::io::{Seek, SeekFrom};
+    let dir = tempfile::tempdir().unwrap();
+    let (idx, _) = corpus_index(dir.path());
+    let s = Server::start(&idx, &[]);
+    assert_eq!(s.get("/healthz").status, 200);
+    let (text_at, text_len) = section_of(&idx, 7); // passage text
+    let mut f = std::fs::OpenOptions::new().write(true).open(&idx).unwrap();
+    f.seek(SeekFrom::Start(text_at + text_len / 2)).unwrap();
+    f.write_all(&[0x01]).unwrap();
+    drop(f);
+    std::thread::sleep(Duration::from_millis(700)); // past the replaced-file check interval
+    let mut codes = Vec::new();
+    for q in [
+        "moons of Saturn",
+        "raspberry pi power",
+        "espresso",
+        "product quantization",
+    ] {
+        let r = s.post("/v1/search", &json!({"query": q, "k": 8, "min_score": -1}));
+        if r.status == 200 {
+            assert!(
+                !r.body.contains("\\u0001"),
+                "garbled text served: {}",
+                r.body
+            );
+        } else {
+            codes.push((r.status, r.code()));
+        }
+    }
+    assert!(
+        codes.iter().any(|(st, c)| *st == 500 && c == "corrupt"),
+        "{codes:?}\n{}",
+        s.log()
+    );
+    let h = s.get("/healthz");
+    assert_eq!(h.status, 503, "{}", h.body);
+    assert_eq!(h.json()["status"], "corrupt");
+    assert!(h.json()["error"].as_str().unwrap().contains("passage_text"));
+    assert!(s.get("/metrics").body.contains("leann_index_corrupt 1"));
+}

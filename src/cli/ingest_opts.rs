@@ -68,6 +68,8 @@ impl IngestArgs {
             follow_symlinks: self.follow_symlinks,
             include: self.include.clone(),
             exclude: self.exclude.clone(),
+            // The board's (the engine fills it in).
+            pdf_memory_bytes: None,
         })
     }
 }

@@ -71,6 +71,14 @@ pub struct ServeArgs {
     /// Requests that may wait for a worker; more get 503 with Retry-After.
     #[arg(long, default_value_t = 32)]
     pub queue: usize,
+    /// Most client connections open at once; when full, the one idle the longest is closed to
+    /// make room (default: the board's, also kept under the open-file limit).
+    #[arg(long)]
+    pub max_connections: Option<usize>,
+    /// Seconds a client may take to send a request's headers (also how long a kept-alive
+    /// connection may sit idle), and then its body.
+    #[arg(long, default_value_t = 10)]
+    pub client_timeout: u64,
 }
 
 /// Serve MCP over stdin/stdout (for desktop assistants that start the server themselves).
@@ -119,6 +127,39 @@ impl ServiceArgs {
     }
 }
 
+/// `want`, kept under the open-file limit (raised to its hard limit first): a connection past it
+/// would fail to accept and stop `/healthz` from answering; 32 descriptors stay for the index,
+/// the model and the logs.
+fn max_connections(want: usize) -> usize {
+    #[cfg(unix)]
+    {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit and setrlimit read and write the one struct they are given.
+        let files = unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+                return want;
+            }
+            if lim.rlim_cur < lim.rlim_max {
+                let raised = libc::rlimit {
+                    rlim_cur: lim.rlim_max,
+                    rlim_max: lim.rlim_max,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                    lim.rlim_cur = lim.rlim_max;
+                }
+            }
+            lim.rlim_cur
+        };
+        let room = (files as u64).saturating_sub(32).max(2);
+        want.min(room.min(usize::MAX as u64) as usize)
+    }
+    #[cfg(not(unix))]
+    want
+}
+
 fn runtime(blocking: usize) -> Result<tokio::runtime::Runtime> {
     // One thread for the network (requests are small); the work runs on blocking threads, bounded
     // by the pool.
@@ -155,6 +196,8 @@ pub fn run(g: &Global, a: &ServeArgs) -> Result<()> {
         insecure_no_auth: a.insecure_no_auth,
         workers,
         queue: a.queue,
+        max_connections: max_connections(a.max_connections.unwrap_or(b.max_connections())),
+        client_timeout: std::time::Duration::from_secs(a.client_timeout),
     };
     opts.check().map_err(anyhow::Error::msg)?;
     let t = std::time::Instant::now();

@@ -169,7 +169,7 @@ pub fn build(
     let _lock = WriteLock::acquire(output)?;
     let recs = match inputs {
         Inputs::Paths(paths, ingest) => {
-            let (recs, sum) = collect(&paths, &ingest);
+            let (recs, sum) = collect(&paths, &ingest.for_board(b));
             hooks.ingested(&sum, recs.len());
             if recs.is_empty() {
                 return Err(Error::NoPassages(format!(

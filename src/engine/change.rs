@@ -38,7 +38,7 @@ impl Engine {
         hooks: &Hooks,
     ) -> Result<(ChangeReport, IngestSummary)> {
         self.writable()?;
-        let (recs, sum) = collect(paths, ingest);
+        let (recs, sum) = collect(paths, &ingest.clone().for_board(&self.board));
         hooks.ingested(&sum, recs.len());
         if recs.is_empty() {
             return Err(Error::NoPassages(format!("no passages found in {paths:?}")));
@@ -88,7 +88,7 @@ impl Engine {
                 )));
             }
         }
-        let (recs, sum) = collect(paths, ingest);
+        let (recs, sum) = collect(paths, &ingest.clone().for_board(&self.board));
         hooks.ingested(&sum, recs.len());
         if recs.is_empty() && !allow_empty {
             return Err(Error::SyncRefused(format!(
@@ -96,7 +96,19 @@ impl Engine {
                  --allow-empty / allow_empty=True)"
             )));
         }
-        Ok((self.change(Change::Sync(recs), hooks)?, sum))
+        let keep = sum.unreadable.clone();
+        if !keep.is_empty() {
+            hooks.note(&format!(
+                "{} path(s) could not be read this time; their passages stay in the index (e.g. {})",
+                keep.len(),
+                keep[0]
+            ));
+        }
+        let c = Change::Sync {
+            passages: recs,
+            keep,
+        };
+        Ok((self.change(c, hooks)?, sum))
     }
 
     /// Apply a change to the file (under the write lock: one writer in this process, the lock
@@ -107,8 +119,12 @@ impl Engine {
         let never = AtomicBool::new(false);
         let cancel = hooks.cancel.unwrap_or(&never);
         let progress = |ph, done, total| hooks.progress(ph, done, total);
-        let r = crate::index::change_with(&self.path, &self.enc, c, &progress, cancel)?;
+        // The lock spans the vectors too: another writer never sees the index and its vectors
+        // out of step.
+        let lock = crate::index::WriteLock::acquire(&self.path)?;
+        let r = crate::index::change_locked(&lock, &self.path, &self.enc, c, &progress, cancel)?;
         follow_vectors(&self.path, &r.order, self.dim());
+        drop(lock);
         self.reload()?;
         Ok(r)
     }

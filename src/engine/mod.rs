@@ -52,6 +52,9 @@ pub struct Engine {
     board: Board,
     enc: TractEmbedder,
     snapshot: RwLock<Arc<Index<FileSource>>>,
+    /// The file the snapshot was opened from (taken before opening: a replacement in between is
+    /// seen by the next [`Engine::follow_replaced`]).
+    file_id: Mutex<Option<FileId>>,
     /// One write at a time inside this process (the file lock guards against other processes).
     write: Mutex<()>,
     recompute_cache: Option<Arc<RecomputeCache>>,
@@ -72,6 +75,7 @@ impl Engine {
     /// Open the index at `path` with the encoder it was built with (model found as `opts.model`
     /// says, computing in the index's arithmetic).
     pub fn open(path: &Path, opts: &EngineOptions) -> Result<Self> {
+        let file_id = FileId::of(path);
         let idx = open_index(path)?;
         let board = encoder::board(opts)?;
         let config = crate::embed::tract::EncoderConfig::default();
@@ -94,6 +98,7 @@ impl Engine {
             board,
             enc,
             snapshot: RwLock::new(Arc::new(idx)),
+            file_id: Mutex::new(file_id),
             write: Mutex::new(()),
             recompute_cache,
             read_only: opts.read_only,
@@ -215,9 +220,64 @@ impl Engine {
 
     /// Re-open the file (after a change) and swap the snapshot.
     fn reload(&self) -> Result<()> {
+        let id = FileId::of(&self.path);
         let idx = Index::open_file(&self.path, &OpenOptions::default())?;
         *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(idx);
+        *self.file_id.lock().unwrap_or_else(|e| e.into_inner()) = id;
         Ok(())
+    }
+
+    /// Swap to the index file if another process replaced it since the snapshot was opened (a
+    /// `sync` from cron, a rename-deploy): `Ok(true)` when it did. As safe as the engine's own
+    /// writes: searches in flight finish on the old snapshot. A missing file keeps the snapshot; a
+    /// replacement that cannot be served (corrupt, another model) is an error, reported once per
+    /// file, and the old snapshot stays.
+    pub fn follow_replaced(&self) -> Result<bool> {
+        let seen = || *self.file_id.lock().unwrap_or_else(|e| e.into_inner());
+        let now = FileId::of(&self.path);
+        if now.is_none() || now == seen() {
+            return Ok(false);
+        }
+        // Not while this process writes (its own reload records the new file).
+        let _one = self.write.lock().unwrap_or_else(|e| e.into_inner());
+        let now = FileId::of(&self.path);
+        if now.is_none() || now == seen() {
+            return Ok(false);
+        }
+        *self.file_id.lock().unwrap_or_else(|e| e.into_inner()) = now;
+        let idx = Index::open_file(&self.path, &OpenOptions::default())?;
+        idx.check_embedder(&self.enc)?;
+        *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(idx);
+        Ok(true)
+    }
+}
+
+/// What tells a replaced index file from the one a snapshot was opened from: device, inode,
+/// size and modification time (a rename-deploy changes the inode, an in-place rewrite the rest).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FileId {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+impl FileId {
+    fn of(path: &Path) -> Option<FileId> {
+        let m = std::fs::metadata(path).ok()?;
+        #[cfg(unix)]
+        let (dev, ino) = {
+            use std::os::unix::fs::MetadataExt;
+            (m.dev(), m.ino())
+        };
+        #[cfg(not(unix))]
+        let (dev, ino) = (0, 0);
+        Some(FileId {
+            dev,
+            ino,
+            len: m.len(),
+            modified: m.modified().ok(),
+        })
     }
 }
 

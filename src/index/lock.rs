@@ -37,9 +37,11 @@ impl WriteLock {
                 .unwrap_or(0);
             return Err(Error::Locked {
                 path: index.display().to_string(),
+                lock: path.display().to_string(),
                 pid,
             });
         }
+        // The file has one name (checked at open), so shortening it touches nothing else.
         let _ = f.set_len(0);
         let _ = f.rewind();
         let _ = writeln!(f, "{}", std::process::id());
@@ -47,7 +49,9 @@ impl WriteLock {
     }
 }
 
-/// Open (or create) the lock file: a regular file, never through a symbolic link.
+/// Open (or create) the lock file without truncating it: a regular file with one name, never
+/// through a symbolic link. A lock file hard-linked to another file is refused: writing the PID
+/// into it would change that file.
 fn open_lock_file(path: &Path) -> std::io::Result<std::fs::File> {
     let mut o = std::fs::OpenOptions::new();
     o.read(true).write(true).create(true).truncate(false);
@@ -57,11 +61,22 @@ fn open_lock_file(path: &Path) -> std::io::Result<std::fs::File> {
         o.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
     }
     let f = o.open(path)?;
-    if !f.metadata()?.is_file() {
+    let meta = f.metadata()?;
+    if !meta.is_file() {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
             "the lock file is not a regular file",
         ));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if meta.nlink() > 1 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the lock file has other names (hard links); remove it and retry",
+            ));
+        }
     }
     Ok(f)
 }

@@ -15,6 +15,7 @@ use crate::search::{SearchParams, SearchResult};
 use alloc::string::String;
 use alloc::vec::Vec;
 
+pub mod checked;
 pub mod parts;
 mod recompute;
 #[cfg(feature = "std")]
@@ -52,7 +53,8 @@ pub use builder::{
 pub use embed_cache::EmbedReport;
 #[cfg(feature = "std")]
 pub use live::{
-    apply as change, apply_with as change_with, records, sort_for_compact, Change, ChangeReport,
+    apply as change, apply_locked as change_locked, apply_with as change_with, records,
+    sort_for_compact, Change, ChangeReport,
 };
 #[cfg(feature = "std")]
 pub use lock::WriteLock;
@@ -71,8 +73,11 @@ pub use searcher::Searcher;
 #[derive(Clone, Debug, Default)]
 pub struct OpenOptions {
     /// Check every section's CRC at open (reads the whole file once). Off by default: open checks
-    /// the structure and the small sections it reads whole; [`Index::verify`] does the rest.
+    /// the structure and the small sections it reads whole, and every later read is checked as
+    /// it happens ([`checked`]); [`Index::verify`] checks everything at once.
     pub verify_checksums: bool,
+    /// Leave reads unchecked (a baseline for measuring what the checks cost; never for serving).
+    pub unchecked_reads: bool,
 }
 
 impl OpenOptions {
@@ -80,13 +85,15 @@ impl OpenOptions {
     pub fn verified() -> Self {
         OpenOptions {
             verify_checksums: true,
+            ..OpenOptions::default()
         }
     }
 }
 
 /// An open index.
 pub struct Index<S: FlashSource> {
-    src: S,
+    /// The source, its reads checked against the file's block (or section) CRCs.
+    src: checked::Checked<S>,
     layout: Layout,
     meta: Meta,
     pq: parts::pq::PqPart,
@@ -155,6 +162,8 @@ impl<S: FlashSource> Index<S> {
         if n > 0 && meta.entry as u64 >= n {
             return Err(Error::corrupt("meta", "entry point out of range"));
         }
+        // What open reads whole is checked against its section's CRC as it is read; every later
+        // read goes through the block checks.
         let pq = parts::pq::PqPart::read(&src, &layout, &meta)?;
         let graph = parts::graph::GraphPart::read(&layout, n, meta.edges)?;
         let passages = parts::passages::read(&layout, n)?;
@@ -170,7 +179,7 @@ impl<S: FlashSource> Index<S> {
             ),
         };
         Ok(Index {
-            src,
+            src: Self::checked(src, &layout, opts)?,
             layout,
             meta,
             pq,
@@ -181,6 +190,26 @@ impl<S: FlashSource> Index<S> {
             metadata,
             build_record,
         })
+    }
+
+    /// `src` with its reads checked: against the block CRCs (format 8), else section by section.
+    fn checked(src: S, layout: &Layout, opts: &OpenOptions) -> Result<checked::Checked<S>> {
+        if opts.unchecked_reads {
+            return Ok(checked::Checked::unchecked(src));
+        }
+        let Some((b, covered)) = layout.blocks() else {
+            let all = layout.sections.clone();
+            return Ok(checked::Checked::new(src, 0, 0, Vec::new(), all));
+        };
+        let crcs = parts::u32s(&parts::read_checked(&src, &b, b.len)?);
+        let all = layout.sections.clone();
+        Ok(checked::Checked::new(
+            src,
+            covered.start,
+            covered.end,
+            crcs,
+            all,
+        ))
     }
 
     /// What the build chose (typed; for files before format 7, read from their build text).
@@ -208,9 +237,9 @@ impl<S: FlashSource> Index<S> {
     pub fn calibration(&self) -> Option<&crate::search::Calibration> {
         self.pq.calibration()
     }
-    /// The flash source.
+    /// The flash source (reads through it are not checked).
     pub fn source(&self) -> &S {
-        &self.src
+        self.src.inner()
     }
     /// Section layout.
     pub fn layout(&self) -> &Layout {
@@ -221,10 +250,11 @@ impl<S: FlashSource> Index<S> {
         &self.seeds
     }
 
-    /// Check every section's CRC.
+    /// Check every section's CRC (and so every block: the block CRCs are a section too, and
+    /// what they cover is the other sections).
     pub fn verify(&self) -> Result<()> {
         for s in &self.layout.sections {
-            format::verify_section(&self.src, s)?;
+            format::verify_section(self.src.inner(), s)?;
         }
         Ok(())
     }

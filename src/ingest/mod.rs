@@ -50,6 +50,17 @@ pub struct IngestOptions {
     pub include: Vec<String>,
     /// Skip what matches these gitignore-style patterns (relative to each given path).
     pub exclude: Vec<String>,
+    /// Data memory the PDF reader (a child process) may use; a PDF that needs more is skipped and
+    /// counted. `None`: the board's ([`IngestOptions::for_board`]), else 1 GiB.
+    pub pdf_memory_bytes: Option<u64>,
+}
+
+impl IngestOptions {
+    /// Fill what is left to the board: the PDF reader's memory ([`crate::boards::Board::pdf_memory_bytes`]).
+    pub fn for_board(mut self, b: &crate::boards::Board) -> Self {
+        self.pdf_memory_bytes.get_or_insert(b.pdf_memory_bytes());
+        self
+    }
 }
 
 impl Default for IngestOptions {
@@ -61,6 +72,7 @@ impl Default for IngestOptions {
             follow_symlinks: false,
             include: Vec::new(),
             exclude: Vec::new(),
+            pdf_memory_bytes: None,
         }
     }
 }
@@ -80,6 +92,10 @@ pub struct IngestSummary {
     pub lossy_utf8: u64,
     /// Up to 20 examples `path: reason`.
     pub examples: Vec<String>,
+    /// Paths that exist but could not be read this time (permissions, I/O errors), as sources are
+    /// written: `sync` keeps the passages it has of them instead of removing them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<String>,
 }
 
 impl IngestSummary {
@@ -89,6 +105,11 @@ impl IngestSummary {
             self.examples.push(format!("{}: {reason}", path.display()));
         }
         log::info!("skipped {}: {reason}", path.display());
+    }
+    /// Count a path that exists but could not be read (kept by `sync`).
+    fn skip_unreadable(&mut self, path: &Path, reason: &str) {
+        self.unreadable.push(path.display().to_string());
+        self.skip(path, reason);
     }
     /// Total skipped.
     pub fn skipped_total(&self) -> u64 {

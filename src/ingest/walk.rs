@@ -64,7 +64,10 @@ impl<'a> Walker<'a> {
         }
         let meta = match std::fs::metadata(p) {
             Ok(m) => m,
-            Err(e) => return self.sum.skip(p, unreadable_reason(p, &e)),
+            Err(e) => match unreadable_reason(p, &e) {
+                UNREADABLE => return self.sum.skip_unreadable(p, UNREADABLE),
+                why => return self.sum.skip(p, why),
+            },
         };
         if depth > 0 {
             match rules.judge(p, meta.is_dir()) {
@@ -98,7 +101,7 @@ impl<'a> Walker<'a> {
         }
         let mut entries: Vec<PathBuf> = match std::fs::read_dir(p) {
             Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
-            Err(_) => return self.sum.skip(p, "unreadable folder"),
+            Err(_) => return self.sum.skip_unreadable(p, "unreadable folder"),
         };
         entries.sort();
         let pushed = rules.enter(p);
@@ -118,7 +121,7 @@ impl<'a> Walker<'a> {
             return None;
         }
         let Ok(mut bytes) = std::fs::read(p) else {
-            self.sum.skip(p, "unreadable");
+            self.sum.skip_unreadable(p, UNREADABLE);
             return None;
         };
         let mut name = name.to_string();
@@ -144,7 +147,8 @@ impl<'a> Walker<'a> {
             name = inner.to_string();
         }
         if let Some(kind) = DocKind::of(&name, &bytes) {
-            return match documents::extract(kind, &bytes, cap) {
+            let memory = self.opts.pdf_memory_bytes.unwrap_or(1 << 30);
+            return match documents::extract(kind, &bytes, cap, memory) {
                 Ok(mut doc) => {
                     if doc.failed_units > 0 {
                         self.sum.skip(
@@ -192,13 +196,16 @@ impl<'a> Walker<'a> {
     }
 }
 
+/// Why a path that exists cannot be read (permissions, I/O errors): `sync` keeps its passages.
+const UNREADABLE: &str = "unreadable";
+
 fn unreadable_reason(p: &Path, e: &std::io::Error) -> &'static str {
     if std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink()) {
         "broken or looping symlink"
     } else if e.kind() == std::io::ErrorKind::NotFound {
         "not found"
     } else {
-        "unreadable"
+        UNREADABLE
     }
 }
 

@@ -2,6 +2,7 @@
 //! line per request, graceful stop. Every answer is JSON except the page, the metrics text and
 //! the MCP stream; every error is [`ApiError`]'s `{"error": {"code", "message"}}`.
 use super::api::{ApiError, DocumentIn, SearchRequest};
+use super::conn::{ConnLimits, ConnStats};
 use super::metrics::rss_bytes;
 use super::pool::{Busy, Panicked, Pool};
 use super::Service;
@@ -15,6 +16,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -39,6 +41,11 @@ pub struct HttpOptions {
     pub workers: usize,
     /// Requests waiting for a worker before new ones get 503.
     pub queue: usize,
+    /// Most connections open at once (the longest-idle one is closed to make room).
+    pub max_connections: usize,
+    /// How long a client may take to send a request's headers (also the keep-alive idle time),
+    /// and then its body.
+    pub client_timeout: std::time::Duration,
 }
 
 impl HttpOptions {
@@ -50,6 +57,12 @@ impl HttpOptions {
                     "--token must be non-empty, without spaces or control characters".into(),
                 );
             }
+        }
+        if self.max_connections < 2 {
+            return Err("--max-connections must be at least 2".into());
+        }
+        if !(1..=600).contains(&self.client_timeout.as_secs()) {
+            return Err("--client-timeout must be 1 to 600 seconds".into());
         }
         if !self.listen.ip().is_loopback() && self.token.is_none() && !self.insecure_no_auth {
             return Err(format!(
@@ -70,6 +83,8 @@ struct AppState {
     /// Without a token on loopback: only `Host: localhost | 127.0.0.1 | [::1]` (DNS rebinding).
     loopback_hosts_only: bool,
     started: Instant,
+    conns: Arc<ConnStats>,
+    client_timeout: std::time::Duration,
 }
 
 /// Serve until `shutdown` resolves; then stop taking connections, let requests in flight finish
@@ -99,17 +114,68 @@ pub async fn serve(
         token: opts.token.as_deref().map(Arc::from),
         loopback_hosts_only: opts.token.is_none() && opts.listen.ip().is_loopback(),
         started: Instant::now(),
+        conns: Arc::new(ConnStats::default()),
+        client_timeout: opts.client_timeout,
     };
+    let conns = state.conns.clone();
     let app = router(state.clone()).nest_service("/mcp", mcp);
     let app = app
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            read_body_in_time,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), auth))
         .layer(middleware::from_fn_with_state(state, log_and_count))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            ct.cancel();
-        })
+    let limits = ConnLimits {
+        max_connections: opts.max_connections,
+        client_timeout: opts.client_timeout,
+    };
+    super::conn::serve(listener, app, limits, conns, async move {
+        shutdown.await;
+        ct.cancel();
+    })
+    .await
+}
+
+/// Read the whole body within the client timeout of its headers (after the token check: only an
+/// authorised client gets this far), so a body trickled a byte at a time cannot hold a
+/// connection; then hand the request on with the body in memory (at most [`MAX_BODY_BYTES`]).
+async fn read_body_in_time(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let read = axum::body::to_bytes(body, MAX_BODY_BYTES);
+    let bytes = match tokio::time::timeout(s.client_timeout, read).await {
+        Ok(Ok(b)) => b,
+        Ok(Err(e)) => {
+            let too_large = std::error::Error::source(&e)
+                .is_some_and(|c| c.is::<http_body_util::LengthLimitError>());
+            return if too_large {
+                ApiError::new(
+                    413,
+                    "too_large",
+                    format!("the body is larger than {} MiB", MAX_BODY_BYTES >> 20),
+                )
+            } else {
+                ApiError::bad_request(format!("could not read the body: {e}"))
+            }
+            .into_response();
+        }
+        Err(_) => {
+            let mut r = ApiError::new(
+                408,
+                "request_timeout",
+                format!(
+                    "the body did not arrive within {} s",
+                    s.client_timeout.as_secs()
+                ),
+            )
+            .into_response();
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return r;
+        }
+    };
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
         .await
 }
 
@@ -176,9 +242,22 @@ async fn openapi() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON)
 }
 
-async fn healthz(State(s): State<AppState>) -> Json<Value> {
-    Json(json!({"status": "ok", "passages": s.svc.index().len(),
-                "uptime_seconds": s.started.elapsed().as_secs()}))
+async fn healthz(State(s): State<AppState>) -> Response {
+    let passages = s.svc.index().len();
+    let uptime = s.started.elapsed().as_secs();
+    match s.svc.corrupt() {
+        None => Json(json!({"status": "ok", "passages": passages, "uptime_seconds": uptime}))
+            .into_response(),
+        // Serving garbage is worse than not serving: a supervisor sees the failure.
+        Some(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(
+                json!({"status": "corrupt", "error": e, "passages": passages,
+                        "uptime_seconds": uptime}),
+            ),
+        )
+            .into_response(),
+    }
 }
 
 async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
@@ -194,6 +273,11 @@ async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
             s.svc.index().len() as f64,
         ),
         (
+            "leann_index_corrupt",
+            "1 when a read found damage in the index being served (see /healthz), else 0.",
+            if s.svc.corrupt().is_some() { 1.0 } else { 0.0 },
+        ),
+        (
             "leann_pool_in_flight",
             "Requests running or waiting for a worker.",
             s.pool.in_flight() as f64,
@@ -207,6 +291,26 @@ async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
             "leann_pool_rejected",
             "Requests refused with 503 since start.",
             s.pool.rejected() as f64,
+        ),
+        (
+            "leann_http_connections_open",
+            "Client connections open now.",
+            s.conns.open.load(Relaxed) as f64,
+        ),
+        (
+            "leann_http_connections_accepted",
+            "Client connections accepted since start.",
+            s.conns.accepted.load(Relaxed) as f64,
+        ),
+        (
+            "leann_http_connections_shed",
+            "Idle connections closed to make room for a new one since start.",
+            s.conns.shed.load(Relaxed) as f64,
+        ),
+        (
+            "leann_http_connections_refused",
+            "Connections answered 503 (every open one busy) since start.",
+            s.conns.refused.load(Relaxed) as f64,
         ),
     ];
     let cache = s.svc.recompute_cache_stats().unwrap_or_default();
@@ -395,28 +499,46 @@ async fn auth(State(s): State<AppState>, req: Request, next: Next) -> Response {
     r
 }
 
-/// Whether the request's `Host` names this machine's loopback (any port).
+/// Whether the request names this machine's loopback (any port) in exactly one `Host` header
+/// (or, without one, in its URI), parsed strictly: `localhost`, `127.0.0.1` or `[::1]`, then
+/// nothing or `:PORT` (digits). `localhost:80@evil.com`, `[::1]evil` and a second `Host` are not.
 fn loopback_host(req: &Request) -> bool {
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| req.uri().host())
-        .unwrap_or("");
-    let name = match host.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(""),
-        None => host.split(':').next().unwrap_or(""),
+    let mut hosts = req.headers().get_all(header::HOST).iter();
+    let host = match (hosts.next(), hosts.next()) {
+        (Some(h), None) => h.to_str().ok(),
+        (None, _) => req.uri().authority().map(|a| a.as_str()),
+        (Some(_), Some(_)) => None,
     };
-    matches!(name, "localhost" | "127.0.0.1" | "::1")
+    host.is_some_and(is_loopback_authority)
+}
+
+/// `host[:port]` naming loopback, nothing else (see [`loopback_host`]).
+fn is_loopback_authority(host: &str) -> bool {
+    let (name, rest) = match host.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((name, rest)) => (name, rest),
+            None => return false,
+        },
+        None => match host.find(':') {
+            Some(i) => host.split_at(i),
+            None => (host, ""),
+        },
+    };
+    let port_ok = match rest.strip_prefix(':') {
+        Some(p) => !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()),
+        None => rest.is_empty(),
+    };
+    port_ok && matches!(name, "localhost" | "127.0.0.1" | "::1")
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
 }
 
-/// One log line per request (method, path, status, ms) and the request metrics.
+/// One log line per request (method, path, status, ms) and the request metrics. A request whose
+/// client went away before the answer (its future dropped; a write it started still commits) is
+/// logged and counted as status 499.
 async fn log_and_count(State(s): State<AppState>, req: Request, next: Next) -> Response {
-    let t = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let route = req
@@ -430,11 +552,77 @@ async fn log_and_count(State(s): State<AppState>, req: Request, next: Next) -> R
                 "other".into()
             }
         });
+    let mut line = RequestLog {
+        s: &s,
+        method,
+        path,
+        route,
+        t: Instant::now(),
+        status: None,
+    };
     let r = next.run(req).await;
-    let secs = t.elapsed().as_secs_f64();
-    let status = r.status().as_u16();
-    s.svc.metrics.record_request(&route, status, secs);
-    // A URI path is printable ASCII (hyper refuses anything else), so it is safe to log as is.
-    eprintln!("{method} {path} {status} {:.1}ms", secs * 1e3);
+    line.status = Some(r.status().as_u16());
     r
+}
+
+/// Logs its request when dropped: with its status, or as 499 when the answer never came.
+struct RequestLog<'a> {
+    s: &'a AppState,
+    method: Method,
+    path: String,
+    route: String,
+    t: Instant,
+    status: Option<u16>,
+}
+
+impl Drop for RequestLog<'_> {
+    fn drop(&mut self) {
+        let secs = self.t.elapsed().as_secs_f64();
+        let status = self.status.unwrap_or(499);
+        self.s.svc.metrics.record_request(&self.route, status, secs);
+        // A URI path is printable ASCII (hyper refuses anything else), so it is safe to log as is.
+        let gone = if self.status.is_none() {
+            " (client went away before the answer)"
+        } else {
+            ""
+        };
+        eprintln!(
+            "{} {} {status} {:.1}ms{gone}",
+            self.method,
+            self.path,
+            secs * 1e3
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback_authority as ok;
+
+    #[test]
+    fn only_loopback_names_with_an_optional_numeric_port_pass() {
+        for h in [
+            "localhost",
+            "localhost:7878",
+            "127.0.0.1:1",
+            "[::1]",
+            "[::1]:80",
+        ] {
+            assert!(ok(h), "{h}");
+        }
+        for h in [
+            "localhost:80@evil.com",
+            "[::1]evil",
+            "[::1]:",
+            "localhost:",
+            "localhost:8o",
+            "localhost.evil.com",
+            "evil.com",
+            "127.0.0.1:123456",
+            "[::1",
+            "",
+        ] {
+            assert!(!ok(h), "{h}");
+        }
+    }
 }

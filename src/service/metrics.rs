@@ -24,6 +24,7 @@ struct Inner {
     cache_hits: u64,
     cache_misses: u64,
     writes: u64,
+    reloads: u64,
 }
 
 /// The service's counters.
@@ -68,6 +69,11 @@ impl Metrics {
         self.with(|m| m.writes += 1)
     }
 
+    /// One swap to an index file another process replaced.
+    pub fn record_reload(&self) {
+        self.with(|m| m.reloads += 1)
+    }
+
     /// Searches answered so far.
     pub fn searches(&self) -> u64 {
         self.with(|m| m.searches)
@@ -101,7 +107,7 @@ impl Metrics {
             let _ = writeln!(o, "{h}_bucket{{le=\"+Inf\"}} {cum}");
             let _ = writeln!(o, "{h}_sum {}", m.latency_sum);
             let _ = writeln!(o, "{h}_count {}", m.latency_count);
-            let counters: [(&str, &str, f64); 6] = [
+            let counters: [(&str, &str, f64); 7] = [
                 (
                     "leann_searches_total",
                     "Searches answered.",
@@ -131,6 +137,11 @@ impl Metrics {
                     "leann_writes_total",
                     "Committed index changes.",
                     m.writes as f64,
+                ),
+                (
+                    "leann_index_reloads_total",
+                    "Swaps to an index file another process replaced (a CLI sync, a deploy).",
+                    m.reloads as f64,
                 ),
             ];
             for (name, help, v) in counters {

@@ -17,9 +17,15 @@ use crate::index::{Answer, ChangeReport, Index, RecomputeCacheStats};
 use crate::ingest::IngestOptions;
 use crate::search::MAX_K;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
+
+/// How often, at most, the service checks whether its index file was replaced.
+const FOLLOW_EVERY_MS: u64 = 500;
 
 pub mod api;
+pub mod conn;
 pub mod http;
 pub mod mcp;
 pub mod metrics;
@@ -44,6 +50,12 @@ pub struct ServiceConfig {
 pub struct Service {
     cfg: ServiceConfig,
     engine: Engine,
+    /// The damage a read found in the current snapshot (bad checksum), for `/healthz` and
+    /// `/metrics`; cleared when another file is swapped in.
+    corrupt: std::sync::Mutex<Option<String>>,
+    /// When the index file was last checked for a replacement (ms since `started`).
+    followed_ms: AtomicU64,
+    started: Instant,
     /// Counters for `/metrics`.
     pub metrics: metrics::Metrics,
 }
@@ -56,6 +68,9 @@ impl Service {
         Ok(Service {
             cfg,
             engine,
+            corrupt: std::sync::Mutex::new(None),
+            followed_ms: AtomicU64::new(0),
+            started: Instant::now(),
             metrics: metrics::Metrics::default(),
         })
     }
@@ -67,7 +82,39 @@ impl Service {
 
     /// The current snapshot of the index.
     pub fn index(&self) -> Arc<Index<FileSource>> {
+        self.follow_file();
         self.engine.index()
+    }
+
+    /// Between requests (at most every half second): swap to the index file if another process
+    /// replaced it (`leann-edge sync` from cron, a rename-deploy), logged and counted; a
+    /// replacement that cannot be served is logged and the previous snapshot stays.
+    pub fn follow_file(&self) {
+        let now = self.started.elapsed().as_millis() as u64;
+        let last = self.followed_ms.load(Ordering::Relaxed);
+        if now.saturating_sub(last) < FOLLOW_EVERY_MS
+            || self
+                .followed_ms
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        let path = self.engine.path().display();
+        match self.engine.follow_replaced() {
+            Ok(false) => {}
+            Ok(true) => {
+                self.metrics.record_reload();
+                self.set_corrupt(None);
+                eprintln!(
+                    "leann-edge: {path} was replaced by another process; now serving it ({} passages)",
+                    self.engine.index().len()
+                );
+            }
+            Err(e) => eprintln!(
+                "leann-edge: {path} was replaced by a file this service cannot serve ({e}); still serving the previous one"
+            ),
+        }
     }
 
     /// The recompute cache's counters (`None`: no cache).
@@ -80,9 +127,32 @@ impl Service {
         &self.cfg
     }
 
+    /// Damage a read found in the index being served (a bad checksum), if any: `/healthz`
+    /// answers 503 with it and `/metrics` sets `leann_index_corrupt`.
+    pub fn corrupt(&self) -> Option<String> {
+        self.corrupt
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn set_corrupt(&self, what: Option<String>) {
+        *self.corrupt.lock().unwrap_or_else(|e| e.into_inner()) = what;
+    }
+
+    /// Note damage an engine error reports (and pass the error on).
+    fn seen(&self, e: Error) -> Error {
+        if e.code() == crate::ErrorCode::Corrupt {
+            eprintln!("leann-edge: {e}");
+            self.set_corrupt(Some(e.to_string()));
+        }
+        e
+    }
+
     /// Answer a search request.
     pub fn search(&self, req: &SearchRequest) -> Result<Answer, ApiError> {
-        let a = self.engine.search(req)?;
+        self.follow_file();
+        let a = self.engine.search(req).map_err(|e| self.seen(e))?;
         self.metrics.record_search(&a.stats);
         Ok(a)
     }
@@ -112,7 +182,8 @@ impl Service {
 
     /// The sources of the index (`list --json`).
     pub fn sources(&self) -> Result<Sources, ApiError> {
-        Ok(self.engine.list()?)
+        self.follow_file();
+        Ok(self.engine.list().map_err(|e| self.seen(e))?)
     }
 
     /// Add or replace passages given as JSONL-shaped documents.
@@ -154,7 +225,8 @@ impl Service {
     }
 
     fn wrote(&self, r: Result<ChangeReport, Error>) -> Result<ChangeReport, ApiError> {
-        let r = r?;
+        let r = r.map_err(|e| self.seen(e))?;
+        self.set_corrupt(None);
         self.metrics.record_write();
         Ok(r)
     }

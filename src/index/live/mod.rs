@@ -35,8 +35,15 @@ pub enum Change {
     RemoveIds(Vec<String>),
     /// Remove every passage whose source path is one of these or lies under one of these folders.
     RemoveSources(Vec<String>),
-    /// The index becomes exactly these passages (what `collect` made of the synced paths).
-    Sync(Vec<PassageRecord>),
+    /// The index becomes exactly these passages (what `collect` made of the synced paths), plus
+    /// the passages it has of the `keep` sources (files or folders that exist but could not be
+    /// read this time: a passing permission or I/O problem must not delete them).
+    Sync {
+        /// The passages of the synced paths.
+        passages: Vec<PassageRecord>,
+        /// Sources whose passages stay as they are.
+        keep: Vec<String>,
+    },
     /// Rewrite, passages in [`sort_for_compact`] order (checks every record and code on the way;
     /// [`ChangeReport::order`] says where each passage was).
     #[default]
@@ -107,8 +114,21 @@ pub fn apply_with<E: Embedder + ?Sized>(
     progress: ProgressFn,
     cancel: &AtomicBool,
 ) -> Result<ChangeReport> {
+    let lock = WriteLock::acquire(path)?;
+    apply_locked(&lock, path, enc, change, progress, cancel)
+}
+
+/// [`apply_with`] for a caller that already holds the index's write lock (and so can keep files
+/// beside the index in step before another writer gets in).
+pub fn apply_locked<E: Embedder + ?Sized>(
+    _lock: &WriteLock,
+    path: &Path,
+    enc: &E,
+    change: Change,
+    progress: ProgressFn,
+    cancel: &AtomicBool,
+) -> Result<ChangeReport> {
     let start = std::time::Instant::now();
-    let _lock = WriteLock::acquire(path)?;
     let idx = Index::open_file(path, &super::OpenOptions::verified())?;
     idx.check_embedder(enc)?;
     let old = read_all(&idx)?;
@@ -239,7 +259,15 @@ fn merge(old: &[Entry], change: Change) -> Result<Vec<Entry>> {
             all.sort_by_cached_key(|e| compact_key(&e.rec));
             all
         }
-        Change::Sync(new) => new.into_iter().map(fresh).collect(),
+        Change::Sync { passages, keep } => {
+            let kept = |e: &&Entry| {
+                let src = e.rec.source.as_ref();
+                src.is_some_and(|s| keep.iter().any(|k| under(&s.path, k)))
+            };
+            let mut out: Vec<Entry> = old.iter().filter(kept).cloned().collect();
+            out.extend(passages.into_iter().map(fresh));
+            out
+        }
         Change::RemoveIds(ids) => {
             let ids: HashSet<String> = ids.into_iter().collect();
             let gone = |e: &Entry| {

@@ -16,9 +16,6 @@ use std::time::{Duration, Instant};
 /// The argument that makes the binary a PDF helper.
 pub const PDF_HELPER_ARG: &str = "__pdf-text";
 
-/// Data memory a helper may allocate at least (the PDF, its decompressed streams, the text); more
-/// for a large input: [`memory_for`].
-const MEMORY: u64 = 1 << 30;
 /// CPU seconds a helper may use.
 const CPU_SECS: u64 = 60;
 /// Wall-clock time the parent waits for a helper.
@@ -29,9 +26,14 @@ static HELPER: OnceLock<PathBuf> = OnceLock::new();
 /// Whether the helper answered the probe (decided on first use).
 static WORKS: OnceLock<bool> = OnceLock::new();
 
-/// The data-memory limit of a helper reading `len` bytes.
-fn memory_for(len: u64) -> u64 {
-    MEMORY.max(len.saturating_mul(4).saturating_add(MEMORY / 2))
+/// The data-memory limit of a helper reading `len` bytes, given `memory` (the board's share for
+/// the reader, [`crate::boards::Board::pdf_memory_bytes`]): that, or for a large input room for
+/// the PDF twice over and half of it more — never past twice the share.
+fn memory_for(len: u64, memory: u64) -> u64 {
+    let memory = memory.max(64 << 20);
+    memory
+        .max(len.saturating_mul(2).saturating_add(memory / 2))
+        .min(memory.saturating_mul(2))
 }
 
 /// Read every PDF in a child process running `exe` (a binary whose `main` hands
@@ -42,11 +44,11 @@ pub fn isolate_pdf_in(exe: PathBuf) {
 }
 
 /// The pages of a PDF: through the helper when one is set and works, else in this process.
-pub(super) fn pages(bytes: &[u8], cap: u64) -> Result<Pages, &'static str> {
+pub(super) fn pages(bytes: &[u8], cap: u64, memory: u64) -> Result<Pages, &'static str> {
     let Some(exe) = usable_helper() else {
         return read_pages(bytes);
     };
-    match run(&exe, bytes, cap) {
+    match run(&exe, bytes, cap, memory) {
         Ok(r) => r,
         Err(Spawn) => read_pages(bytes),
     }
@@ -58,7 +60,7 @@ fn usable_helper() -> Option<PathBuf> {
     let own = Path::new("/proc/self/exe");
     let exe = if own.exists() { own } else { given.as_path() };
     let works = *WORKS.get_or_init(|| {
-        let ok = matches!(run(exe, b"", 0), Ok(Err(UNREADABLE)));
+        let ok = matches!(run(exe, b"", 0, 64 << 20), Ok(Err(UNREADABLE)));
         if !ok {
             log::warn!("the PDF helper ({} {PDF_HELPER_ARG}) does not work here; reading PDFs in this process", exe.display());
         }
@@ -70,10 +72,16 @@ fn usable_helper() -> Option<PathBuf> {
 /// The helper could not be started (e.g. a foreign binary under qemu-user).
 struct Spawn;
 
-fn run(exe: &Path, bytes: &[u8], cap: u64) -> Result<Result<Pages, &'static str>, Spawn> {
+fn run(
+    exe: &Path,
+    bytes: &[u8],
+    cap: u64,
+    memory: u64,
+) -> Result<Result<Pages, &'static str>, Spawn> {
     let mut child = Command::new(exe)
         .arg(PDF_HELPER_ARG)
         .arg(bytes.len().to_string())
+        .arg(memory_for(bytes.len() as u64, memory).to_string())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -137,11 +145,16 @@ fn timed_out(_: &std::process::ExitStatus) -> bool {
     false
 }
 
-/// Run as the helper (`args`: what follows [`PDF_HELPER_ARG`], the input's length): limit this
-/// process, read a PDF from stdin, write its pages to stdout. Returns the exit code.
+/// Run as the helper (`args`: what follows [`PDF_HELPER_ARG`]: the input's length and the data
+/// memory it may use): limit this process, read a PDF from stdin, write its pages to stdout.
+/// Returns the exit code.
 pub fn helper_main(args: &[String]) -> i32 {
     let len: u64 = args.first().and_then(|a| a.parse().ok()).unwrap_or(0);
-    limit_self(memory_for(len));
+    let memory: u64 = args
+        .get(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| memory_for(len, 1 << 30));
+    limit_self(memory);
     let mut bytes = Vec::with_capacity(len.min(1 << 32) as usize);
     if std::io::stdin().read_to_end(&mut bytes).is_err() {
         return 1;

@@ -71,15 +71,21 @@ impl Extracted {
 
 /// The text of a `kind` document, at most `cap` bytes of it; `Err` is the reason to skip it.
 #[cfg(not(feature = "documents"))]
-pub(super) fn extract(_: DocKind, _: &[u8], _: u64) -> Result<Extracted, &'static str> {
+pub(super) fn extract(_: DocKind, _: &[u8], _: u64, _: u64) -> Result<Extracted, &'static str> {
     Err("PDF or DOCX: this build lacks the `documents` feature")
 }
 
 /// The text of a `kind` document, at most `cap` bytes of it; `Err` is the reason to skip it.
 #[cfg(feature = "documents")]
-pub(super) fn extract(kind: DocKind, bytes: &[u8], cap: u64) -> Result<Extracted, &'static str> {
+/// The text of a document; `memory`: what the PDF reader (a child process) may allocate.
+pub(super) fn extract(
+    kind: DocKind,
+    bytes: &[u8],
+    cap: u64,
+    memory: u64,
+) -> Result<Extracted, &'static str> {
     let out = match kind {
-        DocKind::Pdf => from_pages(isolate::pages(bytes, cap)?),
+        DocKind::Pdf => from_pages(isolate::pages(bytes, cap, memory)?),
         DocKind::Docx => docx::docx(bytes, cap)?,
     };
     if out.text.len() as u64 > cap {
@@ -127,11 +133,19 @@ pub mod samples {
 
     /// A PDF of these objects (numbered from 1; object 1 must be the catalog).
     pub fn pdf_of(objs: &[String]) -> Vec<u8> {
+        let objs: Vec<Vec<u8>> = objs.iter().map(|o| o.as_bytes().to_vec()).collect();
+        pdf_of_bytes(&objs)
+    }
+
+    /// [`pdf_of`] for objects that may hold binary streams.
+    pub fn pdf_of_bytes(objs: &[Vec<u8>]) -> Vec<u8> {
         let mut out = b"%PDF-1.4\n".to_vec();
         let mut offsets = Vec::new();
         for (i, o) in objs.iter().enumerate() {
             offsets.push(out.len());
-            write!(out, "{} 0 obj\n{o}\nendobj\n", i + 1).unwrap();
+            writeln!(out, "{} 0 obj", i + 1).unwrap();
+            out.extend_from_slice(o);
+            out.extend_from_slice(b"\nendobj\n");
         }
         let xref = out.len();
         write!(out, "xref\n0 {}\n0000000000 65535 f \n", objs.len() + 1).unwrap();
@@ -195,6 +209,37 @@ pub mod samples {
             "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".into(),
             "<< /Type /Page /Parent 3 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>".into(),
             stream("BT /F1 12 Tf 72 720 Td (loop) Tj ET"),
+        ])
+    }
+
+    /// Two pages: the first's content stream (Flate) inflates to `first` (raw operators), the
+    /// second says "second page".
+    pub fn pdf_flate_first_page(first: &[u8]) -> Vec<u8> {
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        z.write_all(first).unwrap();
+        let packed = z.finish().unwrap();
+        let mut big = format!(
+            "<< /Length {} /Filter /FlateDecode >>\nstream\n",
+            packed.len()
+        )
+        .into_bytes();
+        big.extend_from_slice(&packed);
+        big.extend_from_slice(b"\nendstream");
+        let page = |content: usize| {
+            format!(
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {content} 0 R \
+                 /Resources << /Font << /F1 3 0 R >> >> >>"
+            )
+            .into_bytes()
+        };
+        pdf_of_bytes(&[
+            b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+            b"<< /Type /Pages /Kids [4 0 R 6 0 R] /Count 2 >>".to_vec(),
+            FONT.as_bytes().to_vec(),
+            page(5),
+            big,
+            page(7),
+            stream("BT /F1 12 Tf 72 720 Td (second page) Tj ET").into_bytes(),
         ])
     }
 
@@ -267,7 +312,13 @@ mod tests {
             &["Boiler Manual", "Set the pressure to 1.5 bar."],
             &["Bleed the radiators (top valve) once a year."],
         ]);
-        let d = extract(DocKind::of("m.pdf", &bytes).unwrap(), &bytes, 1 << 20).unwrap();
+        let d = extract(
+            DocKind::of("m.pdf", &bytes).unwrap(),
+            &bytes,
+            1 << 20,
+            1 << 30,
+        )
+        .unwrap();
         assert_eq!(d.starts.len(), 2, "{d:?}");
         assert_eq!(d.title.as_deref(), Some("Boiler Manual"));
         let p2 = d
@@ -289,14 +340,20 @@ mod tests {
                 ("", "Coffee &amp; cake at the counter."),
             ],
         );
-        let d = extract(DocKind::of("g.DOCX", &bytes).unwrap(), &bytes, 1 << 20).unwrap();
+        let d = extract(
+            DocKind::of("g.DOCX", &bytes).unwrap(),
+            &bytes,
+            1 << 20,
+            1 << 30,
+        )
+        .unwrap();
         assert_eq!(d.title.as_deref(), Some("Kiosk & Café Guide"));
         assert_eq!(d.starts.len(), 3);
         assert!(d.text.contains("Open 8–18 on weekdays.\tClosed"), "{d:?}");
         assert_eq!(d.unit_at(d.text.find("Coffee & cake").unwrap()), 3);
         // Without core properties the first heading titles it.
         let bytes = samples::docx(None, &[("", "intro"), ("Title", "Field Notes")]);
-        let d = extract(DocKind::Docx, &bytes, 1 << 20).unwrap();
+        let d = extract(DocKind::Docx, &bytes, 1 << 20, 1 << 30).unwrap();
         assert_eq!(d.title.as_deref(), Some("Field Notes"));
     }
 
@@ -306,14 +363,14 @@ mod tests {
         let cut = pdf.len() / 2;
         pdf.truncate(cut);
         pdf.extend_from_slice(&[0xff; 64]);
-        assert!(extract(DocKind::Pdf, &pdf, 1 << 20).is_err());
-        assert!(extract(DocKind::Pdf, b"%PDF-1.4\n garbage", 1 << 20).is_err());
+        assert!(extract(DocKind::Pdf, &pdf, 1 << 20, 1 << 30).is_err());
+        assert!(extract(DocKind::Pdf, b"%PDF-1.4\n garbage", 1 << 20, 1 << 30).is_err());
         assert_eq!(
-            extract(DocKind::Docx, b"PK\x03\x04 not a zip", 1 << 20).unwrap_err(),
+            extract(DocKind::Docx, b"PK\x03\x04 not a zip", 1 << 20, 1 << 30).unwrap_err(),
             "unreadable DOCX (zip)"
         );
         let big = samples::docx(None, &[("", &"word ".repeat(10_000))]);
-        let err = extract(DocKind::Docx, &big, 1000).unwrap_err();
+        let err = extract(DocKind::Docx, &big, 1000, 1 << 30).unwrap_err();
         assert!(err.contains("--max-file-mib"), "{err}");
         // Not the magic bytes: not a document of that kind.
         assert_eq!(DocKind::of("x.pdf", b"hello"), None);
@@ -321,14 +378,43 @@ mod tests {
         // the stack overflows); the file is unreadable, not a crash.
         let looped = samples::pdf_parent_loop();
         assert_eq!(
-            extract(DocKind::Pdf, &looped, 1 << 20).unwrap_err(),
+            extract(DocKind::Pdf, &looped, 1 << 20, 1 << 30).unwrap_err(),
             pdf::UNREADABLE
         );
         // A page with no text (a scan).
         let empty = samples::pdf(&[&[]]);
-        assert!(extract(DocKind::Pdf, &empty, 1 << 20)
+        assert!(extract(DocKind::Pdf, &empty, 1 << 20, 1 << 30)
             .unwrap_err()
             .contains("OCR"));
+    }
+
+    /// A page whose operators inflate past the bound is not read (the others are); a page with
+    /// more text than the bound keeps the bound's worth.
+    #[test]
+    fn pages_past_the_content_or_text_bound_are_cut_not_read_whole() {
+        // 64 MiB of drawing operators from a few hundred KB of Flate.
+        let ops = b"0 0 m 1 1 l S\n".repeat((64 << 20) / 14);
+        let bomb = samples::pdf_flate_first_page(&ops);
+        assert!(bomb.len() < 1 << 20, "{}", bomb.len());
+        let p = pdf::read_pages(&bomb).unwrap();
+        assert_eq!(p.pages.len(), 2);
+        assert_eq!(p.pages[0], None);
+        assert!(p.pages[1].as_deref().unwrap().contains("second page"));
+        // 2 MiB of text on one page.
+        let mut text = b"BT /F1 12 Tf 14 TL 72 720 Td\n".to_vec();
+        for _ in 0..(2 << 20) / 40 {
+            text.extend_from_slice(b"(a line of words to fill the page) Tj T*\n");
+        }
+        text.extend_from_slice(b"ET");
+        let long = samples::pdf_flate_first_page(&text);
+        let p = pdf::read_pages(&long).unwrap();
+        let first = p.pages[0].as_deref().expect("the first MiB is kept");
+        assert!(
+            first.len() <= pdf::MAX_PAGE_TEXT && first.len() > pdf::MAX_PAGE_TEXT / 2,
+            "{}",
+            first.len()
+        );
+        assert!(p.pages[1].as_deref().unwrap().contains("second page"));
     }
 
     #[test]

@@ -13,6 +13,14 @@ pub use super::MAX_PDF_PAGES as MAX_PAGES;
 /// `/Parent` links followed before a page tree counts as looping.
 const MAX_TREE_DEPTH: usize = 256;
 
+/// Inflated bytes of a page's content streams past which the page is not read (a page of dense
+/// text is tens of KB; 8 MiB is about half a million drawing operators, which the reader would
+/// otherwise decode into memory all at once).
+pub(crate) const MAX_PAGE_CONTENT: u64 = 8 << 20;
+
+/// Text kept from one page; the rest of the page is not read (a real page holds a few KB).
+pub(crate) const MAX_PAGE_TEXT: usize = 1 << 20;
+
 /// A PDF's pages: the text of each (`None`: that page could not be read) and whether there were
 /// more than [`MAX_PAGES`].
 #[derive(Debug, Default, PartialEq)]
@@ -55,14 +63,67 @@ fn pages_of(bytes: &[u8]) -> Result<Pages, &'static str> {
             out.pages.push(None);
             continue;
         }
-        let mut text = String::new();
+        if content_bytes(&doc, id, MAX_PAGE_CONTENT) > MAX_PAGE_CONTENT {
+            out.pages.push(None);
+            continue;
+        }
+        let mut text = BoundedText::default();
         let page = catch_unwind(AssertUnwindSafe(|| {
-            let mut dev = pdf_extract::PlainTextOutput::new(&mut text);
+            let w: &mut dyn std::io::Write = &mut text;
+            let mut dev = pdf_extract::PlainTextOutput::new(w);
             pdf_extract::output_doc_page(&doc, &mut dev, i as u32 + 1)
         }));
-        out.pages.push(matches!(page, Ok(Ok(()))).then_some(text));
+        // A page stopped at the text bound keeps what it had.
+        let read = matches!(page, Ok(Ok(()))) || text.full;
+        out.pages
+            .push(read.then(|| String::from_utf8_lossy(&text.bytes).into_owned()));
     }
     Ok(out)
+}
+
+/// Page text up to [`MAX_PAGE_TEXT`] bytes; a write past it fails, which stops the reader.
+#[derive(Default)]
+struct BoundedText {
+    bytes: Vec<u8>,
+    full: bool,
+}
+
+impl std::io::Write for BoundedText {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len() + b.len() > MAX_PAGE_TEXT {
+            self.full = true;
+            return Err(std::io::Error::other("page text bound reached"));
+        }
+        self.bytes.extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Inflated size of page `id`'s content streams, counted without keeping them and stopping past
+/// `limit` (uncompressed and Flate streams; others count their stored size).
+fn content_bytes(doc: &lopdf::Document, id: lopdf::ObjectId, limit: u64) -> u64 {
+    use std::io::Read;
+    let mut total = 0u64;
+    for sid in doc.get_page_contents(id) {
+        let Ok(stream) = doc.get_object(sid).and_then(|o| o.as_stream()) else {
+            continue;
+        };
+        let filters = stream.filters().unwrap_or_default();
+        total += match filters.as_slice() {
+            [b"FlateDecode"] => {
+                let z = flate2::read::ZlibDecoder::new(&stream.content[..]);
+                std::io::copy(&mut z.take(limit + 1), &mut std::io::sink()).unwrap_or(0)
+            }
+            _ => stream.content.len() as u64,
+        };
+        if total > limit {
+            break;
+        }
+    }
+    total
 }
 
 /// Whether the `/Parent` chain above page `id` loops or runs deeper than [`MAX_TREE_DEPTH`]
