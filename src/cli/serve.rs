@@ -209,10 +209,11 @@ pub fn run(g: &Global, a: &ServeArgs) -> Result<()> {
             .with_context(|| format!("cannot listen on {} (another serve running? try --listen 127.0.0.1:7879)", a.listen))?;
         let addr = listener.local_addr()?;
         eprintln!(
-            "leann-edge serve: {} ({} passages) on http://{addr}/ — workers {workers}, queue {}, {}{}; ready in {:.1} s",
+            "leann-edge serve: {} ({} passages) on http://{addr}/ — workers {workers}, queue {}, connections {}, {}{}; ready in {:.1} s",
             a.svc.index.display(),
             svc.index().len(),
             a.queue,
+            opts.max_connections,
             if a.svc.read_only { "read-only" } else { "writable" },
             if opts.token.is_some() { ", token required" } else { "" },
             t.elapsed().as_secs_f64()
