@@ -915,3 +915,40 @@ fn damage_in_the_served_index_is_reported_not_served() {
     assert!(h.json()["error"].as_str().unwrap().contains("passage_text"));
     assert!(s.get("/metrics").body.contains("leann_index_corrupt 1"));
 }
+
+/// A client that leaves before its answer: the request is still logged (as 499) and a write it
+/// started still commits.
+#[test]
+fn a_request_whose_client_left_is_logged_and_its_write_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (idx, _) = corpus_index(dir.path());
+    let s = Server::start(&idx, &[]);
+    let body =
+        json!([{"id": "gone", "text": "Written by a client that did not wait for the answer."}])
+            .to_string();
+    let mut c = TcpStream::connect(&s.addr).unwrap();
+    let head = format!(
+        "POST /v1/documents HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        s.addr,
+        body.len()
+    );
+    c.write_all(head.as_bytes()).unwrap();
+    c.write_all(body.as_bytes()).unwrap();
+    drop(c);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !s.log().contains("POST /v1/documents") {
+        assert!(Instant::now() < deadline, "never logged: {}", s.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let line = s.log();
+    assert!(
+        line.contains("POST /v1/documents 499") && line.contains("client went away"),
+        "{line}"
+    );
+    // The write committed: the document is there.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while s.get("/healthz").json()["passages"] != EXAMPLE_PASSAGES + 1 {
+        assert!(Instant::now() < deadline, "the write never committed");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
