@@ -1701,3 +1701,35 @@ fn changes_keep_the_index_mode_and_group() {
         assert_eq!(m.gid(), gid, "{args:?} changed the group");
     }
 }
+
+/// Without a terminal (systemd, nohup, a log file) a build still says how far it is: a line per
+/// phase start and end (and every 10 s between); `--progress off` says nothing.
+#[test]
+fn progress_is_lines_without_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = dir.path().join("p.leann");
+    let idx_s = idx.to_str().unwrap();
+    let (ok, _, err) = run(&["build", "examples/corpus", "-o", idx_s]);
+    assert!(ok, "{err}");
+    for want in [
+        "progress: embed 0/8",
+        "progress: embed 8/8 (100%)",
+        "progress: write 1/1",
+    ] {
+        assert!(err.contains(want), "{want:?} missing:\n{err}");
+    }
+    let (ok, _, err) = run(&["build", "examples/corpus", "-o", idx_s, "--progress", "off"]);
+    assert!(ok && !err.contains("progress:"), "{err}");
+    let (ok, _, err) = run(&[
+        "add",
+        idx_s,
+        "examples/corpus/espresso.md",
+        "--progress",
+        "lines",
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        !err.contains('\r'),
+        "lines are lines, not a redrawn bar: {err:?}"
+    );
+}

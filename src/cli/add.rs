@@ -30,8 +30,11 @@ pub fn run(g: &Global, a: &AddArgs) -> Result<()> {
     let opts = a.ingest.options()?;
     let engine = g.engine(&a.index, |_| {})?;
     let summary = |sum: &IngestSummary, n: usize| super::build::print_summary(sum, n);
+    let bars = super::progress::Progress::new(g.progress);
+    let progress = |ph, done, total| bars.update(ph, done, total);
     let hooks = Hooks {
         ingested: Some(&summary),
+        progress: Some(&progress),
         ..Hooks::default()
     };
     let (r, _) = engine.add_paths(&a.paths, &opts, &hooks)?;

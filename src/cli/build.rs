@@ -1,15 +1,14 @@
 //! `leann-edge build`: index files, folders or JSONL passages.
-use super::common::{bar, Global, ShapeOpts};
+use super::common::{Global, ShapeOpts};
 use super::ingest_opts::IngestArgs;
+use super::progress::{Progress, ProgressMode};
 use anyhow::Result;
 use clap::Args;
-use indicatif::ProgressBar;
 use leann_edge::engine::build::{self, BuildOptions, BuildOutcome, Inputs};
 use leann_edge::engine::Hooks;
 use leann_edge::index::{BuildParams, BuildReport, Navigation, Phase};
 use leann_edge::ingest::IngestSummary;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 /// Index files/folders (text, Markdown, reST, HTML) or JSONL passages.
 #[derive(Args, Clone, Debug)]
@@ -65,7 +64,8 @@ pub fn build_with_output(
     o: &BuildOptions,
     quiet: bool,
 ) -> Result<BuildOutcome> {
-    let bars = Bars::new(quiet);
+    let mode = if quiet { ProgressMode::Off } else { g.progress };
+    let bars = Progress::new(mode);
     let progress = |ph: Phase, done: u64, total: u64| bars.update(ph, done, total);
     let summary = |s: &IngestSummary, n: usize| {
         if !quiet {
@@ -142,44 +142,5 @@ fn print_report(output: &Path, report: &BuildReport) {
             "budget {} B/passage chose PQ {} x {} bits and degree {} (estimated {:.1} B/passage)",
             c.budget, c.pq_subspaces, c.pq_bits, c.degree, c.estimate
         );
-    }
-}
-
-/// One progress bar per build phase.
-struct Bars {
-    quiet: bool,
-    current: Mutex<Option<(Phase, ProgressBar)>>,
-}
-
-impl Bars {
-    fn new(quiet: bool) -> Self {
-        Bars {
-            quiet,
-            current: Mutex::new(None),
-        }
-    }
-
-    fn update(&self, ph: Phase, done: u64, total: u64) {
-        if self.quiet {
-            return;
-        }
-        let Ok(mut g) = self.current.lock() else {
-            return;
-        };
-        if g.as_ref().map(|x| x.0) != Some(ph) {
-            if let Some((_, pb)) = g.take() {
-                pb.finish();
-            }
-            *g = Some((ph, bar(total, ph.name())));
-        }
-        if let Some((_, pb)) = g.as_ref() {
-            pb.set_position(done);
-        }
-    }
-
-    fn finish(&self) {
-        if let Some((_, pb)) = self.current.lock().ok().and_then(|mut g| g.take()) {
-            pb.finish();
-        }
     }
 }

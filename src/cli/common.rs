@@ -39,6 +39,10 @@ pub struct Global {
     /// x86 with VNNI — else f32).
     #[arg(long, global = true, value_enum)]
     pub compute: Option<ComputeArg>,
+    /// Progress of long work on stderr: bars on a terminal, else (systemd, nohup, a log file) a
+    /// line per phase and every 10 s with the rate and time left.
+    #[arg(long, global = true, value_enum, default_value_t = super::progress::ProgressMode::Auto)]
+    pub progress: super::progress::ProgressMode,
 }
 
 /// Encoder arithmetic (see [`Compute`]).

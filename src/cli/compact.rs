@@ -60,7 +60,14 @@ pub fn run(g: &Global, a: &CompactArgs) -> Result<()> {
         retrain: a.retrain.into(),
         embed_cache: a.embed_cache.clone(),
     };
-    let r = engine.compact(&o, &Hooks::default())?;
+    let bars = super::progress::Progress::new(g.progress);
+    let progress = |ph, done, total| bars.update(ph, done, total);
+    let hooks = Hooks {
+        progress: Some(&progress),
+        ..Hooks::default()
+    };
+    let r = engine.compact(&o, &hooks)?;
+    bars.finish();
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
         return Ok(());

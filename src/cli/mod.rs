@@ -16,6 +16,7 @@ pub mod info;
 pub mod ingest_opts;
 pub mod list;
 pub mod models;
+pub mod progress;
 pub mod remove;
 pub mod search;
 #[cfg(feature = "serve")]
