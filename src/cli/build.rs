@@ -10,10 +10,11 @@ use leann_edge::index::{BuildParams, BuildReport, Navigation, Phase};
 use leann_edge::ingest::IngestSummary;
 use std::path::{Path, PathBuf};
 
-/// Index files/folders (text, Markdown, reST, HTML) or JSONL passages.
+/// Index files/folders (text, Markdown, reST, HTML, man pages, PDF, DOCX; .gz read through) or JSONL passages.
 #[derive(Args, Clone, Debug)]
 pub struct BuildArgs {
-    /// Files or folders to index.
+    /// Files or folders to index (text, Markdown, reST, HTML, man pages, PDF, DOCX, any of them
+    /// gzipped, JSONL passages).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
     /// Index file to write.

@@ -160,7 +160,7 @@ pub enum NavigationArg {
 #[derive(Args, Clone, Debug, Default)]
 pub struct SearchOpts {
     /// Results to show (default: the board's).
-    #[arg(short, long, visible_alias = "top-k")]
+    #[arg(short = 'k', long = "top-k", alias = "k")]
     pub k: Option<usize>,
     /// Search beam (more = better recall, more PQ work).
     #[arg(long)]

@@ -47,7 +47,8 @@ fn answer(g: &Global, out: &Path) -> Result<()> {
     let idx = open_index(out)?;
     let br = idx.breakdown();
     println!(
-        "index: {} passages, {} bytes on disk, of which {} passage text; overhead {:.1} B/passage",
+        "index: {} passages, {} bytes on disk, of which {} passage text; overhead {:.1} B/passage \
+         (what the index adds to the text it holds: no embeddings are stored)",
         br.passages,
         br.total,
         text_bytes(&br),
@@ -77,6 +78,10 @@ fn answer(g: &Global, out: &Path) -> Result<()> {
             r.stats.recomputed
         );
     }
+    println!(
+        "\nNext: index your own files with `leann-edge build ~/docs -o docs.leann`, then \
+         `leann-edge search docs.leann \"your question\"` or `leann-edge serve docs.leann`."
+    );
     Ok(())
 }
 

@@ -41,7 +41,7 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Subcommand)]
 pub enum Cmd {
-    /// Index files/folders (text, Markdown, reST, HTML) or JSONL passages.
+    /// Index files/folders (text, Markdown, reST, HTML, man pages, PDF, DOCX; .gz read through) or JSONL passages.
     Build(build::BuildArgs),
     /// Search an index.
     Search(search::SearchArgs),
