@@ -42,6 +42,18 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 root="$stage/leann-edge_${version}_${arch}"
 install -D -m 0755 "$bin" "$root/usr/bin/leann-edge"
+# Stripped (the symbol tables of std and the dependencies are ~13 MB nobody on a board reads), with
+# the strip of the binary's architecture.
+case "$arch" in
+  arm64) strip_tool=aarch64-linux-gnu-strip ;;
+  armhf) strip_tool=arm-linux-gnueabihf-strip ;;
+  *) strip_tool=strip ;;
+esac
+if command -v "$strip_tool" >/dev/null; then
+  "$strip_tool" --strip-unneeded "$root/usr/bin/leann-edge"
+else
+  echo "package-deb: $strip_tool not found: the binary is packaged unstripped" >&2
+fi
 for f in model.onnx tokenizer.json config.json; do
   install -D -m 0644 "models/$model/$f" "$root/usr/share/leann-edge/models/$model/$f"
 done
@@ -60,7 +72,7 @@ Version: $version
 Architecture: $arch
 Maintainer: leann-edge developers <leann-edge@localhost>
 Installed-Size: $size_kb
-Depends: libc6
+Depends: libc6, libgcc-s1
 Section: utils
 Priority: optional
 Description: semantic search over your own documents in a few percent of the storage

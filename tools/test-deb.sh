@@ -15,6 +15,7 @@ case "$mode" in
   *) echo "usage: tools/test-deb.sh DEB TRIPLE [--chroot | --quick]" >&2; exit 2 ;;
 esac
 [ -f "$deb" ] || { echo "test-deb: no package at $deb" >&2; exit 1; }
+deb=$(realpath "$deb")
 root=$(mktemp -d) home=$(mktemp -d) elsewhere=$(mktemp -d)
 trap 'rm -rf "$root" "$home" "$elsewhere"' EXIT
 dpkg-deb -x "$deb" "$root"
@@ -30,6 +31,26 @@ fail() { echo "test-deb: $t: $*" >&2; exit 1; }
 cd "$elsewhere"
 export HOME="$home" XDG_DATA_HOME="$home/.local/share" XDG_CACHE_HOME="$home/.cache"
 unset LEANN_EDGE_MODEL
+# What the package says about itself holds: the binary is stripped, every shared library it needs
+# comes from a package it depends on, and the example systemd unit runs the installed binary with
+# the bundled model (no setting pointing elsewhere).
+control="$home/control.txt"
+dpkg-deb -f "$deb" Depends > "$control"
+if command -v readelf >/dev/null; then
+  readelf -S "$root/usr/bin/leann-edge" | grep -q '\.symtab' && fail "the binary is not stripped"
+  for lib in $(readelf -d "$root/usr/bin/leann-edge" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do
+    case "$lib" in
+      libgcc_s.so.*) need=libgcc-s1 ;;
+      libc.so.*|libm.so.*|libdl.so.*|libpthread.so.*|librt.so.*|ld-linux*) need=libc6 ;;
+      *) fail "needs $lib, which no package it depends on provides" ;;
+    esac
+    grep -qw "$need" "$control" || fail "needs $lib but does not depend on $need ($(cat "$control"))"
+  done
+fi
+unit="$root/usr/share/doc/leann-edge/examples/leann-edge.service"
+exe=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$unit")
+[ -x "$root$exe" ] || fail "the example unit runs $exe, which the package does not install"
+grep -q '^Environment=LEANN_EDGE_MODEL' "$unit" && fail "the example unit points the model elsewhere"
 run_as "$root/usr/bin/leann-edge" models > "$home/models.txt"
 cat "$home/models.txt"
 grep -q "ok (all-minilm-l6-v2-int8" "$home/models.txt" || fail "the bundled model was not found or does not verify"
