@@ -87,6 +87,21 @@ fuzz_target!(|data: &[u8]| {
     }
     let crc = crc32fast::hash(&file[off..off + len]);
     file[e + 4..e + 8].copy_from_slice(&crc.to_le_bytes());
+    // Format 8: the block CRCs (the last section) follow the mutation too, so the parsers, not
+    // the checksums, meet the mutated bytes (unless the block CRCs themselves were mutated).
+    let last = HEADER + (count - 1) * ENTRY;
+    if u32_at(&file, last) == 16 && s != count - 1 {
+        let (boff, blen) = (u64_at(&file, last + 8) as usize, u64_at(&file, last + 16) as usize);
+        let crcs: Vec<u8> = file[HEADER + count * ENTRY..boff]
+            .chunks(4096)
+            .flat_map(|c| crc32fast::hash(c).to_le_bytes())
+            .collect();
+        if crcs.len() == blen {
+            file[boff..boff + blen].copy_from_slice(&crcs);
+            let c = crc32fast::hash(&crcs);
+            file[last + 4..last + 8].copy_from_slice(&c.to_le_bytes());
+        }
+    }
     let table = crc32fast::hash(&file[HEADER..HEADER + count * ENTRY]);
     file[16..20].copy_from_slice(&table.to_le_bytes());
     let header = crc32fast::hash(&file[..HEADER - 4]);
