@@ -405,6 +405,12 @@ pub fn read_layout<S: FlashSource + ?Sized>(src: &S) -> Result<Layout> {
         ));
     }
     let layout = Layout { sections, version };
+    if version < 8 && layout.get(Kind::BlockCrcs).is_some() {
+        return Err(Error::corrupt(
+            "section_table",
+            alloc::format!("a block_crcs section in a format-{version} file"),
+        ));
+    }
     if version >= 8 {
         let (b, covered) = layout
             .blocks()
@@ -413,7 +419,10 @@ pub fn read_layout<S: FlashSource + ?Sized>(src: &S) -> Result<Layout> {
         if layout.sections.last().map(|s| s.kind) != Some(Kind::BlockCrcs) || b.len != want {
             return Err(Error::corrupt(
                 "block_crcs",
-                alloc::format!("{} bytes, not the last section of {want}", b.len),
+                alloc::format!(
+                    "must be the last section and {want} bytes long (found {})",
+                    b.len
+                ),
             ));
         }
     }
@@ -519,21 +528,24 @@ fn keep_permissions(f: &std::fs::File, path: &std::path::Path) -> std::io::Resul
     let root = unsafe { libc::geteuid() } == 0;
     let uid = if root { old.uid() } else { libc::uid_t::MAX }; // MAX is -1: owner unchanged
     let now = f.metadata()?;
+    let mut mode = old.mode() & 0o777;
     if (root && now.uid() != old.uid()) || now.gid() != old.gid() {
         // SAFETY: fchown on a descriptor `f` owns for the whole call; no memory is shared.
         let r = unsafe { libc::fchown(f.as_raw_fd(), uid, old.gid()) };
-        if r != 0 {
+        if r != 0 && now.gid() != old.gid() {
             log::warn!(
-                "{}: could not keep its group {} ({}); the new file has group {}",
+                "{}: could not keep its group {} ({}); the new file has group {} and no group access",
                 path.display(),
                 old.gid(),
                 std::io::Error::last_os_error(),
                 now.gid()
             );
+            // The old group's rights must not pass to the writer's group.
+            mode &= !0o070;
         }
     }
     // After chown, which may clear set-id bits.
-    f.set_permissions(std::fs::Permissions::from_mode(old.mode() & 0o777))
+    f.set_permissions(std::fs::Permissions::from_mode(mode))
 }
 
 /// Elsewhere files keep the platform's defaults.

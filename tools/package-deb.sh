@@ -47,12 +47,14 @@ install -D -m 0755 "$bin" "$root/usr/bin/leann-edge"
 case "$arch" in
   arm64) strip_tool=aarch64-linux-gnu-strip ;;
   armhf) strip_tool=arm-linux-gnueabihf-strip ;;
-  *) strip_tool=strip ;;
+  *) strip_tool="" ;;
 esac
-if command -v "$strip_tool" >/dev/null; then
+# The host's own strip only for the host's architecture.
+[ -z "$strip_tool" ] && [ "$arch" = "$(dpkg --print-architecture)" ] && strip_tool=strip
+if [ -n "$strip_tool" ] && command -v "$strip_tool" >/dev/null; then
   "$strip_tool" --strip-unneeded "$root/usr/bin/leann-edge"
 else
-  echo "package-deb: $strip_tool not found: the binary is packaged unstripped" >&2
+  echo "package-deb: no strip for $arch here: the binary is packaged unstripped" >&2
 fi
 for f in model.onnx tokenizer.json config.json; do
   install -D -m 0644 "models/$model/$f" "$root/usr/share/leann-edge/models/$model/$f"
@@ -72,7 +74,7 @@ Version: $version
 Architecture: $arch
 Maintainer: leann-edge developers <leann-edge@localhost>
 Installed-Size: $size_kb
-Depends: libc6, libgcc-s1
+Depends: libc6, libgcc-s1 | libgcc1
 Section: utils
 Priority: optional
 Description: semantic search over your own documents in a few percent of the storage

@@ -24,10 +24,15 @@ q="Which planet has the most moons?"
 if [ "$what" = aarch64 ]; then
   say "C on aarch64: cross-compiled, static library, run under qemu-user"
   a="$T/aarch64-unknown-linux-gnu/release"
-  # .ci/run's aarch64 test build made the static library (tests/c_api.rs needs it); build it only
-  # when run on its own.
-  [ -f "$a/libleann_edge_c.a" ] || cargo build --release --target aarch64-unknown-linux-gnu -p leann-edge-c
-  aarch64-linux-gnu-gcc -O2 -Wall -Werror examples/c/search.c -Ibindings/c/include "$a/libleann_edge_c.a" -lpthread -ldl -lm -o "$a/c-search"
+  # .ci/run's aarch64 test build made the static library (tests/c_api.rs needs it; cargo leaves it
+  # in deps/ then); build it only when run on its own.
+  lib="$a/libleann_edge_c.a"
+  [ -f "$lib" ] || lib="$a/deps/libleann_edge_c.a"
+  if [ ! -f "$lib" ]; then
+    cargo build --release --target aarch64-unknown-linux-gnu -p leann-edge-c
+    lib="$a/libleann_edge_c.a"
+  fi
+  aarch64-linux-gnu-gcc -O2 -Wall -Werror examples/c/search.c -Ibindings/c/include "$lib" -lpthread -ldl -lm -o "$a/c-search"
   out=$(LEANN_EDGE_MODEL="$PWD/models/all-minilm-l6-v2-int8" qemu-aarch64 -L /usr/aarch64-linux-gnu "$a/c-search" "$idx" "$q")
   echo "$out" | sed 's/^/  /'
   grep -q "^1\. .*planets.html" <<<"$out" || { say "C (aarch64): planets.html is not the first hit"; exit 1; }

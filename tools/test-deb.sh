@@ -37,7 +37,8 @@ unset LEANN_EDGE_MODEL
 control="$home/control.txt"
 dpkg-deb -f "$deb" Depends > "$control"
 if command -v readelf >/dev/null; then
-  readelf -S "$root/usr/bin/leann-edge" | grep -q '\.symtab' && fail "the binary is not stripped"
+  readelf -S "$root/usr/bin/leann-edge" > "$home/sections.txt"
+  grep -q '\.symtab' "$home/sections.txt" && fail "the binary is not stripped"
   for lib in $(readelf -d "$root/usr/bin/leann-edge" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do
     case "$lib" in
       libgcc_s.so.*) need=libgcc-s1 ;;

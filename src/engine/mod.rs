@@ -55,6 +55,9 @@ pub struct Engine {
     /// The file the snapshot was opened from (taken before opening: a replacement in between is
     /// seen by the next [`Engine::follow_replaced`]).
     file_id: Mutex<Option<FileId>>,
+    /// Counts snapshot swaps: what an error is judged against (damage in a snapshot that has
+    /// since been replaced says nothing about the current one).
+    generation: std::sync::atomic::AtomicU64,
     /// One write at a time inside this process (the file lock guards against other processes).
     write: Mutex<()>,
     recompute_cache: Option<Arc<RecomputeCache>>,
@@ -99,6 +102,7 @@ impl Engine {
             enc,
             snapshot: RwLock::new(Arc::new(idx)),
             file_id: Mutex::new(file_id),
+            generation: std::sync::atomic::AtomicU64::new(0),
             write: Mutex::new(()),
             recompute_cache,
             read_only: opts.read_only,
@@ -224,7 +228,14 @@ impl Engine {
         let idx = Index::open_file(&self.path, &OpenOptions::default())?;
         *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(idx);
         *self.file_id.lock().unwrap_or_else(|e| e.into_inner()) = id;
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         Ok(())
+    }
+
+    /// How many times the snapshot was swapped (by a change or [`Engine::follow_replaced`]).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Swap to the index file if another process replaced it since the snapshot was opened (a
@@ -238,8 +249,13 @@ impl Engine {
         if now.is_none() || now == seen() {
             return Ok(false);
         }
-        // Not while this process writes (its own reload records the new file).
-        let _one = self.write.lock().unwrap_or_else(|e| e.into_inner());
+        // Not while this process writes (its own reload records the new file); never waiting
+        // for a write to end: the next request looks again.
+        let _one = match self.write.try_lock() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return Ok(false),
+        };
         let now = FileId::of(&self.path);
         if now.is_none() || now == seen() {
             return Ok(false);
@@ -248,6 +264,8 @@ impl Engine {
         let idx = Index::open_file(&self.path, &OpenOptions::default())?;
         idx.check_embedder(&self.enc)?;
         *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(idx);
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         Ok(true)
     }
 }

@@ -106,7 +106,7 @@ impl<S: FlashSource> Checked<S> {
         }
         let (first, last) = ((lo - self.start) / BLOCK, (hi - 1 - self.start) / BLOCK);
         for b in first as usize..=last as usize {
-            if self.is_done(b) {
+            if b < self.crcs.len() && self.is_done(b) {
                 continue;
             }
             let bs = self.start + b as u64 * BLOCK;
@@ -116,7 +116,7 @@ impl<S: FlashSource> Checked<S> {
             } else {
                 self.block_crc(bs, be)?
             };
-            if found != self.crcs[b] {
+            if self.crcs.get(b) != Some(&found) {
                 return Err(FlashError::Corrupt {
                     section: self.section_names(bs, be),
                     offset: bs,
@@ -152,11 +152,18 @@ impl<S: FlashSource> Checked<S> {
                         s.kind.name()
                     );
                 }
-            } else if crate::format::verify_section(&self.inner, s).is_err() {
-                return Err(FlashError::Corrupt {
-                    section: s.kind.name().into(),
-                    offset: s.offset,
-                });
+            } else {
+                match crate::format::verify_section(&self.inner, s) {
+                    Ok(()) => {}
+                    // A read that failed is the device's error, not damage.
+                    Err(crate::error::Error::Flash(e)) => return Err(e),
+                    Err(_) => {
+                        return Err(FlashError::Corrupt {
+                            section: s.kind.name().into(),
+                            offset: s.offset,
+                        })
+                    }
+                }
             }
             self.set_done(i);
         }

@@ -222,7 +222,7 @@ impl Filter {
                 Default::default()
             };
             let (title, text) = if needs_text {
-                idx.passage_reader().text(idx.source(), v as u64)?
+                idx.passage_reader().text(idx.reader(), v as u64)?
             } else {
                 Default::default()
             };

@@ -129,8 +129,8 @@ pub fn bm25<S: FlashSource>(
             MAX_SCAN_BYTES >> 20
         )));
     }
-    let starts = reader.record_starts(idx.source())?;
-    let mut text = read_vec(idx.source(), off, len as usize)?;
+    let starts = reader.record_starts(idx.reader())?;
+    let mut text = read_vec(idx.reader(), off, len as usize)?;
     let bounds = record_bounds(&text, &starts);
     text.make_ascii_lowercase();
     st.bytes_scanned = len;

@@ -237,9 +237,14 @@ impl<S: FlashSource> Index<S> {
     pub fn calibration(&self) -> Option<&crate::search::Calibration> {
         self.pq.calibration()
     }
-    /// The flash source (reads through it are not checked).
+    /// The flash source (reads through it are not checked: see [`Index::reader`]).
     pub fn source(&self) -> &S {
         self.src.inner()
+    }
+    /// The source with every read checked against the block (or section) CRCs: what anything
+    /// that trusts the bytes it reads goes through.
+    pub(crate) fn reader(&self) -> &checked::Checked<S> {
+        &self.src
     }
     /// Section layout.
     pub fn layout(&self) -> &Layout {

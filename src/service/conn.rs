@@ -20,6 +20,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Notify};
 use tower::ServiceExt;
 
+/// How long a stop waits for the connections still open.
+const DRAIN: Duration = Duration::from_secs(120);
+
 /// Limits on clients.
 #[derive(Clone, Copy, Debug)]
 pub struct ConnLimits {
@@ -159,7 +162,15 @@ pub async fn serve(
     }
     drop(listener);
     let _ = stop_tx.send(true);
-    while tasks.join_next().await.is_some() {}
+    // Requests in flight finish (a write commits); a client that never reads its answer does not
+    // hold the stop for longer than this.
+    let drain = async { while tasks.join_next().await.is_some() {} };
+    if tokio::time::timeout(DRAIN, drain).await.is_err() {
+        log::warn!(
+            "stopping with connections still open after {} s",
+            DRAIN.as_secs()
+        );
+    }
     Ok(())
 }
 
@@ -196,7 +207,14 @@ async fn one_connection(
                 log::debug!("connection: {e}");
             }
         }
-        _ = conn.close.notified() => log::debug!("closed an idle connection to make room"),
+        _ = conn.close.notified() => {
+            // Chosen while idle; a request that started since is answered first.
+            if conn.busy.load(Ordering::Acquire) > 0 {
+                c.as_mut().graceful_shutdown();
+                let _ = c.as_mut().await;
+            }
+            log::debug!("closed an idle connection to make room");
+        }
         _ = stop.changed() => {
             c.as_mut().graceful_shutdown();
             let _ = c.as_mut().await;

@@ -82,11 +82,11 @@ impl Service {
 
     /// The current snapshot of the index.
     pub fn index(&self) -> Arc<Index<FileSource>> {
-        self.follow_file();
         self.engine.index()
     }
 
-    /// Between requests (at most every half second): swap to the index file if another process
+    /// Before a search or a listing, on a worker thread (never on the network thread: it may open
+    /// a file), at most every half second: swap to the index file if another process
     /// replaced it (`leann-edge sync` from cron, a rename-deploy), logged and counted; a
     /// replacement that cannot be served is logged and the previous snapshot stays.
     pub fn follow_file(&self) {
@@ -140,9 +140,10 @@ impl Service {
         *self.corrupt.lock().unwrap_or_else(|e| e.into_inner()) = what;
     }
 
-    /// Note damage an engine error reports (and pass the error on).
-    fn seen(&self, e: Error) -> Error {
-        if e.code() == crate::ErrorCode::Corrupt {
+    /// Note damage an engine error reports about snapshot `generation` (and pass the error on):
+    /// an error from a snapshot swapped out since says nothing about the current one.
+    fn seen(&self, e: Error, generation: u64) -> Error {
+        if e.code() == crate::ErrorCode::Corrupt && generation == self.engine.generation() {
             eprintln!("leann-edge: {e}");
             self.set_corrupt(Some(e.to_string()));
         }
@@ -152,7 +153,8 @@ impl Service {
     /// Answer a search request.
     pub fn search(&self, req: &SearchRequest) -> Result<Answer, ApiError> {
         self.follow_file();
-        let a = self.engine.search(req).map_err(|e| self.seen(e))?;
+        let g = self.engine.generation();
+        let a = self.engine.search(req).map_err(|e| self.seen(e, g))?;
         self.metrics.record_search(&a.stats);
         Ok(a)
     }
@@ -183,7 +185,8 @@ impl Service {
     /// The sources of the index (`list --json`).
     pub fn sources(&self) -> Result<Sources, ApiError> {
         self.follow_file();
-        Ok(self.engine.list().map_err(|e| self.seen(e))?)
+        let g = self.engine.generation();
+        Ok(self.engine.list().map_err(|e| self.seen(e, g))?)
     }
 
     /// Add or replace passages given as JSONL-shaped documents.
@@ -225,7 +228,8 @@ impl Service {
     }
 
     fn wrote(&self, r: Result<ChangeReport, Error>) -> Result<ChangeReport, ApiError> {
-        let r = r.map_err(|e| self.seen(e))?;
+        let g = self.engine.generation();
+        let r = r.map_err(|e| self.seen(e, g))?;
         self.set_corrupt(None);
         self.metrics.record_write();
         Ok(r)

@@ -207,7 +207,7 @@ fn compact_key(r: &PassageRecord) -> (bool, String, u128, u128, String, String, 
 fn read_all(idx: &Index<FileSource>) -> Result<Vec<Entry>> {
     let cb = idx.pq().code_bytes();
     let codes = idx.layout().need(Kind::PqCodes)?;
-    let all = read_vec(idx.source(), codes.offset, codes.len as usize)?;
+    let all = read_vec(idx.reader(), codes.offset, codes.len as usize)?;
     let mut out = Vec::with_capacity(idx.len());
     for (v, code) in all.chunks_exact(cb).enumerate() {
         let p = idx.passage(v as u32)?;

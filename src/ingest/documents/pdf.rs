@@ -81,6 +81,19 @@ fn pages_of(bytes: &[u8]) -> Result<Pages, &'static str> {
     Ok(out)
 }
 
+/// Counts the bytes written to it (kept when the copy into it fails part-way).
+struct Counted(u64);
+
+impl std::io::Write for Counted {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0 += b.len() as u64;
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Page text up to [`MAX_PAGE_TEXT`] bytes; a write past it fails, which stops the reader.
 #[derive(Default)]
 struct BoundedText {
@@ -102,8 +115,13 @@ impl std::io::Write for BoundedText {
     }
 }
 
+/// How much a stream under filters this reader does not measure (LZW, chains) may hold per stored
+/// byte: such a page counts as its stored size times this.
+const UNMEASURED_RATIO: u64 = 64;
+
 /// Inflated size of page `id`'s content streams, counted without keeping them and stopping past
-/// `limit` (uncompressed and Flate streams; others count their stored size).
+/// `limit`: unfiltered and Flate streams exactly (a stream that breaks part-way counts what it
+/// gave), others as [`UNMEASURED_RATIO`] times their stored size.
 fn content_bytes(doc: &lopdf::Document, id: lopdf::ObjectId, limit: u64) -> u64 {
     use std::io::Read;
     let mut total = 0u64;
@@ -112,12 +130,16 @@ fn content_bytes(doc: &lopdf::Document, id: lopdf::ObjectId, limit: u64) -> u64 
             continue;
         };
         let filters = stream.filters().unwrap_or_default();
+        let stored = stream.content.len() as u64;
         total += match filters.as_slice() {
+            [] => stored,
             [b"FlateDecode"] => {
                 let z = flate2::read::ZlibDecoder::new(&stream.content[..]);
-                std::io::copy(&mut z.take(limit + 1), &mut std::io::sink()).unwrap_or(0)
+                let mut n = Counted(0);
+                let _ = std::io::copy(&mut z.take(limit + 1), &mut n);
+                n.0
             }
-            _ => stream.content.len() as u64,
+            _ => stored.saturating_mul(UNMEASURED_RATIO),
         };
         if total > limit {
             break;
