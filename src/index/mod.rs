@@ -197,11 +197,11 @@ impl<S: FlashSource> Index<S> {
         if opts.unchecked_reads {
             return Ok(checked::Checked::unchecked(src));
         }
-        let Some((b, covered)) = layout.blocks() else {
-            let all = layout.sections.clone();
-            return Ok(checked::Checked::new(src, 0, 0, Vec::new(), all));
+        // Without block CRCs (formats 1-7): an empty table, checked section by section.
+        let (covered, crcs) = match layout.blocks() {
+            Some((b, covered)) => (covered, parts::u32s(&parts::read_checked(&src, &b, b.len)?)),
+            None => (0..0, Vec::new()),
         };
-        let crcs = parts::u32s(&parts::read_checked(&src, &b, b.len)?);
         let all = layout.sections.clone();
         Ok(checked::Checked::new(
             src,
